@@ -1,0 +1,92 @@
+"""Format detection from content. Extensions lie (a ``.pdf`` that is HTML, a ``.txt`` that is a PDF)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+from pipeline.exceptions import CorruptDocumentError, EmptyDocumentError, UnsupportedFormatError
+
+_HTML_RE = re.compile(
+    rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body|meta|title|div|p|article|section|table|h[1-6])\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_MD_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+
+
+def maybe_decompress(data: bytes, source: str) -> bytes:
+    """Transparently un-gzip ``.gz`` payloads (e.g. archived web pages)."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise CorruptDocumentError(f"truncated or corrupt gzip data: {exc}", source=source, stage="detect") from exc
+    return data
+
+
+def detect_format(data: bytes, source: str = "") -> str:
+    """Return "pdf", "html", "markdown" or "text" for ``data``; raise a typed error otherwise."""
+    if not data.strip():
+        raise EmptyDocumentError("file is empty (0 bytes of content)", source=source, stage="detect")
+    head = data[:2048]
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    stripped = head
+    for bom in _BOMS:
+        if stripped.startswith(bom):
+            stripped = stripped[len(bom) :]
+            break
+    if stripped.startswith((b"\xff\xfe", b"\xfe\xff")) or (b"\x00" in stripped[:200] and _looks_utf16(stripped)):
+        stripped = _utf16_to_ascii(stripped)
+    if _HTML_RE.match(stripped):
+        return "html"
+    if not _looks_textual(head):
+        kind = _binary_kind(head)
+        raise UnsupportedFormatError(
+            f"unsupported or binary content{f' ({kind})' if kind else ''}: not PDF, HTML, Markdown or text",
+            source=source,
+            stage="detect",
+        )
+    if source.lower().endswith(_MD_SUFFIXES):
+        return "markdown"
+    if re.search(rb"<(html|body|div|p)\b[^>]*>", head, re.IGNORECASE) and re.search(rb"</(p|div|body|html)>", data[:65536], re.I):
+        return "html"
+    return "text"
+
+
+def _looks_utf16(b: bytes) -> bool:
+    return b[1:40:2].count(0) > 15 or b[0:40:2].count(0) > 15
+
+
+def _utf16_to_ascii(b: bytes) -> bytes:
+    for enc in ("utf-16", "utf-16-le", "utf-16-be"):
+        try:
+            return b.decode(enc, errors="ignore").encode("ascii", errors="ignore")
+        except UnicodeError:
+            continue
+    return b
+
+
+def _looks_textual(head: bytes) -> bool:
+    if b"\x00" in head and not _looks_utf16(head):
+        return False
+    # Control bytes other than whitespace are rare in text in any 8-bit encoding.
+    ctrl = sum(1 for c in head if c < 32 and c not in (9, 10, 12, 13, 27))
+    return ctrl <= max(2, len(head) // 100)
+
+
+_SIGNATURES = {
+    b"PK\x03\x04": "zip / office document",
+    b"\x89PNG": "PNG image",
+    b"\xff\xd8\xff": "JPEG image",
+    b"GIF8": "GIF image",
+    b"\xd0\xcf\x11\xe0": "legacy MS Office document",
+}
+
+
+def _binary_kind(head: bytes) -> str:
+    for sig, name in _SIGNATURES.items():
+        if head.startswith(sig):
+            return name
+    return ""

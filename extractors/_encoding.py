@@ -1,0 +1,55 @@
+"""Bytes -> str for text formats: BOM, then declared charset, then strict UTF-8, then detection."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
+_XML_ENCODING = re.compile(rb"""^<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-.]+)""", re.IGNORECASE)
+
+
+def _norm(enc: str) -> str | None:
+    try:
+        name = codecs.lookup(enc).name
+    except LookupError:
+        return None
+    # Browsers treat latin-1 / ascii declarations as windows-1252 (WHATWG); so do we.
+    return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
+
+
+def decode_text(data: bytes, *, html: bool = False) -> tuple[str, str, list[str]]:
+    """Decode ``data``; return (text, encoding used, warnings). Never raises on bad bytes."""
+    warnings: list[str] = []
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return data[len(bom) :].decode(enc, errors="replace"), enc, warnings
+    declared = None
+    if html:
+        m = _META_CHARSET.search(data[:4096]) or _XML_ENCODING.search(data[:200])
+        if m:
+            declared = _norm(m.group(1).decode("ascii", "ignore"))
+    if declared and declared not in ("utf-8",):
+        try:
+            return data.decode(declared), declared, warnings
+        except UnicodeDecodeError:
+            warnings.append(f"declared charset {declared} does not fit the bytes; detecting")
+    try:
+        return data.decode("utf-8"), "utf-8", warnings
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    # Mostly-UTF-8 with a few broken sequences: keep UTF-8 and replace the bad bytes (what a browser does)
+    # rather than mis-decoding the whole page as a legacy charset.
+    bad = data.decode("utf-8", errors="replace").count("\ufffd")
+    non_ascii = sum(1 for b in data if b >= 0x80)
+    if declared == "utf-8" or (non_ascii and bad * 4 < non_ascii):
+        warnings.append(f"invalid UTF-8 at byte {utf8_error.start}; {bad} undecodable sequence(s) replaced")
+        return data.decode("utf-8", errors="replace"), "utf-8", warnings
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is not None and best.encoding:
+        enc = _norm(best.encoding) or best.encoding
+        return data.decode(enc, errors="replace"), enc, warnings
+    warnings.append("could not detect the encoding; decoded as cp1252")
+    return data.decode("cp1252", errors="replace"), "cp1252", warnings

@@ -1,0 +1,61 @@
+"""ragline: documents in, structured text, a vector index and typed LLM extraction out.
+
+Public API (heavy dependencies load lazily, on first use)::
+
+    import pipeline
+    doc = pipeline.parse("report.pdf")            # -> Document
+    chunks = pipeline.chunk(doc)                   # -> list[Chunk]
+    print(doc.to_markdown())
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import *  # noqa: F401,F403  (light: stdlib only)
+from .exceptions import __all__ as _exc_all
+
+__version__ = "0.1.0"
+
+# name -> module that defines it; resolved on first attribute access so `import pipeline` stays light.
+_LAZY: dict[str, str] = {
+    "Document": "pipeline.document",
+    "Element": "pipeline.document",
+    "ElementKind": "pipeline.document",
+    "BBox": "pipeline.document",
+    "TableData": "pipeline.document",
+    "ParseResult": "pipeline.document",
+    "ParseStatus": "pipeline.document",
+    "Chunk": "pipeline.chunking",
+    "ChunkingOptions": "pipeline.chunking",
+    "Chunker": "pipeline.chunking",
+    "chunk": "pipeline.chunking",
+    "ParseOptions": "pipeline.parsing",
+    "Parser": "pipeline.parsing",
+    "parse": "pipeline.parsing",
+    "parse_many": "pipeline.parsing",
+    "SearchHit": "pipeline.protocols",
+}
+
+if TYPE_CHECKING:
+    from .chunking import Chunk, Chunker, ChunkingOptions, chunk
+    from .document import BBox, Document, Element, ElementKind, ParseResult, ParseStatus, TableData
+    from .parsing import ParseOptions, Parser, parse, parse_many
+    from .protocols import SearchHit
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_LAZY))
+
+
+__all__ = [*_exc_all, *_LAZY, "__version__"]

@@ -1,0 +1,217 @@
+"""Structure-aware chunking: sections never mix, tables stay whole, budgets are real tokens.
+
+A chunk is built from consecutive elements of one section (same heading path). Elements larger
+than the budget are split at sentence boundaries (then at token boundaries); tables larger than the
+budget are split by rows with the header row repeated. Every chunk's id is the hash of its text,
+its provenance and the options that made it, so re-chunking with the same options is stable and a
+change of options yields new ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._tokenizer import DEFAULT_TOKENIZER, TokenCounter, get_token_counter
+from .document import Document, Element, ElementKind, FURNITURE_KINDS, HEADING_KINDS, TableData
+
+
+class ChunkingOptions(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    max_tokens: int = Field(default=256, ge=16, description="token budget per chunk (embedding model tokens)")
+    overlap_tokens: int = Field(default=0, ge=0, description="tokens of the previous chunk repeated when a section is split")
+    tokenizer: str = Field(default=DEFAULT_TOKENIZER, description="model whose tokenizer measures the budget")
+    include_heading_context: bool = Field(
+        default=True, description="prefix each chunk's text with its heading path (helps retrieval)"
+    )
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+class Chunk(BaseModel):
+    id: str = Field(description="sha256 of text + provenance + chunking options")
+    doc_id: str
+    source: str
+    text: str
+    page_start: int
+    page_end: int
+    heading_path: list[str] = Field(default_factory=list)
+    element_kinds: list[str] = Field(default_factory=list)
+    n_tokens: int
+    index: int = Field(description="position of the chunk in its document")
+    options_fingerprint: str = ""
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+def _split_sentences(text: str) -> list[str]:
+    parts = [p.strip() for p in _SENTENCE_RE.split(text)]
+    return [p for p in parts if p]
+
+
+class Chunker:
+    """Pipeline stage: ``Document -> list[Chunk]``."""
+
+    def __init__(self, options: ChunkingOptions | None = None) -> None:
+        self.options = options or ChunkingOptions()
+        self._counter: TokenCounter | None = None
+
+    def warm_up(self) -> None:
+        if self._counter is None:
+            self._counter = get_token_counter(self.options.tokenizer)
+
+    def _count(self, text: str) -> int:
+        self.warm_up()
+        assert self._counter is not None
+        return self._counter.count(text)
+
+    # -- splitting oversize units -------------------------------------------------------------
+    def _split_text(self, text: str, budget: int) -> list[str]:
+        """Split prose into pieces of at most ``budget`` tokens, at sentences, else at words."""
+        pieces: list[str] = []
+        for sent in _split_sentences(text) or [text]:
+            if self._count(sent) <= budget:
+                pieces.append(sent)
+                continue
+            words, cur = sent.split(), []
+            for w in words:
+                if cur and self._count(" ".join(cur + [w])) > budget:
+                    pieces.append(" ".join(cur))
+                    cur = []
+                cur.append(w)
+            if cur:
+                pieces.append(" ".join(cur))
+        return pieces
+
+    def _split_table(self, table: TableData, budget: int) -> list[str]:
+        header = table.rows[: table.header_rows]
+        body = table.rows[table.header_rows :]
+        out: list[str] = []
+        cur: list[list[str | None]] = []
+        for row in body:
+            trial = table.to_markdown(header + cur + [row])
+            if cur and self._count(trial) > budget:
+                out.append(table.to_markdown(header + cur))
+                cur = []
+            cur.append(row)
+        if cur or not out:
+            out.append(table.to_markdown(header + cur))
+        return out
+
+    # -- main ---------------------------------------------------------------------------------
+    def _units(self, el: Element, budget: int) -> list[str]:
+        text = el.to_markdown()
+        if self._count(text) <= budget:
+            return [text]
+        if el.kind is ElementKind.TABLE and el.table and el.table.n_rows > 1:
+            return self._split_table(el.table, budget)
+        prefix = "- " if el.kind is ElementKind.LIST_ITEM else ""
+        return [prefix + p for p in self._split_text(el.text, budget - 2)]
+
+    def run(self, document: Document) -> list[Chunk]:
+        opts = self.options
+        fp = opts.fingerprint()
+        chunks: list[Chunk] = []
+        sections = list(_sections(document))
+        for si, (path, elements) in enumerate(sections):
+            has_child = si + 1 < len(sections) and sections[si + 1][0][: len(path)] == path
+            context = " > ".join(path)
+            ctx_tokens = self._count(context) + 1 if (context and opts.include_heading_context) else 0
+            budget = max(16, opts.max_tokens - ctx_tokens)
+            # (text, page, kind) units, each within budget
+            units: list[tuple[str, int, int, str]] = []
+            for el in elements:
+                for u in self._units(el, budget):
+                    units.append((u, el.page, self._count(u), el.kind.value))
+            cur: list[tuple[str, int, int, str]] = []
+            cur_tokens = 0
+            for unit in units:
+                if cur and cur_tokens + unit[2] > budget:
+                    chunks.append(self._make(document, path, cur, fp, len(chunks)))
+                    cur, cur_tokens = self._overlap(cur, unit[2], budget), 0
+                    cur_tokens = sum(u[2] for u in cur)
+                cur.append(unit)
+                cur_tokens += unit[2]
+            only_headings = all(u[3] in ("heading", "title") for u in cur)
+            # A section holding only its heading (directly followed by a sub-section) adds nothing when
+            # the heading path is already prefixed to the sub-section's chunks.
+            if cur and not (only_headings and opts.include_heading_context and has_child):
+                chunks.append(self._make(document, path, cur, fp, len(chunks)))
+        return chunks
+
+    def _overlap(
+        self, prev: list[tuple[str, int, int, str]], next_tokens: int, budget: int
+    ) -> list[tuple[str, int, int, str]]:
+        if not self.options.overlap_tokens:
+            return []
+        out: list[tuple[str, int, int, str]] = []
+        total = 0
+        for u in reversed(prev):
+            if u[3] == "table" or total + u[2] > self.options.overlap_tokens:
+                break
+            if total + u[2] + next_tokens > budget:
+                break
+            out.insert(0, u)
+            total += u[2]
+        return out
+
+    def _make(
+        self,
+        doc: Document,
+        path: list[str],
+        units: list[tuple[str, int, int, str]],
+        fp: str,
+        index: int,
+    ) -> Chunk:
+        body = "\n\n".join(u[0] for u in units)
+        text = (" > ".join(path) + "\n" + body) if (path and self.options.include_heading_context) else body
+        kinds = list(dict.fromkeys(u[3] for u in units))
+        pages = [u[1] for u in units]
+        key = json.dumps([doc.content_hash, text, path, min(pages), max(pages), fp], ensure_ascii=False)
+        return Chunk(
+            id=hashlib.sha256(key.encode()).hexdigest(),
+            doc_id=doc.content_hash,
+            source=doc.source,
+            text=text,
+            page_start=min(pages),
+            page_end=max(pages),
+            heading_path=list(path),
+            element_kinds=kinds,
+            n_tokens=self._count(text),
+            index=index,
+            options_fingerprint=fp,
+        )
+
+
+def _sections(document: Document) -> Iterator[tuple[list[str], list[Element]]]:
+    """Group body elements into sections: a heading opens a new section that it belongs to."""
+    path: list[str] = []
+    cur: list[Element] = []
+    for el in document.elements:
+        if el.kind in FURNITURE_KINDS or not el.text.strip():
+            continue
+        if el.kind in HEADING_KINDS:
+            if cur:
+                yield path, cur
+            path = list(el.heading_path) + [el.text]
+            cur = [el]
+            continue
+        if not cur:
+            path = list(el.heading_path)
+        cur.append(el)
+    if cur:
+        yield path, cur
+
+
+def chunk(document: Document, options: ChunkingOptions | None = None) -> list[Chunk]:
+    """Split ``document`` into chunks within ``options.max_tokens`` tokens."""
+    return Chunker(options).run(document)

@@ -1,0 +1,160 @@
+"""The typed document model every extractor produces and every later stage consumes.
+
+A :class:`Document` is a flat, reading-ordered list of :class:`Element` s. Structure is carried on
+each element (``kind``, heading ``level``, ``heading_path``), which keeps chunking, rendering and
+serialisation simple and streaming-friendly.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ElementKind(str, Enum):
+    TITLE = "title"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    LIST_ITEM = "list_item"
+    TABLE = "table"
+    CAPTION = "caption"
+    CODE = "code"
+    FORMULA = "formula"
+    PAGE_HEADER = "page_header"
+    PAGE_FOOTER = "page_footer"
+
+
+HEADING_KINDS = frozenset({ElementKind.TITLE, ElementKind.HEADING})
+FURNITURE_KINDS = frozenset({ElementKind.PAGE_HEADER, ElementKind.PAGE_FOOTER})
+
+
+class BBox(BaseModel):
+    """Box in PDF points, origin top-left (PyMuPDF convention)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @classmethod
+    def of(cls, rect: Any) -> "BBox":
+        x0, y0, x1, y1 = tuple(rect)[:4]
+        return cls(x0=round(x0, 2), y0=round(y0, 2), x1=round(x1, 2), y1=round(y1, 2))
+
+
+class TableData(BaseModel):
+    """Cell structure of a table: ``rows[i][j]`` is a cell's text (None for a merged/empty cell)."""
+
+    rows: list[list[str | None]]
+    header_rows: int = 1
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_cols(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+    def to_markdown(self, rows: list[list[str | None]] | None = None) -> str:
+        body = self.rows if rows is None else rows
+        if not body:
+            return ""
+        width = max(len(r) for r in body)
+
+        def cell(v: str | None) -> str:
+            return (v or "").replace("\n", " ").replace("|", "\\|").strip()
+
+        lines = []
+        for i, row in enumerate(body):
+            cells = [cell(c) for c in row] + [""] * (width - len(row))
+            lines.append("| " + " | ".join(cells) + " |")
+            if i == 0:
+                lines.append("|" + "|".join(["---"] * width) + "|")
+        return "\n".join(lines)
+
+
+class Element(BaseModel):
+    kind: ElementKind
+    text: str
+    page: int = Field(ge=1, description="1-based page number (1 for formats without pages)")
+    bbox: BBox | None = None
+    level: int | None = Field(default=None, description="heading level, 1 = top")
+    heading_path: list[str] = Field(default_factory=list, description="titles of enclosing headings")
+    table: TableData | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind in HEADING_KINDS
+
+    def to_markdown(self) -> str:
+        if self.kind in HEADING_KINDS:
+            return "#" * max(1, min(self.level or 1, 6)) + " " + self.text
+        if self.kind is ElementKind.LIST_ITEM:
+            return "- " + self.text
+        if self.kind is ElementKind.TABLE:
+            return self.table.to_markdown() if self.table else self.text
+        if self.kind is ElementKind.CODE:
+            return "```\n" + self.text + "\n```"
+        return self.text
+
+
+class Document(BaseModel):
+    source: str = Field(description="path or name the document came from")
+    content_hash: str = Field(description="sha256 of the source bytes; also the document id")
+    format: Literal["pdf", "html", "text", "markdown"]
+    pages: int = Field(ge=0)
+    elements: list[Element] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.content_hash
+
+    @property
+    def body(self) -> list[Element]:
+        """Elements without page furniture (running headers, footers, page numbers)."""
+        return [e for e in self.elements if e.kind not in FURNITURE_KINDS]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(e.text for e in self.body)
+
+    def to_markdown(self) -> str:
+        return "\n\n".join(e.to_markdown() for e in self.body if e.text.strip()) + "\n"
+
+
+class ParseStatus(str, Enum):
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILURE = "failure"
+    SKIPPED = "skipped"
+
+
+class ParseResult(BaseModel):
+    """Outcome of parsing one source: a document, or the error that prevented it."""
+
+    source: str
+    status: ParseStatus
+    document: Document | None = None
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+__all__ = [
+    "BBox",
+    "Document",
+    "Element",
+    "ElementKind",
+    "ParseResult",
+    "ParseStatus",
+    "TableData",
+    "HEADING_KINDS",
+    "FURNITURE_KINDS",
+]

@@ -1,0 +1,190 @@
+"""``ragline eval parse``: fidelity of the parse stage against ground truth in ../shared/eval.
+
+* docling PDF set: token F1 and word-4-gram F1 of ``Document.to_markdown()`` against docling's markdown,
+  heading recall, and the share of ground-truth text items found on the right page.
+* article extraction benchmark (human-annotated article bodies): token recall/precision of the HTML
+  extractor's body text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .metrics import heading_recall, ngram_prf, token_prf, tokens
+
+
+class PdfDocScore(BaseModel):
+    name: str
+    script: str  # "latin" or "rtl"
+    pages: int
+    token_f1: float
+    ngram4_f1: float
+    heading_recall: float
+    headings: int
+    page_accuracy: float
+    page_items: int
+    seconds: float
+    error: str | None = None
+
+
+class ArticleScore(BaseModel):
+    documents: int
+    failed: int
+    recall: float
+    precision: float
+    f1: float
+    seconds_per_doc: float
+
+
+def default_eval_dir() -> Path:
+    env = os.environ.get("RAGLINE_EVAL_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2]
+    return here.parent / "shared" / "eval"
+
+
+def _page_accuracy(doc: Any, gt_json: Path) -> tuple[float, int]:
+    """For each ground-truth text item (>= 30 chars), find the element that holds its first words and
+    compare pages."""
+    if not gt_json.is_file():
+        return 1.0, 0
+    data = json.loads(gt_json.read_text())
+    elements = [(" ".join(tokens(e.text)), e.page) for e in doc.elements]
+    hits = total = 0
+    for item in data.get("texts", []):
+        if item.get("label") in ("page_header", "page_footer") or not item.get("prov"):
+            continue
+        probe = " ".join(tokens(item.get("text", ""))[:8])
+        if len(probe) < 30:
+            continue
+        pages = [p for t, p in elements if probe in t]
+        if not pages:
+            continue
+        total += 1
+        hits += int(item["prov"][0]["page_no"] in pages)
+    return (hits / total if total else 1.0), total
+
+
+def evaluate_docling_pdf(eval_dir: Path, limit: int | None = None) -> list[PdfDocScore]:
+    from pipeline.exceptions import RaglineError
+    from pipeline.parsing import parse
+
+    src = eval_dir / "docling" / "pdf" / "sources"
+    gt = eval_dir / "docling" / "pdf" / "groundtruth"
+    out = []
+    for pdf in sorted(src.glob("*.pdf"))[:limit]:
+        gold_md = (gt / f"{pdf.stem}.md").read_text(encoding="utf-8")
+        script = "rtl" if "right_to_left" in pdf.stem else "latin"
+        t0 = time.perf_counter()
+        try:
+            doc = parse(pdf)
+        except RaglineError as exc:
+            out.append(PdfDocScore(name=pdf.stem, script=script, pages=0, token_f1=0, ngram4_f1=0, heading_recall=0,
+                                   headings=0, page_accuracy=0, page_items=0, seconds=0, error=str(exc)))
+            continue
+        secs = time.perf_counter() - t0
+        md = doc.to_markdown()
+        hr, _, nh = heading_recall(md, gold_md)
+        pa, npi = _page_accuracy(doc, gt / f"{pdf.stem}.json")
+        out.append(
+            PdfDocScore(
+                name=pdf.stem, script=script, pages=doc.pages, token_f1=token_prf(md, gold_md)[2],
+                ngram4_f1=ngram_prf(md, gold_md, 4)[2], heading_recall=hr, headings=nh,
+                page_accuracy=pa, page_items=npi, seconds=secs,
+            )
+        )
+    return out
+
+
+def evaluate_articles(eval_dir: Path, limit: int | None = None) -> ArticleScore:
+    from pipeline.document import ElementKind
+    from pipeline.exceptions import RaglineError
+    from pipeline.parsing import Parser
+
+    base = eval_dir / "article_extraction_benchmark"
+    truth = json.loads((base / "ground-truth.json").read_text(encoding="utf-8"))
+    parser = Parser()
+    overlap = n_pred = n_gold = failed = 0
+    items = sorted(truth.items())[:limit]
+    t0 = time.perf_counter()
+    from collections import Counter
+
+    for sha, gt in items:
+        path = base / "html" / f"{sha}.html.gz"
+        try:
+            doc = parser.parse_bytes(gzip.decompress(path.read_bytes()), source=str(path))
+            text = "\n".join(e.text for e in doc.body if e.kind is not ElementKind.TITLE)
+        except RaglineError:
+            failed += 1
+            text = ""
+        pred, gold = Counter(tokens(text)), Counter(tokens(gt.get("articleBody", "")))
+        overlap += sum((pred & gold).values())
+        n_pred += sum(pred.values())
+        n_gold += sum(gold.values())
+    p = overlap / n_pred if n_pred else 0.0
+    r = overlap / n_gold if n_gold else 0.0
+    return ArticleScore(
+        documents=len(items), failed=failed, recall=r, precision=p, f1=2 * p * r / (p + r) if p + r else 0.0,
+        seconds_per_doc=(time.perf_counter() - t0) / max(1, len(items)),
+    )
+
+
+def _print_pdf_table(scores: list[PdfDocScore]) -> None:
+    print(f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}")
+    for s in scores:
+        print(f"{s.name[:32]:32} {s.script:6} {s.pages:5d} {s.token_f1:6.3f} {s.ngram4_f1:6.3f} "
+              f"{s.heading_recall:6.2f} {s.page_accuracy:7.2f} {s.seconds:6.2f}" + (f"  ERROR {s.error}" if s.error else ""))
+    for script in ("latin", "rtl"):
+        group = [s for s in scores if s.script == script and not s.error]
+        if not group:
+            continue
+        n = len(group)
+        with_h = [s for s in group if s.headings]
+        hr = sum(s.heading_recall * s.headings for s in with_h) / max(1, sum(s.headings for s in with_h))
+        print(f"{'MEAN ' + script:32} {'':6} {sum(s.pages for s in group):5d} "
+              f"{sum(s.token_f1 for s in group) / n:6.3f} {sum(s.ngram4_f1 for s in group) / n:6.3f} "
+              f"{hr:6.2f} {sum(s.page_accuracy for s in group) / n:7.2f}   (heading recall pooled over {sum(s.headings for s in with_h)} headings)")
+
+
+def run(args: argparse.Namespace) -> int:
+    eval_dir = Path(args.eval_dir) if args.eval_dir else default_eval_dir()
+    if not eval_dir.is_dir():
+        print(f"ragline eval parse: evaluation corpus not found at {eval_dir} (use --eval-dir)", file=sys.stderr)
+        return 2
+    result: dict[str, Any] = {}
+    if args.set in ("docling-pdf", "all"):
+        scores = evaluate_docling_pdf(eval_dir, args.limit)
+        result["docling_pdf"] = [s.model_dump() for s in scores]
+        if not args.json:
+            print("== docling PDF ground truth (markdown) ==")
+            _print_pdf_table(scores)
+    if args.set in ("articles", "all"):
+        art = evaluate_articles(eval_dir, args.limit)
+        result["articles"] = art.model_dump()
+        if not args.json:
+            print("\n== article extraction benchmark (human-annotated bodies) ==")
+            print(f"documents {art.documents}  failed {art.failed}  recall {art.recall:.3f}  "
+                  f"precision {art.precision:.3f}  F1 {art.f1:.3f}  ({art.seconds_per_doc:.2f} s/doc)")
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        print()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("parse", help="parse fidelity: docling PDF ground truth, article-body benchmark")
+    p.add_argument("--eval-dir", help="evaluation corpus (default: $RAGLINE_EVAL_DIR or ../shared/eval)")
+    p.add_argument("--set", choices=["docling-pdf", "articles", "all"], default="all")
+    p.add_argument("--limit", type=int, help="evaluate only the first N documents of each set")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.set_defaults(func=run)

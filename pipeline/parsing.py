@@ -1,0 +1,150 @@
+"""Parsing stage: path -> Document, one backend per format, chosen by content.
+
+``parse`` raises typed errors (fail-fast); ``parse_many`` records them per source and goes on
+(record-and-continue), yielding a :class:`ParseResult` for every input.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .document import Document, ParseResult, ParseStatus
+from .exceptions import FileAccessError, InputError, RaglineError
+
+DEFAULT_INCLUDE = ("*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz")
+
+
+class ParseOptions(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    password: str | None = Field(default=None, description="password for encrypted PDFs", repr=False)
+    max_pages: int | None = Field(default=None, ge=1, description="refuse PDFs with more pages")
+    max_bytes: int | None = Field(default=None, ge=1, description="refuse files larger than this")
+    tables: str = Field(default="auto", description="PDF table detection: auto (ruled pages only), always, never")
+    keep_furniture: bool = Field(default=False, description="keep running headers/footers/page numbers as elements")
+    main_content_only: bool = Field(default=True, description="HTML: drop navigation and boilerplate")
+
+    def fingerprint(self) -> str:
+        # The password does not change the output, so it stays out of cache keys (and out of logs).
+        return hashlib.sha256(self.model_dump_json(exclude={"password"}).encode()).hexdigest()[:16]
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Parser:
+    """Pipeline stage: path -> Document."""
+
+    def __init__(self, options: ParseOptions | None = None) -> None:
+        self.options = options or ParseOptions()
+
+    def read(self, path: str | os.PathLike[str]) -> bytes:
+        p = Path(path)
+        source = str(path)
+        try:
+            if not p.is_file():
+                raise FileAccessError("not a file or does not exist", source=source, stage="read")
+            size = p.stat().st_size
+            if self.options.max_bytes is not None and size > self.options.max_bytes:
+                from .exceptions import DocumentTooLargeError
+
+                raise DocumentTooLargeError(
+                    f"file is {size} bytes, over the limit of {self.options.max_bytes}", source=source, stage="read"
+                )
+            return p.read_bytes()
+        except OSError as exc:
+            raise FileAccessError(f"cannot read file: {exc.strerror or exc}", source=source, stage="read") from exc
+
+    def run(self, path: str | os.PathLike[str]) -> Document:
+        return self.parse_bytes(self.read(path), source=str(path))
+
+    def parse_bytes(self, data: bytes, *, source: str) -> Document:
+        from extractors import detect_format, get_extractor, maybe_decompress
+
+        content_hash = file_hash(data)
+        payload = maybe_decompress(data, source)
+        fmt = detect_format(payload, source[:-3] if source.endswith(".gz") else source)
+        o = self.options
+        if fmt == "pdf":
+            extractor = get_extractor(
+                "pdf", password=o.password, max_pages=o.max_pages, tables=o.tables, keep_furniture=o.keep_furniture
+            )
+        elif fmt == "html":
+            extractor = get_extractor("html", main_content_only=o.main_content_only)
+        else:
+            extractor = get_extractor(fmt)
+        try:
+            doc = extractor.extract(payload, source=source, content_hash=content_hash)
+        except RaglineError:
+            raise
+        except Exception as exc:  # a backend bug or library error: wrap with context, never crash a batch
+            from .exceptions import CorruptDocumentError
+
+            raise CorruptDocumentError(f"{fmt} extraction failed: {type(exc).__name__}: {exc}", source=source, stage="parse") from exc
+        if not any(e.text.strip() for e in doc.elements):
+            from .exceptions import EmptyDocumentError
+
+            raise EmptyDocumentError(f"no text content found in {fmt} document", source=source, stage="parse")
+        return doc
+
+
+def parse(path: str | os.PathLike[str], options: ParseOptions | None = None) -> Document:
+    """Parse one file into a :class:`Document`; raises a :class:`~pipeline.exceptions.InputError` subclass."""
+    return Parser(options).run(path)
+
+
+def parse_many(paths: Iterable[str | os.PathLike[str]], options: ParseOptions | None = None) -> Iterator[ParseResult]:
+    """Parse every path, recording failures instead of raising. Yields results in input order."""
+    parser = Parser(options)
+    for path in paths:
+        t0 = time.perf_counter()
+        try:
+            doc = parser.run(path)
+        except InputError as exc:
+            yield ParseResult(source=str(path), status=ParseStatus.FAILURE, errors=[exc.to_dict()], seconds=time.perf_counter() - t0)
+            continue
+        status = ParseStatus.PARTIAL if any("could not be read" in w for w in doc.warnings) else ParseStatus.SUCCESS
+        yield ParseResult(source=str(path), status=status, document=doc, seconds=time.perf_counter() - t0)
+
+
+def expand_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+) -> list[Path]:
+    """Files named directly are kept as given; folders are walked recursively and filtered by globs
+    (matched against the file name and the path relative to the folder). Sorted, de-duplicated."""
+    inc = tuple(include) if include else DEFAULT_INCLUDE
+    exc = tuple(exclude)
+    out: list[Path] = []
+    seen: set[Path] = set()
+
+    def keep(rel: str, name: str) -> bool:
+        if any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(name, g) for g in exc):
+            return False
+        return any(fnmatch.fnmatch(name.lower(), g.lower()) or fnmatch.fnmatch(rel, g) for g in inc)
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for f in sorted(files):
+                    fp = Path(root) / f
+                    rel = str(fp.relative_to(p))
+                    if keep(rel, f) and fp.resolve() not in seen:
+                        seen.add(fp.resolve())
+                        out.append(fp)
+        else:
+            if p.resolve() not in seen and not any(fnmatch.fnmatch(p.name, g) for g in exc):
+                seen.add(p.resolve())
+                out.append(p)
+    return out
