@@ -45,6 +45,14 @@ def decode_text(data: bytes, *, html: bool = False) -> tuple[str, str, list[str]
     if declared == "utf-8" or (non_ascii and bad * 4 < non_ascii):
         warnings.append(f"invalid UTF-8 at byte {utf8_error.start}; {bad} undecodable sequence(s) replaced")
         return data.decode("utf-8", errors="replace"), "utf-8", warnings
+    # Undeclared legacy bytes in mostly-Latin text: windows-1252, the WHATWG default (statistical
+    # detectors guess Baltic or Central European code pages on short Western texts).
+    letters = sum(1 for b in data if (65 <= b <= 90) or (97 <= b <= 122))
+    if non_ascii <= 0.35 * (letters + non_ascii):
+        try:
+            return data.decode("cp1252"), "cp1252", warnings
+        except UnicodeDecodeError:
+            pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

@@ -35,7 +35,9 @@ _TEXT_FLAGS = 1 | 64 | 16  # PRESERVE_WHITESPACE | MEDIABOX_CLIP | DEHYPHENATE
 
 _BULLET_RE = re.compile(r"^\s*([•◦▪▫●○■□‣⁃∙·*\-–—]|\(?[0-9]{1,2}[.)]|\(?[a-zA-Z][.)]|\([ivxIVX]{1,4}\))\s+")
 _BULLET_ONLY_RE = re.compile(r"^\s*([•◦▪▫●○■□‣⁃∙·*\-–—])\s*$")
-_CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Listing|Chart|Exhibit)\s*[0-9IVX]+[.:]?\s", re.IGNORECASE)
+_CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Listing|Chart|Exhibit)\s*[0-9IVX]+(\.\d+)?\s*[.:—–-]\s", re.IGNORECASE)
+# Ligature code points some producers put in the text layer itself (MuPDF expands only glyph ligatures).
+_LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"})
 _NUMBERED_HEADING_RE = re.compile(r"^((?:\d{1,2}\.)*\d{1,2})\.?\s+\S")
 _PAGE_NUMBER_RE = re.compile(
     r"^\s*(?:page\s*)?(\d{1,5}|[ivxlcdm]{1,7})(?:\s*(?:of|/)\s*\d{1,5})?\s*$", re.IGNORECASE
@@ -172,12 +174,21 @@ class PdfExtractor:
                     pages.append(_Page(number=pno + 1, width=612, height=792))
             metadata = {k: v for k, v in (doc.metadata or {}).items() if v}
             toc = doc.get_toc(simple=True)
+            repaired = bool(getattr(doc, "is_repaired", False))
         finally:
             doc.close()
         if warnings and all(not p.blocks for p in pages):
             raise CorruptDocumentError("no page of the PDF could be read: " + warnings[0], source=source, stage="parse")
 
         total_chars = sum(p.chars for p in pages)
+        if repaired:
+            warnings.append("the PDF file is damaged (e.g. truncated); MuPDF repaired it and content may be missing")
+        if total_chars == 0 and repaired:
+            raise CorruptDocumentError(
+                "PDF is damaged (truncated or corrupt): no readable content after repair", source=source, stage="parse"
+            )
+        if total_chars == 0 and not any(p.has_images for p in pages):
+            raise EmptyDocumentError(f"PDF has {len(pages)} page(s) but no text and no images", source=source, stage="parse")
         if total_chars == 0:
             images = sum(p.has_images for p in pages)
             raise NeedsOCRError(
@@ -240,7 +251,7 @@ class PdfExtractor:
                 if ln.get("dir", (1, 0))[0] < 0.5 and abs(ln.get("dir", (1, 0))[1]) > 0.5:
                     # Vertical text (e.g. arXiv side stamps) is not body text.
                     continue
-                text = "".join(s["text"] for s in ln["spans"]).strip()
+                text = "".join(s["text"] for s in ln["spans"]).strip().translate(_LIGATURES)
                 weights = [len(s["text"].strip()) for s in spans]
                 n = sum(weights) or 1
                 size = sum(s["size"] * w for s, w in zip(spans, weights)) / n
@@ -504,38 +515,43 @@ def _margin_zone(bbox: tuple[float, float, float, float], height: float) -> str:
 
 
 def _looks_gridded(page: Any) -> bool:
-    """Cheap test for a ruled table: enough horizontal *and* vertical segments (or rectangles).
+    """Cheap test for a ruled table: vertical rules at >= 2 distinct x and horizontal rules at >= 2
+    distinct y, or cell-sized filled rectangles on a grid (>= 3 distinct x and y).
 
-    ``get_cdrawings`` returns raw path dicts without building Python objects per item, which keeps this at
-    a fraction of a millisecond per page; ``find_tables`` (tens of ms) only runs when this says yes."""
+    ``get_cdrawings`` returns raw path dicts without building objects per item, so this costs well under
+    a millisecond per page; ``find_tables`` (100+ ms) runs only when this says yes. Pages whose only
+    drawings are full-width row shading or underlines (typical of financial statements) are skipped: the
+    table finder rarely recovers a grid there, and their text already reads row by row."""
     try:
         paths = page.get_cdrawings()
     except Exception:
         return False
     if len(paths) < 3:
         return False
-    horiz = vert = rects = 0
+    hs: set[int] = set()
+    vs: set[int] = set()
+    rx: set[int] = set()
+    ry: set[int] = set()
     for p in paths:
         for item in p.get("items", ()):
             op = item[0]
             if op == "l":
                 (x0, y0), (x1, y1) = item[1], item[2]
                 if abs(y0 - y1) < 1 and abs(x1 - x0) > 10:
-                    horiz += 1
+                    hs.add(round(y0))
                 elif abs(x0 - x1) < 1 and abs(y1 - y0) > 5:
-                    vert += 1
+                    vs.add(round(x0))
             elif op == "re":
                 r = item[1]
                 w, h = abs(r[2] - r[0]), abs(r[3] - r[1])
                 if w > 10 and h < 2:
-                    horiz += 1
+                    hs.add(round(r[1]))
                 elif h > 5 and w < 2:
-                    vert += 1
+                    vs.add(round(r[0]))
                 elif w > 10 and h > 5:
-                    rects += 1
-        if horiz >= 3 and (vert >= 2 or rects >= 4):
-            return True
-    return rects >= 6 or (horiz >= 3 and vert >= 2)
+                    rx.add(round(r[0]))
+                    ry.add(round(r[1]))
+    return (len(vs) >= 2 and len(hs) >= 2) or (len(rx) >= 3 and len(ry) >= 3)
 
 
 def _font_statistics(pages: list[_Page]) -> tuple[float, dict[float, int]]:
@@ -643,7 +659,12 @@ def _find_gutter(blocks: list[_Block]) -> tuple[float, float] | None:
     width, height = x1 - x0, y1 - y0
     if width <= 0 or height <= 0:
         return None
-    narrow = [b for b in blocks if b.width < 0.6 * width and b.table is None]
+    # Small single-line blocks (page numbers, short centred labels) may sit in the gutter; they must not
+    # hide it. Furniture is never part of the reading order decision.
+    narrow = [
+        b for b in blocks
+        if b.width < 0.6 * width and b.table is None and not b.furniture and (len(b.lines) > 1 or b.width >= 0.15 * width)
+    ]
     if len(narrow) < 2:
         return None
     intervals = sorted((b.bbox[0], b.bbox[2]) for b in narrow)

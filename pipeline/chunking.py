@@ -130,22 +130,24 @@ class Chunker:
             # (text, page, kind) units, each within budget
             units: list[tuple[str, int, int, str]] = []
             for el in elements:
+                if el.kind in HEADING_KINDS and opts.include_heading_context and path and el.text == path[-1]:
+                    continue  # the heading path prefix already carries this heading
                 for u in self._units(el, budget):
                     units.append((u, el.page, self._count(u), el.kind.value))
             cur: list[tuple[str, int, int, str]] = []
             cur_tokens = 0
             for unit in units:
-                if cur and cur_tokens + unit[2] > budget:
+                if cur and cur_tokens + unit[2] > budget and not all(u[3] in ("heading", "title") for u in cur):
                     chunks.append(self._make(document, path, cur, fp, len(chunks)))
                     cur, cur_tokens = self._overlap(cur, unit[2], budget), 0
                     cur_tokens = sum(u[2] for u in cur)
                 cur.append(unit)
                 cur_tokens += unit[2]
-            only_headings = all(u[3] in ("heading", "title") for u in cur)
-            # A section holding only its heading (directly followed by a sub-section) adds nothing when
-            # the heading path is already prefixed to the sub-section's chunks.
-            if cur and not (only_headings and opts.include_heading_context and has_child):
+            if cur:
                 chunks.append(self._make(document, path, cur, fp, len(chunks)))
+            elif path and not has_child:
+                # A heading with no content and no sub-section: keep it searchable.
+                chunks.append(self._make(document, path[:-1], [(path[-1], elements[0].page, 0, "heading")], fp, len(chunks)))
         return chunks
 
     def _overlap(

@@ -1,0 +1,99 @@
+"""Bad input gets a clear, typed error with the source; batches record it and go on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pipeline
+from pipeline import exceptions as ex
+from pipeline.document import ParseStatus
+from pipeline.parsing import ParseOptions, expand_paths, parse_many
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "reason"),
+    [
+        ("empty.pdf", ex.EmptyDocumentError, "empty"),
+        ("random.pdf", ex.UnsupportedFormatError, "unsupported_format"),
+        ("encrypted.pdf", ex.EncryptedDocumentError, "encrypted"),
+        ("scanned.pdf", ex.NeedsOCRError, "needs_ocr"),
+    ],
+)
+def test_bad_pdf_inputs(bad_inputs: dict[str, Path], name: str, error: type[ex.RaglineError], reason: str) -> None:
+    with pytest.raises(error) as info:
+        pipeline.parse(bad_inputs[name])
+    assert info.value.source == str(bad_inputs[name])
+    assert info.value.reason == reason
+    assert isinstance(info.value, ex.InputError) and isinstance(info.value, ex.RaglineError)
+
+
+def test_truncated_pdf_is_recovered_or_reported(bad_inputs: dict[str, Path]) -> None:
+    # MuPDF repairs many truncated files; either we get the pages it could read or a typed error.
+    try:
+        doc = pipeline.parse(bad_inputs["truncated.pdf"])
+    except ex.InputError as exc:
+        assert exc.reason in ("corrupt", "empty")
+    else:
+        assert doc.pages >= 1 and doc.text
+
+
+def test_encrypted_with_password(bad_inputs: dict[str, Path]) -> None:
+    doc = pipeline.parse(bad_inputs["encrypted.pdf"], ParseOptions(password="secret"))
+    assert "Northgate" in doc.text
+    with pytest.raises(ex.EncryptedDocumentError, match="wrong password"):
+        pipeline.parse(bad_inputs["encrypted.pdf"], ParseOptions(password="nope"))
+
+
+def test_password_not_in_repr_or_fingerprint() -> None:
+    opts = ParseOptions(password="hunter2")
+    assert "hunter2" not in repr(opts)
+    assert opts.fingerprint() == ParseOptions().fingerprint()
+
+
+def test_mislabeled_pdf_parsed_as_html(bad_inputs: dict[str, Path]) -> None:
+    doc = pipeline.parse(bad_inputs["mislabeled.pdf"])
+    assert doc.format == "html"
+
+
+def test_huge_page_count(bad_inputs: dict[str, Path]) -> None:
+    with pytest.raises(ex.DocumentTooLargeError, match="2000 pages"):
+        pipeline.parse(bad_inputs["big.pdf"], ParseOptions(max_pages=500))
+    # Every page holds only a page number: furniture, so by default there is no content at all ...
+    with pytest.raises(ex.EmptyDocumentError):
+        pipeline.parse(bad_inputs["big.pdf"])
+    # ... and with furniture kept all 2,000 pages are read.
+    doc = pipeline.parse(bad_inputs["big.pdf"], ParseOptions(keep_furniture=True))
+    assert doc.pages == 2000 and doc.elements[-1].page == 2000
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ex.FileAccessError):
+        pipeline.parse("/nonexistent/file.pdf")
+
+
+def test_parse_many_records_and_continues(bad_inputs: dict[str, Path], sample_docs: Path) -> None:
+    paths = [bad_inputs["empty.pdf"], sample_docs / "readme.txt", bad_inputs["random.pdf"], sample_docs / "notes.md"]
+    results = list(parse_many(paths))
+    assert [r.status for r in results] == [ParseStatus.FAILURE, ParseStatus.SUCCESS, ParseStatus.FAILURE, ParseStatus.SUCCESS]
+    assert results[0].errors[0]["reason"] == "empty" and results[0].errors[0]["source"] == str(paths[0])
+    assert results[1].document is not None
+
+
+def test_content_hash_is_document_id(sample_docs: Path) -> None:
+    import hashlib
+
+    p = sample_docs / "readme.txt"
+    assert pipeline.parse(p).id == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_expand_paths_globs(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    for name in ("a/x.pdf", "a/y.html", "a/z.png", "b.md", "drafts.txt"):
+        (tmp_path / name).write_text("x")
+    found = [p.relative_to(tmp_path).as_posix() for p in expand_paths([tmp_path])]
+    assert found == ["b.md", "drafts.txt", "a/x.pdf", "a/y.html"] or sorted(found) == sorted(["b.md", "drafts.txt", "a/x.pdf", "a/y.html"])
+    only_pdf = expand_paths([tmp_path], include=["*.pdf"])
+    assert [p.name for p in only_pdf] == ["x.pdf"]
+    assert "drafts.txt" not in [p.name for p in expand_paths([tmp_path], exclude=["drafts*"])]
