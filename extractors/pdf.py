@@ -201,12 +201,12 @@ class PdfExtractor:
             warnings.append(f"pages without a text layer (need OCR): {_ranges(empty_pages)}")
 
         furniture = self._mark_furniture(pages)
-        body_size, heading_levels = _font_statistics(pages)
+        body_size, heading_levels, bold_body = _font_statistics(pages)
         toc_index = _toc_index(toc)
         elements: list[Element] = []
         for page in pages:
             for block in _order_blocks(page.blocks):
-                elements.extend(self._classify(block, page, body_size, heading_levels, toc_index))
+                elements.extend(self._classify(block, page, body_size, heading_levels, toc_index, bold_body))
         _promote_title(elements)
         assign_heading_paths(elements)
         if not self.keep_furniture:
@@ -338,6 +338,7 @@ class PdfExtractor:
         body_size: float,
         heading_levels: dict[float, int],
         toc_index: dict[int, dict[str, int]],
+        bold_body: bool = False,
     ) -> list[Element]:
         bbox = BBox.of(block.bbox)
         if block.table is not None:
@@ -360,9 +361,9 @@ class PdfExtractor:
         toc_level = toc_index.get(page.number, {}).get(_norm(text))
         if toc_level is not None:
             return [Element(kind=ElementKind.HEADING, text=text, level=toc_level, page=page.number, bbox=bbox, metadata={"from": "outline"})]
-        if all(ln.mono for ln in lines) and len(lines) >= 1 and not _looks_like_heading(block, body_size):
+        if all(ln.mono for ln in lines) and len(lines) >= 1 and not _looks_like_heading(block, body_size, bold_body):
             return [Element(kind=ElementKind.CODE, text="\n".join(ln.text for ln in lines), page=page.number, bbox=bbox)]
-        level = self._heading_level(block, body_size, heading_levels)
+        level = self._heading_level(block, body_size, heading_levels, bold_body)
         if level is not None:
             return [Element(kind=ElementKind.HEADING, text=text, level=level, page=page.number, bbox=bbox)]
         if _CAPTION_RE.match(text):
@@ -373,8 +374,10 @@ class PdfExtractor:
             return _list_items(lines, page.number)
         return [Element(kind=ElementKind.PARAGRAPH, text=text, page=page.number, bbox=bbox)]
 
-    def _heading_level(self, block: _Block, body_size: float, heading_levels: dict[float, int]) -> int | None:
-        if not _looks_like_heading(block, body_size):
+    def _heading_level(
+        self, block: _Block, body_size: float, heading_levels: dict[float, int], bold_body: bool
+    ) -> int | None:
+        if not _looks_like_heading(block, body_size, bold_body):
             return None
         size = max(ln.size for ln in block.lines)
         m = _NUMBERED_HEADING_RE.match(block.text)
@@ -385,7 +388,7 @@ class PdfExtractor:
         return max(heading_levels.values(), default=0) + 1
 
 
-def _looks_like_heading(block: _Block, body_size: float) -> bool:
+def _looks_like_heading(block: _Block, body_size: float, bold_body: bool = False) -> bool:
     text = block.text
     if len(block.lines) > 3 or len(text) > 160 or len(text) < 2:
         return False
@@ -396,6 +399,12 @@ def _looks_like_heading(block: _Block, body_size: float) -> bool:
     size = max(ln.size for ln in block.lines)
     all_bold = all(ln.bold for ln in block.lines)
     if size >= body_size * 1.15:
+        return len(text.split()) <= 25
+    if bold_body:
+        # Bold is the body weight here, so it says nothing about headings.
+        return False
+    if all_bold and size >= body_size * 1.04:
+        # Slightly larger and heavier than body text: a sub-heading (common: body + 1 pt, medium weight).
         return len(text.split()) <= 25
     if all_bold and size >= body_size * 0.9:
         # Bold lines at body size: a run-in label ("Note:") or a heading. Headings are short.
@@ -427,7 +436,9 @@ def _list_items(lines: list[_Line], page: int) -> list[Element]:
 
 def _is_bold(span: dict[str, Any]) -> bool:
     font = span.get("font", "")
-    return bool(span.get("flags", 0) & 16) or any(w in font for w in ("Bold", "Black", "Heavy", "Semibold", "SemiBold", "Demi"))
+    return bool(span.get("flags", 0) & 16) or any(
+        w in font for w in ("Bold", "Black", "Heavy", "Semibold", "SemiBold", "Demi", "Medium")
+    )
 
 
 def _is_italic(span: dict[str, Any]) -> bool:
@@ -554,21 +565,24 @@ def _looks_gridded(page: Any) -> bool:
     return (len(vs) >= 2 and len(hs) >= 2) or (len(rx) >= 3 and len(ry) >= 3)
 
 
-def _font_statistics(pages: list[_Page]) -> tuple[float, dict[float, int]]:
+def _font_statistics(pages: list[_Page]) -> tuple[float, dict[float, int], bool]:
+    """(body size, heading size -> level, whether body text itself is bold)."""
     sizes: Counter[float] = Counter()
+    bold_chars = 0
     for p in pages:
         for b in p.blocks:
             if b.table is None and not b.furniture:
                 for ln in b.lines:
                     sizes[ln.size] += ln.chars
+                    bold_chars += ln.chars if ln.bold else 0
     if not sizes:
-        return 10.0, {}
+        return 10.0, {}, False
     body = sizes.most_common(1)[0][0]
     total = sum(sizes.values())
     # Heading sizes: clearly larger than body and rare (a size used for a large share of text is body text
     # of another kind, e.g. a large-print abstract).
     big = sorted((s for s, c in sizes.items() if s >= body * 1.15 and c < total * 0.2), reverse=True)
-    return body, {s: i + 1 for i, s in enumerate(big[:5])}
+    return body, {s: i + 1 for i, s in enumerate(big[:5])}, bold_chars > 0.5 * total
 
 
 def _toc_index(toc: list[list[Any]]) -> dict[int, dict[str, int]]:
