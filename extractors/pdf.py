@@ -135,6 +135,10 @@ class PdfExtractor:
     def _open(self, data: bytes, source: str) -> Any:
         import pymupdf
 
+        # PyMuPDF prints an advert for its layout package on stdout, which would corrupt piped output.
+        if hasattr(pymupdf, "no_recommend_layout"):
+            pymupdf.no_recommend_layout()
+
         if not data:
             raise EmptyDocumentError("file is empty (0 bytes)", source=source, stage="parse")
         try:
