@@ -44,6 +44,10 @@ _PAGE_NUMBER_RE = re.compile(
 )
 _SENTENCE_END_RE = re.compile(r"[.;,]\s*$")
 _WS_RE = re.compile(r"\s+")
+_CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# Running heads that carry the page number: "Chapter 3. Access Control 15", "12 Annual Report 2023".
+_HEAD_WITH_NUMBER_RE = re.compile(r"^(\d{1,4}\s+\S.{0,100}|\S.{0,100}\S\s+\d{1,4})$")
+_FOOT_WITH_NUMBER_RE = re.compile(r"^\S.{0,100}[^\s.]\s+\d{1,4}$")
 
 
 @dataclass
@@ -290,8 +294,8 @@ class PdfExtractor:
                 rows = t.extract()
                 if len(rows) < 2 or max((len(r) for r in rows), default=0) < 2:
                     continue
-                cleaned = [[(c or "").replace("\n", " ").strip() if c is not None else None for c in r] for r in rows]
-                if sum(1 for r in cleaned for c in r if c) < 4:
+                cleaned = [[_logical_order(_CTRL_RE.sub(" ", c or "").replace("\n", " ").strip()) if c is not None else None for c in r] for r in rows]
+                if not _plausible_table(cleaned):
                     continue
                 header_rows = 1
                 found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=header_rows)))
@@ -325,7 +329,10 @@ class PdfExtractor:
         for b, key, zone in candidates:
             text = b.text
             is_number = bool(_PAGE_NUMBER_RE.match(text))
-            if (n >= 2 and counts[key] >= threshold and len(key) > 0) or is_number:
+            numbered_head = len(b.lines) == 1 and bool(
+                (_HEAD_WITH_NUMBER_RE if zone == "top" else _FOOT_WITH_NUMBER_RE).match(text)
+            )
+            if (n >= 2 and counts[key] >= threshold and len(key) > 0) or is_number or numbered_head:
                 b.furniture = True
                 b.kind = ElementKind.PAGE_HEADER if zone == "top" else ElementKind.PAGE_FOOTER
                 if is_number:
@@ -445,6 +452,32 @@ def _is_bold(span: dict[str, Any]) -> bool:
     )
 
 
+def _plausible_table(rows: list[list[str | None]]) -> bool:
+    """Reject what the table finder returns for boxed diagrams and forms: mostly empty grids, or grids that
+    repeat the same text in many cells (merged cells of a figure)."""
+    cells = [c for r in rows for c in r]
+    filled = [c for c in cells if c]
+    if len(filled) < 4 or len(filled) < 0.4 * len(cells):
+        return False
+    if len(set(filled)) < 0.7 * len(filled):
+        return False
+    multi = sum(1 for r in rows if sum(1 for c in r if c) >= 2)
+    return multi >= 0.5 * len(rows)
+
+
+def _is_rtl_char(ch: str) -> bool:
+    return "\u0590" <= ch <= "\u08ff" or "\ufb1d" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff"
+
+
+def _logical_order(text: str) -> str:
+    """The table finder returns right-to-left cell text in visual order (reversed); the text layer gives
+    logical order. Reverse cells that are mostly Arabic/Hebrew so both agree."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(_is_rtl_char(c) for c in letters) > 0.5 * len(letters):
+        return text[::-1]
+    return text
+
+
 def _is_italic(span: dict[str, Any]) -> bool:
     font = span.get("font", "")
     return bool(span.get("flags", 0) & 2) or "Italic" in font or "Oblique" in font
@@ -503,7 +536,9 @@ def _add_block(blocks: list[_Block], block: _Block) -> None:
                 abs(first.size - last.size) < 0.75
                 and (first.bold, first.mono, first.italic) == (last.bold, last.mono, last.italic)
             )
-            aligned = abs(first.bbox[0] - prev.bbox[0]) <= max(3.0, 0.5 * line_h)
+            indent = prev.bbox[0] - first.bbox[0]
+            # Same left edge, or the previous block is a paragraph's indented first line.
+            aligned = abs(indent) <= max(3.0, 0.5 * line_h) or (len(prev.lines) == 1 and 0 < indent <= 3 * line_h)
             overlap = min(block.bbox[2], prev.bbox[2]) - max(block.bbox[0], prev.bbox[0])
             if same_style and aligned and -0.3 * line_h <= gap <= 0.7 * line_h and overlap >= 0.5 * min(block.width, prev.width):
                 prev.lines.extend(block.lines)
@@ -643,7 +678,7 @@ def _order_blocks(blocks: list[_Block]) -> list[_Block]:
         band = [b for b in rest if top <= (b.bbox[1] + b.bbox[3]) / 2 < bottom]
         left = [b for b in band if b.bbox[2] <= g0 + 0.5]
         right = [b for b in band if b.bbox[0] >= g1 - 0.5]
-        if left and right and len(band) < len(blocks):
+        if left and right:
             out += _order_blocks(left) + _order_blocks(right)
         else:
             out += _rows(band)
