@@ -47,7 +47,7 @@ _WS_RE = re.compile(r"\s+")
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f]")
 # Running heads that carry the page number: "Chapter 3. Access Control 15", "12 Annual Report 2023".
 _HEAD_WITH_NUMBER_RE = re.compile(r"^(\d{1,4}\s+\S.{0,100}|\S.{0,100}\S\s+\d{1,4})$")
-_FOOT_WITH_NUMBER_RE = re.compile(r"^\S.{0,100}[^\s.]\s+\d{1,4}$")
+_FOOT_WITH_NUMBER_RE = re.compile(r"^\S.{0,100}[^\s]\s+(\d{1,4}|[ivxlc]{1,6})$", re.IGNORECASE)
 
 
 @dataclass
@@ -322,7 +322,8 @@ class PdfExtractor:
                 if key not in seen:
                     counts[key] += 1
                     seen.add(key)
-        threshold = max(2, int(0.5 * n + 0.5)) if n > 2 else 2
+        # Running heads often alternate (even/odd pages, one per chapter): 20% of pages is enough.
+        threshold = max(2, int(0.2 * n + 0.5))
         headers: set[str] = set()
         footers: set[str] = set()
         page_labels: list[str] = []
@@ -436,12 +437,16 @@ def _list_items(lines: list[_Line], page: int) -> list[Element]:
     out = []
     for it in items:
         text = _join_lines([ln.text for ln in it])
-        text = _BULLET_RE.sub("", text, count=1) if _BULLET_RE.match(text) else text
+        m = _BULLET_RE.match(text)
+        marker = m.group(1) if m else ""
+        text = text[m.end():] if m else text
         text = _BULLET_ONLY_RE.sub("", text).strip()
         if text.startswith(("•", "◦", "▪", "●", "■", "‣", "∙", "·")):
             text = text[1:].strip()
         if text:
-            out.append(Element(kind=ElementKind.LIST_ITEM, text=text, page=page, bbox=BBox.of(_union([ln.bbox for ln in it]))))
+            # Ordered lists keep their numbering ("1.", "(a)"), which the text refers to.
+            meta = {"marker": marker} if any(ch.isalnum() for ch in marker) else {}
+            out.append(Element(kind=ElementKind.LIST_ITEM, text=text, page=page, bbox=BBox.of(_union([ln.bbox for ln in it])), metadata=meta))
     return out
 
 

@@ -96,7 +96,7 @@ class Element(BaseModel):
         if self.kind in HEADING_KINDS:
             return "#" * max(1, min(self.level or 1, 6)) + " " + self.text
         if self.kind is ElementKind.LIST_ITEM:
-            return "- " + self.text
+            return f"{self.metadata.get('marker') or '-'} {self.text}"
         if self.kind is ElementKind.TABLE:
             return self.table.to_markdown() if self.table else self.text
         if self.kind is ElementKind.CODE:
