@@ -64,17 +64,31 @@ class Chunker:
     def __init__(self, options: ChunkingOptions | None = None) -> None:
         self.options = options or ChunkingOptions()
         self._counter: TokenCounter | None = None
+        self._cache: dict[str, int] = {}
 
     def warm_up(self) -> None:
         if self._counter is None:
             self._counter = get_token_counter(self.options.tokenizer)
 
     def _count(self, text: str) -> int:
+        n = self._cache.get(text)
+        if n is None:
+            self.warm_up()
+            assert self._counter is not None
+            n = self._cache[text] = self._counter.count(text)
+        return n
+
+    def _prime(self, texts: list[str]) -> None:
+        """Count many texts in one batched call (the tokenizer parallelises it natively)."""
         self.warm_up()
-        assert self._counter is not None
-        return self._counter.count(text)
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        batch = getattr(self._counter, "count_batch", None)
+        if todo and batch is not None:
+            self._cache.update(zip(todo, batch(todo)))
 
     # -- splitting oversize units -------------------------------------------------------------
+    # Token counts of whitespace-joined pieces add up for BERT-style tokenizers (whitespace pre-splitting),
+    # so pieces are counted once each instead of re-tokenising growing prefixes (quadratic on big tables).
     def _split_text(self, text: str, budget: int) -> list[str]:
         """Split prose into pieces of at most ``budget`` tokens, at sentences, else at words."""
         pieces: list[str] = []
@@ -82,12 +96,15 @@ class Chunker:
             if self._count(sent) <= budget:
                 pieces.append(sent)
                 continue
-            words, cur = sent.split(), []
-            for w in words:
-                if cur and self._count(" ".join(cur + [w])) > budget:
+            cur: list[str] = []
+            cur_n = 0
+            for w in sent.split():
+                n = self._count(w)
+                if cur and cur_n + n > budget:
                     pieces.append(" ".join(cur))
-                    cur = []
+                    cur, cur_n = [], 0
                 cur.append(w)
+                cur_n += n
             if cur:
                 pieces.append(" ".join(cur))
         return pieces
@@ -95,14 +112,17 @@ class Chunker:
     def _split_table(self, table: TableData, budget: int) -> list[str]:
         header = table.rows[: table.header_rows]
         body = table.rows[table.header_rows :]
+        fixed = self._count(table.to_markdown(header))
         out: list[str] = []
         cur: list[list[str | None]] = []
+        cur_n = fixed
         for row in body:
-            trial = table.to_markdown(header + cur + [row])
-            if cur and self._count(trial) > budget:
+            n = self._count(table.to_markdown([row])) - 2 * len(row)  # minus the "|---|" line of a 1-row table
+            if cur and cur_n + n > budget:
                 out.append(table.to_markdown(header + cur))
-                cur = []
+                cur, cur_n = [], fixed
             cur.append(row)
+            cur_n += n
         if cur or not out:
             out.append(table.to_markdown(header + cur))
         return out
@@ -121,7 +141,9 @@ class Chunker:
         opts = self.options
         fp = opts.fingerprint()
         chunks: list[Chunk] = []
+        self._cache.clear()
         sections = list(_sections(document))
+        self._prime([el.to_markdown() for _, els in sections for el in els] + [" > ".join(p) for p, _ in sections])
         for si, (path, elements) in enumerate(sections):
             has_child = si + 1 < len(sections) and sections[si + 1][0][: len(path)] == path
             context = " > ".join(path)
@@ -148,6 +170,10 @@ class Chunker:
             elif path and not has_child:
                 # A heading with no content and no sub-section: keep it searchable.
                 chunks.append(self._make(document, path[:-1], [(path[-1], elements[0].page, 0, "heading")], fp, len(chunks)))
+        self._prime([c.text for c in chunks])
+        for c in chunks:
+            c.n_tokens = self._count(c.text)
+        self._cache.clear()
         return chunks
 
     def _overlap(
@@ -188,7 +214,7 @@ class Chunker:
             page_end=max(pages),
             heading_path=list(path),
             element_kinds=kinds,
-            n_tokens=self._count(text),
+            n_tokens=0,  # measured for all chunks at once in run()
             index=index,
             options_fingerprint=fp,
         )
