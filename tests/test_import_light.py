@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ["torch", "faiss", "numpy", "unstructured", "pymupdf", "fitz", "sentence_transformers", "onnxruntime",
-         "spacy", "httpx", "transformers", "tokenizers", "lxml", "tqdm"]
+         "spacy", "httpx", "transformers", "tokenizers", "lxml", "tqdm", "pydantic"]
 
 
 def _imported_after(code: str) -> set[str]:

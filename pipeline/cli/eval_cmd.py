@@ -1,17 +1,40 @@
-"""``ragline eval KIND ...``: reproducible quality figures on real documents (../shared/eval)."""
+"""``ragline eval KIND ...``: reproducible quality figures on real documents (../shared/eval).
+
+The evaluation modules are imported only when ``eval`` runs (two-stage parsing), so ``ragline --help``
+stays light."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 
-# kind -> module with register(subparsers); each module adds its own options and func.
-_KINDS = {"parse": "pipeline.evaluation.parse_eval"}
+# kind -> (module with register(subparsers), one-line help)
+_KINDS = {
+    "parse": ("pipeline.evaluation.parse_eval", "parse fidelity: docling PDF ground truth, article-body benchmark"),
+    "retrieval": ("pipeline.evaluation.retrieval_eval", "document recall@k on the docugami 10-Q questions"),
+    "extract": ("pipeline.evaluation.extract_eval", "field accuracy on the invoice2data invoices"),
+    "qa": ("pipeline.evaluation.qa_eval", "answer accuracy with citations on docugami questions"),
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="measure quality against ground truth (parse, retrieval, extract)")
-    kinds = p.add_subparsers(dest="eval_kind", metavar="KIND")
-    for mod in _KINDS.values():
-        importlib.import_module(mod).register(kinds)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    kinds_help = "\n".join(f"  {k:10} {h}" for k, (_, h) in _KINDS.items())
+    p = sub.add_parser(
+        "eval",
+        help="measure quality against ground truth (parse, retrieval, extract, qa)",
+        description="Evaluate a stage on the real documents in ../shared/eval (or --eval-dir).",
+        epilog=f"kinds:\n{kinds_help}\n\nRun `ragline eval KIND --help` for the options of each.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("kind", choices=list(_KINDS), metavar="KIND", help="what to evaluate: " + ", ".join(_KINDS))
+    p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    parser = argparse.ArgumentParser(prog="ragline eval")
+    kinds = parser.add_subparsers(dest="eval_kind", metavar="KIND")
+    module, _ = _KINDS[args.kind]
+    importlib.import_module(module).register(kinds)
+    sub_args = parser.parse_args([args.kind, *args.args])
+    return int(sub_args.func(sub_args) or 0)
