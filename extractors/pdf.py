@@ -27,6 +27,7 @@ from pipeline.exceptions import (
     NeedsOCRError,
 )
 
+from ._grid_tables import Span, find_grid_tables
 from ._structure import assign_heading_paths
 
 # MuPDF text flags: keep whitespace, clip to the page, repair hyphenation; ligatures are expanded because
@@ -128,8 +129,8 @@ class PdfExtractor:
         tables: str = "auto",
         keep_furniture: bool = False,
     ) -> None:
-        if tables not in ("auto", "always", "never"):
-            raise ValueError("tables must be 'auto', 'always' or 'never'")
+        if tables not in ("auto", "pymupdf", "always", "never"):
+            raise ValueError("tables must be 'auto', 'pymupdf', 'always' or 'never'")
         self.password = password
         self.max_pages = max_pages
         self.tables = tables
@@ -240,10 +241,11 @@ class PdfExtractor:
     def _read_page(self, page: Any, number: int) -> _Page:
         rect = page.rect
         out = _Page(number=number, width=rect.width, height=rect.height)
-        tables = self._find_tables(page)
-        table_rects = [t[0] for t in tables]
         raw = page.get_text("dict", flags=_TEXT_FLAGS)
         markers: list[tuple[float, float, float, float]] = []
+        # First pass: lines (with their spans, which the table finder needs), grouped by MuPDF block.
+        raw_blocks: list[list[_Line]] = []
+        spans_all: list[Span] = []
         for b in raw.get("blocks", []):
             if b.get("type") != 0:
                 out.has_images = True
@@ -253,12 +255,10 @@ class PdfExtractor:
                 spans = [s for s in ln.get("spans", []) if s.get("text", "").strip()]
                 if not spans:
                     continue
+                direction = ln.get("dir", (1, 0))
+                if direction[0] < 0.5 and abs(direction[1]) > 0.5:
+                    continue  # vertical text (e.g. arXiv side stamps) is not body text
                 bbox = tuple(ln["bbox"])
-                if table_rects and _inside_any(bbox, table_rects):
-                    continue
-                if ln.get("dir", (1, 0))[0] < 0.5 and abs(ln.get("dir", (1, 0))[1]) > 0.5:
-                    # Vertical text (e.g. arXiv side stamps) is not body text.
-                    continue
                 text = "".join(s["text"] for s in ln["spans"]).strip().translate(_LIGATURES)
                 weights = [len(s["text"].strip()) for s in spans]
                 n = sum(weights) or 1
@@ -271,8 +271,15 @@ class PdfExtractor:
                     # for the text to its right instead of emitting noise.
                     markers.append(bbox)  # type: ignore[arg-type]
                     continue
+                spans_all.extend(Span(text=s["text"].translate(_LIGATURES), bbox=tuple(s["bbox"])) for s in spans)  # type: ignore[arg-type]
                 lines.append(_Line(text=text, bbox=bbox, size=round(size * 2) / 2, bold=bold, mono=mono, chars=n, italic=italic))  # type: ignore[arg-type]
-                out.chars += n
+            raw_blocks.append(lines)
+        tables = self._find_tables(page, spans_all)
+        table_rects = [t[0] for t in tables]
+        for lines in raw_blocks:
+            if table_rects:
+                lines = [ln for ln in lines if not _inside_any(ln.bbox, table_rects)]
+            out.chars += sum(ln.chars for ln in lines)
             for group in _split_block(lines):
                 _add_block(out.blocks, _Block(lines=group, bbox=_union([ln.bbox for ln in group])))
         for m in markers:
@@ -280,13 +287,20 @@ class PdfExtractor:
         if not out.has_images and out.chars == 0:
             out.has_images = bool(page.get_images())
         for rect_t, tdata in tables:
+            out.chars += 1
             out.blocks.append(_Block(lines=[], bbox=rect_t, table=tdata, kind=ElementKind.TABLE))
         return out
 
-    def _find_tables(self, page: Any) -> list[tuple[tuple[float, float, float, float], TableData]]:
+    def _find_tables(self, page: Any, spans: list[Span]) -> list[tuple[tuple[float, float, float, float], TableData]]:
         if self.tables == "never":
             return []
-        if self.tables == "auto" and not _looks_gridded(page):
+        if self.tables == "auto":
+            found = []
+            for t in find_grid_tables(page, spans):
+                if _plausible_table(t.rows):
+                    found.append((t.bbox, TableData(rows=t.rows)))
+            return found  # type: ignore[return-value]
+        if self.tables == "pymupdf" and not _looks_gridded(page):
             return []
         found = []
         try:
@@ -297,8 +311,7 @@ class PdfExtractor:
                 cleaned = [[_logical_order(_CTRL_RE.sub(" ", c or "").replace("\n", " ").strip()) if c is not None else None for c in r] for r in rows]
                 if not _plausible_table(cleaned):
                     continue
-                header_rows = 1
-                found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=header_rows)))
+                found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=1)))
         except Exception:  # table finder failures degrade to plain text, never lose the page
             return []
         return found  # type: ignore[return-value]
@@ -467,7 +480,11 @@ def _plausible_table(rows: list[list[str | None]]) -> bool:
     if len(set(filled)) < 0.7 * len(filled):
         return False
     multi = sum(1 for r in rows if sum(1 for c in r if c) >= 2)
-    return multi >= 0.5 * len(rows)
+    if multi < 0.5 * len(rows):
+        return False
+    # Prose split by a column rule is not a table: table cells are short.
+    words = sum(len(c.split()) for c in filled) / len(filled)
+    return words <= 8
 
 
 def _is_rtl_char(ch: str) -> bool:

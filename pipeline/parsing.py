@@ -27,7 +27,7 @@ class ParseOptions(BaseModel):
     password: str | None = Field(default=None, description="password for encrypted PDFs", repr=False)
     max_pages: int | None = Field(default=None, ge=1, description="refuse PDFs with more pages")
     max_bytes: int | None = Field(default=None, ge=1, description="refuse files larger than this")
-    tables: str = Field(default="auto", description="PDF table detection: auto (ruled pages only), always, never")
+    tables: str = Field(default="auto", description="PDF tables: auto (fast grid finder on ruled/shaded pages), pymupdf (find_tables on those pages), always, never")
     keep_furniture: bool = Field(default=False, description="keep running headers/footers/page numbers as elements")
     main_content_only: bool = Field(default=True, description="HTML: drop navigation and boilerplate")
 

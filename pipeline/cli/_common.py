@@ -18,8 +18,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching GLOB (repeatable)")
     g.add_argument("--password", help="password for encrypted PDFs (also $RAGLINE_PDF_PASSWORD)")
     g.add_argument("--max-pages", type=int, help="fail PDFs with more pages than this")
-    g.add_argument("--tables", choices=["auto", "always", "never"], default="auto",
-                   help="PDF table detection: auto runs the table finder only on pages with ruling lines (default)")
+    g.add_argument("--tables", choices=["auto", "pymupdf", "always", "never"], default="auto",
+                   help="PDF tables: auto = fast finder on ruled/shaded pages (default); pymupdf = PyMuPDF's "
+                        "find_tables on those pages (slower); always = find_tables on every page; never")
     g.add_argument("--keep-furniture", action="store_true", help="keep running headers/footers/page numbers")
     g.add_argument("--all-html", action="store_true", help="HTML: keep navigation and boilerplate (no main-content pass)")
 

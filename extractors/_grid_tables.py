@@ -1,0 +1,239 @@
+"""A fast table finder for ruled and shaded tables, from vector drawings plus the text spans we already have.
+
+PyMuPDF's ``find_tables`` rebuilds a character list of the whole page in Python and costs 0.3-1.5 s on a
+page of a financial filing; it cannot run on the 20-35% of filing pages that carry rules or shading and
+still keep parsing within a fifth of raw text-extraction speed. Here:
+
+1. rules come from ``page.get_cdrawings()`` (lines, thin rectangles, and the edges of filled cells);
+2. a table region is a connected group of horizontal and vertical rules, or a stack of >= 3 horizontal
+   rules of the same extent (booktabs-style tables without vertical rules);
+3. rows are the text lines inside the region; columns are the vertical rules when there are any, else the
+   x-gaps that (almost) no row crosses;
+4. each span goes to the cell holding its centre.
+
+It is plain geometry over a few hundred segments and spans: about a millisecond a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Span:
+    text: str
+    bbox: Box
+
+
+@dataclass
+class GridTable:
+    bbox: Box
+    rows: list[list[str | None]]
+
+
+_TOL = 2.5
+
+
+def rules_from_drawings(paths: list[dict[str, Any]], page_w: float, page_h: float) -> tuple[list[Box], list[Box]]:
+    """Horizontal and vertical rule segments as boxes (x0, y0, x1, y1)."""
+    hs: list[Box] = []
+    vs: list[Box] = []
+    for p in paths:
+        for item in p.get("items", ()):
+            op = item[0]
+            if op == "l":
+                (x0, y0), (x1, y1) = item[1], item[2]
+                if abs(y0 - y1) < 1 and abs(x1 - x0) > 8:
+                    hs.append((min(x0, x1), y0, max(x0, x1), y0))
+                elif abs(x0 - x1) < 1 and abs(y1 - y0) > 4:
+                    vs.append((x0, min(y0, y1), x0, max(y0, y1)))
+            elif op == "re":
+                r = item[1]
+                x0, y0, x1, y1 = min(r[0], r[2]), min(r[1], r[3]), max(r[0], r[2]), max(r[1], r[3])
+                w, h = x1 - x0, y1 - y0
+                if w > 0.9 * page_w and h > 0.9 * page_h:
+                    continue  # page background
+                if w > 8 and h < 2.5:
+                    hs.append((x0, (y0 + y1) / 2, x1, (y0 + y1) / 2))
+                elif h > 4 and w < 2.5:
+                    vs.append(((x0 + x1) / 2, y0, (x0 + x1) / 2, y1))
+                elif w > 8 and h > 4:
+                    hs += [(x0, y0, x1, y0), (x0, y1, x1, y1)]
+                    vs += [(x0, y0, x0, y1), (x1, y0, x1, y1)]
+    return hs, vs
+
+
+def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
+    """Bounding boxes of connected rule groups (h-v touching), plus stacks of aligned horizontal rules."""
+    segs = hs + vs
+    n = len(segs)
+    if n > 4000:  # pathological drawings (maps, charts): not tables
+        return []
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    nh = len(hs)
+    for i, h in enumerate(hs):
+        for j in range(nh, n):
+            v = segs[j]
+            if h[0] - _TOL <= v[0] <= h[2] + _TOL and v[1] - _TOL <= h[1] <= v[3] + _TOL:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Box]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(segs[i])
+    out: list[Box] = []
+    lone_h: list[Box] = []
+    for members in groups.values():
+        if len(members) == 1 and members[0] in hs:
+            lone_h.append(members[0])
+            continue
+        has_v = any(m[0] == m[2] for m in members)
+        has_h = any(m[1] == m[3] for m in members)
+        if has_v and has_h:
+            out.append(_union(members))
+        elif has_h:
+            lone_h.extend(members)
+    # Booktabs: >= 3 horizontal rules with (nearly) the same x-extent, each within 250 pt of the next.
+    lone_h.sort(key=lambda s: (round(s[0]), round(s[2]), s[1]))
+    i = 0
+    while i < len(lone_h):
+        j = i
+        while (
+            j + 1 < len(lone_h)
+            and abs(lone_h[j + 1][0] - lone_h[i][0]) < 4
+            and abs(lone_h[j + 1][2] - lone_h[i][2]) < 4
+            and 0 < lone_h[j + 1][1] - lone_h[j][1] < 250
+        ):
+            j += 1
+        if j - i + 1 >= 3:
+            out.append(_union(lone_h[i : j + 1]))
+        i = j + 1
+    # Regions close above one another that share most of their width are one table whose rule groups are
+    # drawn apart (row groups separated by horizontal rules only, or alternate-row shading).
+    merged: list[Box] = []
+    for r in sorted(out, key=lambda b: b[1]):
+        for k, m in enumerate(merged):
+            overlap = min(r[2], m[2]) - max(r[0], m[0])
+            # <= 20 pt apart: alternate-row shading leaves one unshaded row between shaded ones.
+            if overlap >= 0.8 * min(r[2] - r[0], m[2] - m[0]) and r[1] - m[3] <= 20 and r[3] >= m[1]:
+                merged[k] = _union([m, r])
+                break
+        else:
+            merged.append(r)
+    return [r for r in merged if r[2] - r[0] > 40 and r[3] - r[1] > 10]
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _cluster(values: list[float], tol: float) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    return out
+
+
+def _text_rows(spans: list[Span]) -> list[list[Span]]:
+    rows: list[list[Span]] = []
+    for s in sorted(spans, key=lambda s: (s.bbox[1] + s.bbox[3]) / 2):
+        cy = (s.bbox[1] + s.bbox[3]) / 2
+        if rows:
+            r = rows[-1]
+            ry0 = min(x.bbox[1] for x in r)
+            ry1 = max(x.bbox[3] for x in r)
+            if ry0 - 0.5 <= cy <= ry1 + 0.5:
+                r.append(s)
+                continue
+        rows.append([s])
+    return rows
+
+
+def _gap_columns(rows: list[list[Span]], x0: float, x1: float) -> list[float]:
+    """Column boundaries at x-positions that (almost) no row's spans cover."""
+    width = int(x1 - x0) + 2
+    if width <= 0:
+        return []
+    cover = [0] * width
+    for r in rows:
+        seen = [False] * width
+        for s in r:
+            for x in range(max(0, int(s.bbox[0] - x0)), min(width, int(s.bbox[2] - x0) + 1)):
+                seen[x] = True
+        for x, hit in enumerate(seen):
+            cover[x] += hit
+    allowed = max(0, int(0.15 * len(rows)))
+    bounds: list[float] = []
+    x = 0
+    while x < width:
+        if cover[x] <= allowed:
+            start = x
+            while x < width and cover[x] <= allowed:
+                x += 1
+            if x - start >= 4 and start > 0 and x < width:
+                bounds.append(x0 + (start + x) / 2)
+        x += 1
+    return bounds
+
+
+def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
+    try:
+        paths = page.get_cdrawings()
+    except Exception:
+        return []
+    if len(paths) < 2:
+        return []
+    rect = page.rect
+    hs, vs = rules_from_drawings(paths, rect.width, rect.height)
+    if len(hs) < 2:
+        return []
+    tables: list[GridTable] = []
+    for region in _regions(hs, vs):
+        inside = [s for s in spans if _center_in(s.bbox, region)]
+        rows = _text_rows(inside)
+        if len(rows) < 2:
+            continue
+        v_x = _cluster([v[0] for v in vs if _center_in(v, region, pad=1)], 3)
+        inner = [x for x in v_x if region[0] + 3 < x < region[2] - 3]
+        bounds = inner if inner else _gap_columns(rows, region[0], region[2])
+        if not bounds:
+            continue
+        edges = [region[0] - 1, *bounds, region[2] + 1]
+        grid: list[list[str | None]] = []
+        for r in rows:
+            cells: list[list[str]] = [[] for _ in range(len(edges) - 1)]
+            rtl = _mostly_rtl("".join(s.text for s in r))
+            # Right-to-left scripts read spans from right to left; span text itself is in logical order.
+            for s in sorted(r, key=lambda s: -s.bbox[2] if rtl else s.bbox[0]):
+                cx = (s.bbox[0] + s.bbox[2]) / 2
+                for k in range(len(edges) - 1):
+                    if edges[k] <= cx < edges[k + 1]:
+                        cells[k].append(s.text.strip())
+                        break
+            grid.append([" ".join(t for t in c if t) or "" for c in cells])  # type: ignore[misc]
+        # Drop columns that stayed empty (rule pairs drawn around nothing).
+        keep = [k for k in range(len(edges) - 1) if any(row[k] for row in grid)]
+        grid = [[row[k] for k in keep] for row in grid]
+        if len(keep) >= 2:
+            tables.append(GridTable(bbox=_union([s.bbox for s in inside]), rows=grid))
+    return tables
+
+
+def _center_in(b: Box, r: Box, pad: float = 1.0) -> bool:
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    return r[0] - pad <= cx <= r[2] + pad and r[1] - pad <= cy <= r[3] + pad
+
+
+def _mostly_rtl(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    rtl = sum(1 for c in letters if "\u0590" <= c <= "\u08ff" or "\ufb1d" <= c <= "\ufdff" or "\ufe70" <= c <= "\ufeff")
+    return bool(letters) and rtl > 0.5 * len(letters)
