@@ -202,6 +202,16 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
         rows = _text_rows(inside)
         if len(rows) < 2:
             continue
+        # Horizontal rules inside the table delimit rows: when the bands between them hold one or two text
+        # lines each, a band is a row (a cell may wrap); with only a header rule (booktabs), text lines are rows.
+        h_y = _cluster([h[1] for h in hs if _center_in(h, region, pad=1)], 2)
+        bands = [
+            [s for r in rows for s in r if a <= (s.bbox[1] + s.bbox[3]) / 2 < b]
+            for a, b in zip([region[1] - 1, *h_y], [*h_y, region[3] + 1])
+        ]
+        bands = [b for b in bands if b]
+        if len(bands) >= 2 and len(bands) * 2.5 >= len(rows):
+            rows = [sorted(b, key=lambda s: (round(s.bbox[1]), s.bbox[0])) for b in bands]
         v_x = _cluster([v[0] for v in vs if _center_in(v, region, pad=1)], 3)
         inner = [x for x in v_x if region[0] + 3 < x < region[2] - 3]
         bounds = inner if inner else _gap_columns(rows, region[0], region[2])
@@ -213,7 +223,7 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
             cells: list[list[str]] = [[] for _ in range(len(edges) - 1)]
             rtl = _mostly_rtl("".join(s.text for s in r))
             # Right-to-left scripts read spans from right to left; span text itself is in logical order.
-            for s in sorted(r, key=lambda s: -s.bbox[2] if rtl else s.bbox[0]):
+            for s in sorted(r, key=lambda s: (round(s.bbox[1] / 3), -s.bbox[2] if rtl else s.bbox[0])):
                 cx = (s.bbox[0] + s.bbox[2]) / 2
                 for k in range(len(edges) - 1):
                     if edges[k] <= cx < edges[k + 1]:

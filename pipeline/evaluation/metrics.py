@@ -10,8 +10,12 @@ _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _MD_HEADING_RE = re.compile(r"^\s*(#{1,6})\s+(.*?)\s*$", re.MULTILINE)
 
 
+_MD_ESCAPE_RE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
 def tokens(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower()
+    # Markdown escapes (docling writes "\_" for "_") are syntax, not content.
+    text = _MD_ESCAPE_RE.sub(r"\1", unicodedata.normalize("NFKC", text)).lower()
     return _WORD_RE.findall(text)
 
 

@@ -33,6 +33,8 @@ class PdfDocScore(BaseModel):
     page_accuracy: float
     page_items: int
     seconds: float
+    raw_token_f1: float = 0.0  # baseline: PyMuPDF page.get_text(), same files, same run
+    raw_ngram4_f1: float = 0.0
     error: str | None = None
 
 
@@ -75,6 +77,13 @@ def _page_accuracy(doc: Any, gt_json: Path) -> tuple[float, int]:
     return (hits / total if total else 1.0), total
 
 
+def _raw_text(pdf: Path) -> str:
+    import pymupdf
+
+    with pymupdf.open(pdf) as d:
+        return "\n".join(page.get_text() for page in d)
+
+
 def evaluate_docling_pdf(eval_dir: Path, limit: int | None = None) -> list[PdfDocScore]:
     from pipeline.exceptions import RaglineError
     from pipeline.parsing import parse
@@ -96,11 +105,13 @@ def evaluate_docling_pdf(eval_dir: Path, limit: int | None = None) -> list[PdfDo
         md = doc.to_markdown()
         hr, _, nh = heading_recall(md, gold_md)
         pa, npi = _page_accuracy(doc, gt / f"{pdf.stem}.json")
+        raw = _raw_text(pdf)
         out.append(
             PdfDocScore(
                 name=pdf.stem, script=script, pages=doc.pages, token_f1=token_prf(md, gold_md)[2],
                 ngram4_f1=ngram_prf(md, gold_md, 4)[2], heading_recall=hr, headings=nh,
                 page_accuracy=pa, page_items=npi, seconds=secs,
+                raw_token_f1=token_prf(raw, gold_md)[2], raw_ngram4_f1=ngram_prf(raw, gold_md, 4)[2],
             )
         )
     return out
@@ -141,10 +152,12 @@ def evaluate_articles(eval_dir: Path, limit: int | None = None) -> ArticleScore:
 
 
 def _print_pdf_table(scores: list[PdfDocScore]) -> None:
-    print(f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}")
+    print(f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}"
+          f" | raw get_text: {'tokF1':>6} {'4gF1':>6}")
     for s in scores:
         print(f"{s.name[:32]:32} {s.script:6} {s.pages:5d} {s.token_f1:6.3f} {s.ngram4_f1:6.3f} "
-              f"{s.heading_recall:6.2f} {s.page_accuracy:7.2f} {s.seconds:6.2f}" + (f"  ERROR {s.error}" if s.error else ""))
+              f"{s.heading_recall:6.2f} {s.page_accuracy:7.2f} {s.seconds:6.2f} |               "
+              f"{s.raw_token_f1:6.3f} {s.raw_ngram4_f1:6.3f}" + (f"  ERROR {s.error}" if s.error else ""))
     for script in ("latin", "rtl"):
         group = [s for s in scores if s.script == script and not s.error]
         if not group:
@@ -154,7 +167,9 @@ def _print_pdf_table(scores: list[PdfDocScore]) -> None:
         hr = sum(s.heading_recall * s.headings for s in with_h) / max(1, sum(s.headings for s in with_h))
         print(f"{'MEAN ' + script:32} {'':6} {sum(s.pages for s in group):5d} "
               f"{sum(s.token_f1 for s in group) / n:6.3f} {sum(s.ngram4_f1 for s in group) / n:6.3f} "
-              f"{hr:6.2f} {sum(s.page_accuracy for s in group) / n:7.2f}   (heading recall pooled over {sum(s.headings for s in with_h)} headings)")
+              f"{hr:6.2f} {sum(s.page_accuracy for s in group) / n:7.2f}        |               "
+              f"{sum(s.raw_token_f1 for s in group) / n:6.3f} {sum(s.raw_ngram4_f1 for s in group) / n:6.3f}"
+              f"   (heading recall pooled over {sum(s.headings for s in with_h)} headings)")
 
 
 def run(args: argparse.Namespace) -> int:
