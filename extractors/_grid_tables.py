@@ -16,6 +16,7 @@ It is plain geometry over a few hundred segments and spans: about a millisecond 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +64,27 @@ def rules_from_drawings(paths: list[dict[str, Any]], page_w: float, page_h: floa
                 elif w > 8 and h > 4:
                     hs += [(x0, y0, x1, y0), (x0, y1, x1, y1)]
                     vs += [(x0, y0, x0, y1), (x1, y0, x1, y1)]
-    return hs, vs
+    return _merge_collinear(hs, horizontal=True), _merge_collinear(vs, horizontal=False)
+
+
+def _merge_collinear(segs: list[Box], *, horizontal: bool) -> list[Box]:
+    """Join touching segments on the same line: the shared edges of adjacent filled cells collapse into
+    one rule, which keeps the region search small on densely shaded pages."""
+    if not segs:
+        return segs
+    if horizontal:
+        keyed = sorted(((round(s[1]), s[0], s[2]) for s in segs))
+    else:
+        keyed = sorted(((round(s[0]), s[1], s[3]) for s in segs))
+    out: list[tuple[int, float, float]] = []
+    for pos, a, b in keyed:
+        if out and abs(out[-1][0] - pos) <= 1 and a <= out[-1][2] + _TOL:
+            out[-1] = (out[-1][0], out[-1][1], max(out[-1][2], b))
+        else:
+            out.append((pos, a, b))
+    if horizontal:
+        return [(a, float(pos), b, float(pos)) for pos, a, b in out]
+    return [(float(pos), a, float(pos), b) for pos, a, b in out]
 
 
 def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
@@ -81,18 +102,24 @@ def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
         return i
 
     nh = len(hs)
+    # Vertical segments sorted by x: each horizontal rule only looks at those within its x-extent.
+    v_order = sorted(range(nh, n), key=lambda j: segs[j][0])
+    v_xs = [segs[j][0] for j in v_order]
     for i, h in enumerate(hs):
-        for j in range(nh, n):
+        lo = bisect.bisect_left(v_xs, h[0] - _TOL)
+        hi = bisect.bisect_right(v_xs, h[2] + _TOL)
+        for j in v_order[lo:hi]:
             v = segs[j]
-            if h[0] - _TOL <= v[0] <= h[2] + _TOL and v[1] - _TOL <= h[1] <= v[3] + _TOL:
+            if v[1] - _TOL <= h[1] <= v[3] + _TOL:
                 parent[find(i)] = find(j)
-    groups: dict[int, list[Box]] = {}
+    groups: dict[int, list[int]] = {}
     for i in range(n):
-        groups.setdefault(find(i), []).append(segs[i])
+        groups.setdefault(find(i), []).append(i)
     out: list[Box] = []
     lone_h: list[Box] = []
-    for members in groups.values():
-        if len(members) == 1 and members[0] in hs:
+    for idx in groups.values():
+        members = [segs[i] for i in idx]
+        if len(idx) == 1 and idx[0] < nh:
             lone_h.append(members[0])
             continue
         has_v = any(m[0] == m[2] for m in members)
