@@ -32,7 +32,11 @@ from ._structure import assign_heading_paths
 
 # MuPDF text flags: keep whitespace, clip to the page, repair hyphenation; ligatures are expanded because
 # TEXT_PRESERVE_LIGATURES is NOT set; images are not extracted (faster).
-_TEXT_FLAGS = 1 | 64 | 16  # PRESERVE_WHITESPACE | MEDIABOX_CLIP | DEHYPHENATE
+# Hyphenation is repaired by us, not by MuPDF's DEHYPHENATE, which also deletes the hyphen of real compounds
+# broken at a line end ("temperature-" / "controlled" -> "temperaturecontrolled"); see _resolve_hyphens.
+_TEXT_FLAGS = 1 | 64  # PRESERVE_WHITESPACE | MEDIABOX_CLIP
+_SOFT = "\u00ad"  # marks a line-end hyphen until the document's vocabulary decides it
+_SOFT_RE = re.compile(r"(\w+)\u00ad(\w+)")
 
 _BULLET_RE = re.compile(r"^\s*([•◦▪▫●○■□‣⁃∙·*\-–—]|\(?[0-9]{1,2}[.)]|\(?[a-zA-Z][.)]|\([ivxIVX]{1,4}\))\s+")
 _BULLET_ONLY_RE = re.compile(r"^\s*([•◦▪▫●○■□‣⁃∙·*\-–—])\s*$")
@@ -100,11 +104,38 @@ def _join_lines(lines: list[str]) -> str:
         if not out:
             out = t
         elif out.endswith("-") and len(out) > 1 and out[-2].isalpha() and t[:1].islower():
-            # Hyphenation MuPDF did not repair (e.g. across blocks): "docu-" + "ment".
-            out = out[:-1] + t
+            # A word broken at the line end: "docu-" + "mentation" or "temperature-" + "controlled".
+            out = out[:-1] + _SOFT + t
         else:
             out += " " + t
     return out
+
+
+def _resolve_hyphens(elements: list[Element]) -> None:
+    """Decide each line-end hyphen from the document's own words: keep it when the hyphenated compound
+    appears elsewhere unbroken ("temperature-controlled"), or when the first half is a word of the document
+    and the joined form is not; otherwise join the halves ("docu-mentation" -> "documentation")."""
+    if not any(_SOFT in e.text for e in elements):
+        return
+    vocab: Counter[str] = Counter()
+    for e in elements:
+        # Words of the document outside the broken ones themselves.
+        for w in re.findall(r"[\w-]+", _SOFT_RE.sub(" ", e.text).lower()):
+            vocab[w] += 1
+
+    def fix(m: re.Match[str]) -> str:
+        a, b = m.group(1), m.group(2)
+        joined, hyphenated = (a + b).lower(), f"{a}-{b}".lower()
+        if vocab[hyphenated] and not vocab[joined]:
+            return f"{a}-{b}"
+        if not vocab[joined] and vocab[a.lower()] and len(a) > 3 and len(b) > 3:
+            # The first half is a word of this document and the joined form is not: a compound.
+            return f"{a}-{b}"
+        return a + b
+
+    for e in elements:
+        if _SOFT in e.text:
+            e.text = _SOFT_RE.sub(fix, e.text).replace(_SOFT, "")
 
 
 def _norm(text: str) -> str:
@@ -216,6 +247,7 @@ class PdfExtractor:
         for page in pages:
             for block in _order_blocks(page.blocks):
                 elements.extend(self._classify(block, page, body_size, heading_levels, toc_index, bold_body))
+        _resolve_hyphens(elements)
         _promote_title(elements)
         assign_heading_paths(elements)
         if not self.keep_furniture:
