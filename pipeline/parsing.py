@@ -101,18 +101,39 @@ def parse(path: str | os.PathLike[str], options: ParseOptions | None = None) -> 
     return Parser(options).run(path)
 
 
-def parse_many(paths: Iterable[str | os.PathLike[str]], options: ParseOptions | None = None) -> Iterator[ParseResult]:
-    """Parse every path, recording failures instead of raising. Yields results in input order."""
-    parser = Parser(options)
-    for path in paths:
-        t0 = time.perf_counter()
-        try:
-            doc = parser.run(path)
-        except InputError as exc:
-            yield ParseResult(source=str(path), status=ParseStatus.FAILURE, errors=[exc.to_dict()], seconds=time.perf_counter() - t0)
-            continue
-        status = ParseStatus.PARTIAL if any("could not be read" in w for w in doc.warnings) else ParseStatus.SUCCESS
-        yield ParseResult(source=str(path), status=status, document=doc, seconds=time.perf_counter() - t0)
+def parse_many(
+    paths: Iterable[str | os.PathLike[str]],
+    options: ParseOptions | None = None,
+    *,
+    workers: int = 1,
+) -> Iterator[ParseResult]:
+    """Parse every path, recording failures instead of raising. Yields results in input order.
+
+    ``workers > 1`` parses in that many processes (parsing is CPU-bound; PyMuPDF holds the GIL)."""
+    if workers <= 1:
+        parser = Parser(options)
+        for path in paths:
+            yield _parse_one(parser, path)
+        return
+    import concurrent.futures as cf
+    import functools
+
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(functools.partial(_parse_in_worker, options), paths, chunksize=1)
+
+
+def _parse_in_worker(options: ParseOptions | None, path: str | os.PathLike[str]) -> ParseResult:
+    return _parse_one(Parser(options), path)
+
+
+def _parse_one(parser: Parser, path: str | os.PathLike[str]) -> ParseResult:
+    t0 = time.perf_counter()
+    try:
+        doc = parser.run(path)
+    except InputError as exc:
+        return ParseResult(source=str(path), status=ParseStatus.FAILURE, errors=[exc.to_dict()], seconds=time.perf_counter() - t0)
+    status = ParseStatus.PARTIAL if any("could not be read" in w for w in doc.warnings) else ParseStatus.SUCCESS
+    return ParseResult(source=str(path), status=status, document=doc, seconds=time.perf_counter() - t0)
 
 
 def expand_paths(

@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-tokens", type=int, default=256, help="chunk token budget (--to chunks; default 256)")
     p.add_argument("--overlap", type=int, default=0, help="overlap tokens between split chunks (default 0)")
     p.add_argument("--skip-existing", action="store_true", help="folder output: skip documents whose output exists (resume)")
+    p.add_argument("--workers", "-j", type=int, default=1, help="parse in N processes (default 1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         skipped = len(inputs) - len(todo)
     try:
         with progress(len(todo), "parse", args.quiet) as bar:
-            for result in parse_many(todo, options):
+            for result in parse_many(todo, options, workers=args.workers):
                 bar.update(1)
                 if result.status is ParseStatus.FAILURE:
                     failures.extend(result.errors)

@@ -72,3 +72,10 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def test_missing_path_is_reported(sample_docs: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["parse", str(sample_docs / "notes.md"), "/nonexistent.pdf"]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_parallel_workers_same_output(sample_docs: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert main(["parse", str(sample_docs), "--include", "*.pdf", "--include", "*.md", "--to", "chunks", "-o", str(a), "-q"]) == 0
+    assert main(["parse", str(sample_docs), "--include", "*.pdf", "--include", "*.md", "--to", "chunks", "-o", str(b), "-q", "-j", "2"]) == 0
+    assert a.read_text() == b.read_text() and a.read_text()
