@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from pipeline.protocols import Extractor
 
 
-def get_extractor(fmt: str, **options: Any) -> "Extractor":
+def get_extractor(fmt: str, **options: Any) -> Extractor:
     """Backend instance for ``fmt`` ("pdf", "html", "markdown", "text")."""
     if fmt == "pdf":
         from .pdf import PdfExtractor

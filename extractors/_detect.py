@@ -50,7 +50,7 @@ def detect_format(data: bytes, source: str = "") -> str:
         )
     if source.lower().endswith(_MD_SUFFIXES):
         return "markdown"
-    if re.search(rb"<(html|body|div|p)\b[^>]*>", head, re.IGNORECASE) and re.search(rb"</(p|div|body|html)>", data[:65536], re.I):
+    if re.search(rb"<(html|body|div|p)\b[^>]*>", head, re.IGNORECASE) and re.search(rb"</(p|div|body|html)>", data[:65536], re.IGNORECASE):
         return "html"
     return "text"
 

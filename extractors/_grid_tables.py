@@ -73,9 +73,9 @@ def _merge_collinear(segs: list[Box], *, horizontal: bool) -> list[Box]:
     if not segs:
         return segs
     if horizontal:
-        keyed = sorted(((round(s[1]), s[0], s[2]) for s in segs))
+        keyed = sorted((round(s[1]), s[0], s[2]) for s in segs)
     else:
-        keyed = sorted(((round(s[0]), s[1], s[3]) for s in segs))
+        keyed = sorted((round(s[0]), s[1], s[3]) for s in segs)
     out: list[tuple[int, float, float]] = []
     for pos, a, b in keyed:
         if out and abs(out[-1][0] - pos) <= 1 and a <= out[-1][2] + _TOL:
@@ -215,7 +215,7 @@ def _gap_columns(rows: list[list[Span]], x0: float, x1: float) -> list[float]:
 def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
     try:
         paths = page.get_cdrawings()
-    except Exception:
+    except Exception:  # noqa: BLE001
         return []
     if len(paths) < 2:
         return []
@@ -256,7 +256,7 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
                     if edges[k] <= cx < edges[k + 1]:
                         cells[k].append(s.text.strip())
                         break
-            grid.append([" ".join(t for t in c if t) or "" for c in cells])  # type: ignore[misc]
+            grid.append([" ".join(t for t in c if t) or "" for c in cells])
         # Drop columns that stayed empty (rule pairs drawn around nothing).
         keep = [k for k in range(len(edges) - 1) if any(row[k] for row in grid)]
         grid = [[row[k] for k in keep] for row in grid]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.document import Element, HEADING_KINDS
+from pipeline.document import HEADING_KINDS, Element
 
 
 def assign_heading_paths(elements: list[Element]) -> None:

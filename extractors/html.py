@@ -149,9 +149,7 @@ def clean_html(text: str, *, main_content_only: bool = True) -> tuple[str, str]:
             _drop(el)
             continue
         ident = f"{el.get('class', '')} {el.get('id', '')}"
-        if el.tag not in ("body", "html", "article", "main") and _BOILERPLATE_RE.search(ident) and _link_density(el) > 0.3:
-            _drop(el)
-        elif el.tag not in ("body", "html", "article", "main") and _BOILERPLATE_RE.search(ident) and len(el.text_content()) < 400:
+        if el.tag not in ("body", "html", "article", "main") and _BOILERPLATE_RE.search(ident) and _link_density(el) > 0.3 or el.tag not in ("body", "html", "article", "main") and _BOILERPLATE_RE.search(ident) and len(el.text_content()) < 400:
             _drop(el)
     main = _main_container(root)
     return title, lxml.html.tostring(main if main is not None else root, encoding="unicode")
@@ -204,9 +202,12 @@ def _main_container(root: Any) -> Any:
             if sum(_text_len(p) for p in best.iter("p")) >= 0.5 * total:
                 return best
     for e in body.iter():
-        if isinstance(e.tag, str) and e.get("itemprop") in ("articleBody", "text"):
-            if sum(_text_len(p) for p in e.iter("p")) >= 0.5 * total:
-                return e
+        if (
+            isinstance(e.tag, str)
+            and e.get("itemprop") in ("articleBody", "text")
+            and sum(_text_len(p) for p in e.iter("p")) >= 0.5 * total
+        ):
+            return e
     scores: dict[Any, float] = {}
     for p in body.iter("p"):
         n = _text_len(p)
@@ -234,7 +235,7 @@ def _table_from_html(html: str) -> TableData | None:
 
     try:
         t = lxml.html.fragment_fromstring(html, create_parent="div")
-    except Exception:
+    except Exception:  # noqa: BLE001
         return None
     rows: list[list[str | None]] = []
     header_rows = 0

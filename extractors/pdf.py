@@ -209,7 +209,7 @@ class PdfExtractor:
             for pno in range(doc.page_count):
                 try:
                     pages.append(self._read_page(doc[pno], pno + 1))
-                except Exception as exc:  # one broken page must not lose the document
+                except Exception as exc:  # noqa: BLE001  # one broken page must not lose the document
                     warnings.append(f"page {pno + 1}: could not be read ({exc})")
                     pages.append(_Page(number=pno + 1, width=612, height=792))
             metadata = {k: v for k, v in (doc.metadata or {}).items() if v}
@@ -301,10 +301,10 @@ class PdfExtractor:
                 if not any(ch.isalnum() for ch in text) and len(text) <= 3:
                     # A lone glyph (checkbox, bullet drawn apart from its text): remember it as a marker
                     # for the text to its right instead of emitting noise.
-                    markers.append(bbox)  # type: ignore[arg-type]
+                    markers.append(bbox)
                     continue
-                spans_all.extend(Span(text=s["text"].translate(_LIGATURES), bbox=tuple(s["bbox"])) for s in spans)  # type: ignore[arg-type]
-                lines.append(_Line(text=text, bbox=bbox, size=round(size * 2) / 2, bold=bold, mono=mono, chars=n, italic=italic))  # type: ignore[arg-type]
+                spans_all.extend(Span(text=s["text"].translate(_LIGATURES), bbox=tuple(s["bbox"])) for s in spans)
+                lines.append(_Line(text=text, bbox=bbox, size=round(size * 2) / 2, bold=bold, mono=mono, chars=n, italic=italic))
             raw_blocks.append(lines)
         tables = self._find_tables(page, spans_all)
         table_rects = [t[0] for t in tables]
@@ -331,7 +331,7 @@ class PdfExtractor:
             for t in find_grid_tables(page, spans):
                 if _plausible_table(t.rows):
                     found.append((t.bbox, TableData(rows=t.rows)))
-            return found  # type: ignore[return-value]
+            return found
         if self.tables == "pymupdf" and not _looks_gridded(page):
             return []
         found = []
@@ -344,9 +344,9 @@ class PdfExtractor:
                 if not _plausible_table(cleaned):
                     continue
                 found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=1)))
-        except Exception:  # table finder failures degrade to plain text, never lose the page
+        except Exception:  # noqa: BLE001  # table finder failures degrade to plain text, never lose the page
             return []
-        return found  # type: ignore[return-value]
+        return found
 
     # ------------------------------------------------------------------ furniture
     def _mark_furniture(self, pages: list[_Page]) -> dict[str, Any]:
@@ -544,9 +544,9 @@ def _attach_marker(blocks: list[_Block], m: tuple[float, float, float, float]) -
         if b.table is not None or not b.lines:
             continue
         ln = b.lines[0]
-        if ln.bbox[1] - 2 <= cy <= ln.bbox[3] + 2 and 0 <= ln.bbox[0] - m[2] <= 40:
-            if best is None or ln.bbox[0] < best.lines[0].bbox[0]:
-                best = b
+        on_row = ln.bbox[1] - 2 <= cy <= ln.bbox[3] + 2 and 0 <= ln.bbox[0] - m[2] <= 40
+        if on_row and (best is None or ln.bbox[0] < best.lines[0].bbox[0]):
+            best = b
     if best is not None:
         best.bulleted = True
 
@@ -628,7 +628,7 @@ def _looks_gridded(page: Any) -> bool:
     table finder rarely recovers a grid there, and their text already reads row by row."""
     try:
         paths = page.get_cdrawings()
-    except Exception:
+    except Exception:  # noqa: BLE001
         return False
     if len(paths) < 3:
         return False
@@ -698,7 +698,7 @@ def _promote_title(elements: list[Element]) -> None:
 
 def _ranges(nums: list[int]) -> str:
     out, start, prev = [], nums[0], nums[0]
-    for n in nums[1:] + [None]:  # type: ignore[list-item]
+    for n in nums[1:] + [None]:
         if n is not None and n == prev + 1:
             prev = n
             continue
@@ -727,7 +727,7 @@ def _order_blocks(blocks: list[_Block]) -> list[_Block]:
     rest = [b for b in blocks if not (b.bbox[0] < g1 and b.bbox[2] > g0)]
     out: list[_Block] = []
     top = float("-inf")
-    for sp in spanners + [None]:  # type: ignore[list-item]
+    for sp in spanners + [None]:
         bottom = sp.bbox[1] if sp is not None else float("inf")
         band = [b for b in rest if top <= (b.bbox[1] + b.bbox[3]) / 2 < bottom]
         left = [b for b in band if b.bbox[2] <= g0 + 0.5]

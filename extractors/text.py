@@ -104,8 +104,6 @@ def _parse_markdown(text: str) -> list[Element]:
 
 def _cells(line: str) -> list[str]:
     s = line.strip()
-    if s.startswith("|"):
-        s = s[1:]
-    if s.endswith("|"):
-        s = s[:-1]
+    s = s.removeprefix("|")
+    s = s.removesuffix("|")
     return [c.strip() for c in re.split(r"(?<!\\)\|", s)]

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._tokenizer import DEFAULT_TOKENIZER, TokenCounter, get_token_counter
-from .document import Document, Element, ElementKind, FURNITURE_KINDS, HEADING_KINDS, TableData
+from .document import FURNITURE_KINDS, HEADING_KINDS, Document, Element, ElementKind, TableData
 
 
 class ChunkingOptions(BaseModel):

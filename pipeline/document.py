@@ -41,7 +41,7 @@ class BBox(BaseModel):
     y1: float
 
     @classmethod
-    def of(cls, rect: Any) -> "BBox":
+    def of(cls, rect: Any) -> BBox:
         x0, y0, x1, y1 = tuple(rect)[:4]
         return cls(x0=round(x0, 2), y0=round(y0, 2), x1=round(x1, 2), y1=round(y1, 2))
 
@@ -148,6 +148,8 @@ class ParseResult(BaseModel):
 
 
 __all__ = [
+    "FURNITURE_KINDS",
+    "HEADING_KINDS",
     "BBox",
     "Document",
     "Element",
@@ -155,6 +157,4 @@ __all__ = [
     "ParseResult",
     "ParseStatus",
     "TableData",
-    "HEADING_KINDS",
-    "FURNITURE_KINDS",
 ]

@@ -71,7 +71,7 @@ class Parser:
 
         content_hash = file_hash(data)
         payload = maybe_decompress(data, source)
-        fmt = detect_format(payload, source[:-3] if source.endswith(".gz") else source)
+        fmt = detect_format(payload, source.removesuffix(".gz"))
         o = self.options
         if fmt == "pdf":
             extractor = get_extractor(

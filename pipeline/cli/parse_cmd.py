@@ -137,5 +137,5 @@ def _target(out_dir: Path, source: Path, kind: str, root: Path | None = None) ->
             rel = source.resolve().relative_to(root)
         except ValueError:
             pass
-    name = rel.name[:-3] if rel.name.endswith(".gz") else rel.name
+    name = rel.name.removesuffix(".gz")
     return out_dir / rel.parent / (name + FORMATS[kind])
