@@ -36,6 +36,30 @@ _LAZY: dict[str, str] = {
     "parse": "pipeline.parsing",
     "parse_many": "pipeline.parsing",
     "SearchHit": "pipeline.protocols",
+    "Index": "pipeline.index",
+    "IndexStats": "pipeline.index",
+    "IngestReport": "pipeline.index",
+    "FileError": "pipeline.index",
+    "OnnxEmbedder": "pipeline.embedding",
+    "SentenceTransformerEmbedder": "pipeline.embedding",
+    "make_embedder": "pipeline.embedding",
+    "LLMClient": "pipeline.llm",
+    "AsyncLLMClient": "pipeline.llm",
+    "ChatCompletion": "pipeline.llm",
+    "Usage": "pipeline.llm",
+    "RetryPolicy": "pipeline.llm",
+    "LocalLLMServer": "pipeline.llm",
+    "StructuredExtractor": "pipeline.llm",
+    "ExtractionOptions": "pipeline.llm",
+    "ExtractionResult": "pipeline.llm",
+    "ExtractionStatus": "pipeline.llm",
+    "FieldEvidence": "pipeline.llm",
+    "extract": "pipeline.llm",
+    "QuestionAnswerer": "pipeline.llm",
+    "QAOptions": "pipeline.llm",
+    "Answer": "pipeline.llm",
+    "Citation": "pipeline.llm",
+    "ask": "pipeline.llm",
 }
 
 if TYPE_CHECKING:
@@ -43,6 +67,27 @@ if TYPE_CHECKING:
     from .document import BBox, Document, Element, ElementKind, ParseResult, ParseStatus, TableData
     from .parsing import ParseOptions, Parser, parse, parse_many
     from .protocols import SearchHit
+    from .embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder
+    from .index import FileError, Index, IndexStats, IngestReport
+    from .llm import (
+        Answer,
+        AsyncLLMClient,
+        ChatCompletion,
+        Citation,
+        ExtractionOptions,
+        ExtractionResult,
+        ExtractionStatus,
+        FieldEvidence,
+        LLMClient,
+        LocalLLMServer,
+        QAOptions,
+        QuestionAnswerer,
+        RetryPolicy,
+        StructuredExtractor,
+        Usage,
+        ask,
+        extract,
+    )
 
 
 def __getattr__(name: str) -> Any:

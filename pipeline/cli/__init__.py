@@ -8,7 +8,7 @@ import importlib
 import sys
 
 # Subcommand modules, in the order --help lists them.
-_COMMANDS = ["parse", "eval"]
+_COMMANDS = ["parse", "ingest", "search", "extract", "ask", "eval"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from pipeline.embedding import (
     DEFAULT_MODEL,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
+    _batches,
     _length_order,
     _pool,
     make_embedder,
@@ -72,6 +73,15 @@ def test_mean_pooling_ignores_padding_and_normalises() -> None:
 
 def test_length_order_is_longest_first() -> None:
     assert _length_order([3, 10, 1, 10]) == [1, 3, 0, 2]
+
+
+def test_batches_respect_count_and_token_budget() -> None:
+    lengths = [256, 256, 256, 100, 10, 10, 10, 10, 10]
+    order = _length_order(lengths)
+    got = _batches(order, lengths, batch_size=4, max_tokens=512)
+    assert got == [[0, 1], [2, 3], [4, 5, 6, 7], [8]]  # 2 x 256 <= 512; then count limit 4
+    assert sorted(i for b in got for i in b) == list(range(len(lengths)))
+    assert _batches([0], [5000], 32, 512) == [[0]]  # an over-budget text still gets a batch
 
 
 @pytest.fixture(scope="module")

@@ -233,6 +233,24 @@ def test_new_chunking_options_rechunk_without_parsing(tmp_path: Path) -> None:
     assert_consistent(tmp_path / "ix")
 
 
+def test_other_parse_options_reparse_but_hit_the_embedding_cache(tmp_path: Path) -> None:
+    from pipeline.parsing import ParseOptions
+
+    docs = tmp_path / "docs"
+    write_docs(docs, 3)
+    with open_index(tmp_path / "ix") as ix:
+        ix.add([docs])
+    spy = SpyParser()
+    spy.options = ParseOptions(keep_furniture=True)
+    emb = HashingEmbedder()
+    with open_index(tmp_path / "ix", parser=spy, embedder=emb) as ix:
+        rep = ix.add([docs])
+        assert rep.parsed == 3 and len(spy.parsed) == 3  # a different parse may give different text
+        assert rep.embedded == 0 and emb.calls == 0  # ...here it did not: every vector from the cache
+        assert ix.add([docs]).skipped == 3
+    assert_consistent(tmp_path / "ix")
+
+
 def test_add_documents_and_remove(tmp_path: Path) -> None:
     doc = Document(
         source="memory://a", content_hash="a" * 64, format="text", pages=2,

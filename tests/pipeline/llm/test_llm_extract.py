@@ -340,3 +340,46 @@ def test_source_text_matching() -> None:
     assert fuzzy is not None and not fuzzy.exact and fuzzy.page == 2
     assert st.find("Total $ 279.48", min_score=0.5) is None  # digits must match
     assert st.find("something else entirely") is None
+
+
+def test_unreadable_typed_value_becomes_null_and_flagged() -> None:
+    reply = dict(GOOD)
+    reply["date"] = {"value": "Rechnungsdatum", "quote": "Rechnungsdatum"}
+    reply["total"] = {"value": "Gesamtbetrag", "quote": ""}
+    s = Script(completion(reply))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(s))
+    assert len(s.requests) == 1  # no re-ask: the rest of the document is still usable
+    assert res.data is not None and res.data.date is None and res.data.total is None
+    ev = res.evidence["date"]
+    assert ev.supported is False and ev.raw_value == "Rechnungsdatum" and "no date" in (ev.note or "")
+    assert res.status is ExtractionStatus.PARTIAL and res.data.invoice_number == "RE-2018-0042"
+
+
+def test_value_with_several_numbers_is_taken_from_its_quote() -> None:
+    reply = dict(GOOD)
+    reply["total"] = {"value": "1.000,00 EUR 37,50 EUR", "quote": "Gesamtbetrag: 1.234,56 EUR"}
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    assert res.data is not None and res.data.total == Decimal("1234.56")
+    assert res.evidence["total"].supported is True
+
+
+def test_missing_quote_is_not_support() -> None:
+    reply = dict(GOOD)
+    reply["invoice_number"] = {"value": "RE-2018-0042", "quote": ""}
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    ev = res.evidence["invoice_number"]
+    assert ev.supported is False and ev.page == 1 and ev.note == "no quote; the value is printed on page 1"
+    assert res.status is ExtractionStatus.PARTIAL
+
+
+def test_currency_answer_that_is_no_currency() -> None:
+    reply = dict(GOOD)
+    reply["currency"] = {"value": "the currency the amounts are in", "quote": "Gesamtbetrag: 1.234,56 EUR"}
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    assert res.data is not None and res.data.currency == "EUR"  # from the quote
+    assert res.evidence["currency"].supported is True
+    reply["currency"] = {"value": "the currency the amounts are in", "quote": "the currency"}
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    assert res.data is not None and res.data.currency == "EUR"  # from the document's amounts, flagged
+    assert res.evidence["currency"].supported is False
+    assert "inferred from the document" in (res.evidence["currency"].note or "")

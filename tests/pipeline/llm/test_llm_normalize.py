@@ -97,6 +97,11 @@ def test_find_amounts_sign_and_currency(text: str, value: Decimal, currency: str
     assert found[0].value == value and found[0].currency == currency
 
 
+def test_find_amounts_skips_percentages() -> None:
+    assert [a.value for a in find_amounts("Subtotal 1.153,79 EUR VAT 7% 80,77 EUR")] == [D("1153.79"), D("80.77")]
+    assert [a.value for a in find_amounts("TVA 20 % : 9,34 €")] == [D("9.34")]
+
+
 def test_find_amounts_skips_identifiers_and_keeps_order() -> None:
     found = find_amounts("Invoice INV2023 total 12.50 and VAT 2.10; ref A4B")
     assert [a.value for a in found] == [D("12.50"), D("2.10")]
@@ -214,3 +219,13 @@ def test_locale_hints_detect() -> None:
 
 def test_normalize_text() -> None:
     assert normalize_text("  Total\u00a0 DUE:\n  “$4.11” – now ") == 'total due: "$4.11" - now'
+
+
+def test_detect_currency() -> None:
+    from pipeline.llm._normalize import detect_currency
+
+    assert detect_currency("Subtotal $ 262.90 Tax $ 16.94 Total $ 279.84") == "USD"
+    assert detect_currency("Total HT : 46,68 € TVA 9,34 € (payable in USD 56.02)") == "EUR"
+    assert detect_currency("EUR 10 and USD 12") is None  # a tie says nothing
+    assert detect_currency("no amounts") is None
+    assert LocaleHints.detect("Total 1.234,56 EUR, VAT 80,77 EUR").currency == "EUR"

@@ -1,0 +1,418 @@
+"""SQLite side of an index: documents, chunks, the embedding cache, BM25 (FTS5) and metadata.
+
+SQLite is the source of truth. Every chunk row's integer ``id`` is its FAISS id, and its vector lives
+in ``embeddings`` (keyed by model and sha256 of the text), so the FAISS file can always be rebuilt or
+reconciled from here. Ids come from ``AUTOINCREMENT`` and are never reused, and a chunk row is never
+updated in place, so "same id set in FAISS and SQLite" means "same content".
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sqlite3
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import IndexStoreError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .chunking import Chunk
+    from .document import Document
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    path TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,             -- sha256 of the file bytes (Document.content_hash)
+    chunking TEXT NOT NULL,           -- fingerprint of the ChunkingOptions its chunks were made with
+    parser TEXT NOT NULL DEFAULT '',  -- fingerprint of the parser (version + ParseOptions) that made it
+    status TEXT NOT NULL,             -- indexed | failed
+    format TEXT,
+    pages INTEGER,
+    n_chunks INTEGER NOT NULL DEFAULT 0,
+    error TEXT,                       -- JSON of the last failure, if any
+    document BLOB,                    -- zlib(Document JSON): new chunking options re-chunk without re-parsing
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,   -- the FAISS id
+    chunk_id TEXT NOT NULL,
+    doc INTEGER NOT NULL REFERENCES documents(id),
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    page_start INTEGER NOT NULL,
+    page_end INTEGER NOT NULL,
+    heading_path TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    UNIQUE (doc, chunk_id)
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc);
+CREATE TABLE IF NOT EXISTS embeddings (
+    model TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_sha256)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: int
+    path: str
+    doc_id: str
+    chunking: str
+    parser: str
+    status: str
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    position: int
+    text: str
+    page_start: int
+    page_end: int
+    heading_path: list[str]
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Restriction of a search to some sources and/or pages, as SQL over ``chunks c JOIN documents d``."""
+
+    source_glob: str | None = None
+    page_ranges: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source_glob or self.page_ranges)
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if self.source_glob:
+            # Match the full path or the file name, so "*AAPL*" and "2023 Q1 AAPL.pdf" both work.
+            clauses.append("(fnmatch(d.path, ?) OR fnmatch(basename(d.path), ?))")
+            params += [self.source_glob, self.source_glob]
+        if self.page_ranges:
+            ors = []
+            for lo, hi in self.page_ranges:
+                ors.append("(c.page_end >= ? AND c.page_start <= ?)")
+                params += [lo, hi]
+            clauses.append("(" + " OR ".join(ors) + ")")
+        return (" AND ".join(clauses) or "1"), params
+
+
+def _basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+class DocStore:
+    """Thin typed wrapper over the index's SQLite database (one connection, used under the Index lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            # check_same_thread=False: the Index serialises access with its own lock, and callers such
+            # as a web server may search from worker threads.
+            self.conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is crash-safe under WAL for process death (SIGKILL); only an OS crash can lose the
+            # last commits, which a re-run of ingest redoes.
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.create_function("fnmatch", 2, fnmatch.fnmatchcase, deterministic=True)
+            self.conn.create_function("basename", 1, _basename, deterministic=True)
+            # executescript() would COMMIT on its own; run the statements inside our transaction instead.
+            with self.transaction():
+                for stmt in _split_sql(_SCHEMA):
+                    self.conn.execute(stmt)
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+                )
+                self.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('generation', '0')")
+        except sqlite3.Error as exc:
+            raise IndexStoreError(f"cannot open index database {path}: {exc}", source=str(path), stage="index") from exc
+        version = self.get_meta("schema_version")
+        if version != SCHEMA_VERSION:
+            raise IndexStoreError(
+                f"index schema version {version} is not supported (expected {SCHEMA_VERSION}); rebuild the index",
+                source=str(path),
+                stage="index",
+            )
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` .. ``COMMIT``: all or nothing, and writers queue instead of deadlocking."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # -- meta -------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    def _bump(self) -> None:
+        self.conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+    # -- documents --------------------------------------------------------------------------------
+    def document(self, path: str) -> DocumentRow | None:
+        row = self.conn.execute(
+            "SELECT id, path, doc_id, chunking, parser, status, n_chunks FROM documents WHERE path = ?", (path,)
+        ).fetchone()
+        return DocumentRow(*row) if row else None
+
+    def documents(self, where: str = "1", params: Sequence[Any] = ()) -> list[DocumentRow]:
+        rows = self.conn.execute(
+            f"SELECT id, path, doc_id, chunking, parser, status, n_chunks FROM documents WHERE {where} ORDER BY path",
+            params,
+        ).fetchall()
+        return [DocumentRow(*r) for r in rows]
+
+    def documents_under(self, folder: str) -> list[DocumentRow]:
+        prefix = folder.rstrip("/") + "/"
+        return self.documents("substr(path, 1, ?) = ?", (len(prefix), prefix))
+
+    def load_document(self, row_id: int) -> Document | None:
+        from .document import Document
+
+        row = self.conn.execute("SELECT document FROM documents WHERE id = ?", (row_id,)).fetchone()
+        if row is None or row[0] is None:
+            return None
+        return Document.model_validate_json(zlib.decompress(row[0]))
+
+    def chunk_ids_of(self, doc_row_id: int) -> list[int]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE doc = ?", (doc_row_id,))]
+
+    def replace_document(
+        self,
+        path: str,
+        document: Document,
+        chunks: list[Chunk],
+        text_hashes: list[str],
+        chunking: str,
+        new_vectors: dict[str, bytes],
+        model: str,
+        parser: str | None,
+    ) -> tuple[list[int], list[tuple[int, str]]]:
+        """Swap a document's chunks for new ones in one transaction (``parser`` None: unchanged parse).
+
+        Returns (removed chunk ids, [(added chunk id, text sha256)]).
+        """
+        blob = zlib.compress(document.model_dump_json().encode(), 6)
+        with self.transaction() as c:
+            old = c.execute("SELECT id FROM documents WHERE path = ?", (path,)).fetchone()
+            removed: list[int] = []
+            if old:
+                doc_row = int(old[0])
+                removed = [r[0] for r in c.execute("SELECT id FROM chunks WHERE doc = ?", (doc_row,))]
+                c.execute("DELETE FROM chunks WHERE doc = ?", (doc_row,))
+                c.execute(
+                    "UPDATE documents SET doc_id=?, chunking=?, parser=coalesce(?, parser), status='indexed', "
+                    "format=?, pages=?, n_chunks=?, error=NULL, document=?, updated_at=? WHERE id=?",
+                    (document.content_hash, chunking, parser, document.format, document.pages, len(chunks), blob,
+                     time.time(), doc_row),
+                )
+            else:
+                cur = c.execute(
+                    "INSERT INTO documents (path, doc_id, chunking, parser, status, format, pages, n_chunks, "
+                    "document, updated_at) VALUES (?, ?, ?, ?, 'indexed', ?, ?, ?, ?, ?)",
+                    (path, document.content_hash, chunking, parser or "", document.format, document.pages,
+                     len(chunks), blob, time.time()),
+                )
+                doc_row = int(cur.lastrowid or 0)
+            c.executemany(
+                "INSERT OR IGNORE INTO embeddings (model, text_sha256, vector) VALUES (?, ?, ?)",
+                [(model, h, v) for h, v in new_vectors.items()],
+            )
+            added: list[tuple[int, str]] = []
+            for ch, h in zip(chunks, text_hashes):
+                meta = {
+                    "element_kinds": ch.element_kinds,
+                    "n_tokens": ch.n_tokens,
+                    "options_fingerprint": ch.options_fingerprint,
+                    **ch.metadata,
+                }
+                cur = c.execute(
+                    "INSERT OR IGNORE INTO chunks (chunk_id, doc, position, text, text_sha256, page_start, page_end, "
+                    "heading_path, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (ch.id, doc_row, ch.index, ch.text, h, ch.page_start, ch.page_end,
+                     json.dumps(ch.heading_path, ensure_ascii=False), json.dumps(meta, ensure_ascii=False)),
+                )
+                if cur.rowcount:  # a chunk repeated verbatim in one document is stored once
+                    added.append((int(cur.lastrowid or 0), h))
+            c.execute("UPDATE documents SET n_chunks = ? WHERE id = ?", (len(added), doc_row))
+            self._bump()
+        return removed, added
+
+    def record_failure(self, path: str, doc_id: str, chunking: str, error: dict[str, Any]) -> None:
+        """Remember a failure. A file indexed before keeps its old chunks (a bad edit or a transient error
+        should not empty search results); its stored hash differs, so the next run retries it."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "UPDATE documents SET error = ?, updated_at = ? WHERE path = ?",
+                (json.dumps(error), time.time(), path),
+            )
+            if not cur.rowcount:
+                c.execute(
+                    "INSERT INTO documents (path, doc_id, chunking, status, error, updated_at) "
+                    "VALUES (?, ?, ?, 'failed', ?, ?)",
+                    (path, doc_id, chunking, json.dumps(error), time.time()),
+                )
+
+    def remove_document(self, row_id: int) -> list[int]:
+        with self.transaction() as c:
+            removed = [r[0] for r in c.execute("SELECT id FROM chunks WHERE doc = ?", (row_id,))]
+            c.execute("DELETE FROM chunks WHERE doc = ?", (row_id,))
+            c.execute("DELETE FROM documents WHERE id = ?", (row_id,))
+            self._bump()
+        return removed
+
+    # -- embeddings -------------------------------------------------------------------------------
+    def cached_vectors(self, model: str, hashes: Iterable[str]) -> dict[str, bytes]:
+        keys = list(dict.fromkeys(hashes))
+        out: dict[str, bytes] = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i : i + 500]
+            q = f"SELECT text_sha256, vector FROM embeddings WHERE model = ? AND text_sha256 IN ({','.join('?' * len(part))})"
+            out.update((h, v) for h, v in self.conn.execute(q, [model, *part]))
+        return out
+
+    def vectors_for(self, model: str, ids: np.ndarray | None, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of live chunks; all of them when ``ids`` is None."""
+        import numpy as np
+
+        base = (
+            "SELECT c.id, e.vector FROM chunks c JOIN embeddings e "
+            "ON e.model = ? AND e.text_sha256 = c.text_sha256"
+        )
+        rows: list[tuple[int, bytes]] = []
+        if ids is None or len(ids) > 5000:
+            wanted = None if ids is None else set(ids.tolist())
+            for r in self.conn.execute(base + " ORDER BY c.id", (model,)):
+                if wanted is None or r[0] in wanted:
+                    rows.append(r)
+        else:
+            id_list = [int(i) for i in ids]
+            for i in range(0, len(id_list), 500):
+                part = id_list[i : i + 500]
+                rows += self.conn.execute(base + f" WHERE c.id IN ({','.join('?' * len(part))})", [model, *part]).fetchall()
+        out_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return out_ids, vecs.copy()
+
+    def prune_embeddings(self) -> int:
+        """Drop cached vectors no chunk uses any more (the cache otherwise keeps every text ever seen)."""
+        with self.transaction() as c:
+            cur = c.execute(
+                "DELETE FROM embeddings WHERE NOT EXISTS "
+                "(SELECT 1 FROM chunks WHERE chunks.text_sha256 = embeddings.text_sha256)"
+            )
+            return int(cur.rowcount)
+
+    # -- chunks / search --------------------------------------------------------------------------
+    def live_ids(self) -> np.ndarray:
+        import numpy as np
+
+        rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def filtered_ids(self, flt: Filter) -> np.ndarray:
+        import numpy as np
+
+        where, params = flt.sql()
+        rows = self.conn.execute(
+            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc WHERE {where}", params
+        ).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def count(self, table: str) -> int:
+        assert table in ("chunks", "documents", "embeddings")
+        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def bm25(self, match: str, limit: int, flt: Filter) -> list[tuple[int, float]]:
+        """(chunk id, score) best first; score = -bm25 so larger is better."""
+        where, params = flt.sql()
+        try:
+            rows = self.conn.execute(
+                "SELECT c.id, -bm25(chunks_fts) AS s FROM chunks_fts "
+                "JOIN chunks c ON c.id = chunks_fts.rowid JOIN documents d ON d.id = c.doc "
+                f"WHERE chunks_fts MATCH ? AND {where} ORDER BY bm25(chunks_fts) LIMIT ?",
+                [match, *params, limit],
+            ).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise IndexStoreError(f"full-text query failed: {exc}", source=str(self.path), stage="search") from exc
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRow]:
+        out: dict[int, ChunkRow] = {}
+        id_list = [int(i) for i in ids]
+        for i in range(0, len(id_list), 500):
+            part = id_list[i : i + 500]
+            q = (
+                "SELECT c.id, c.chunk_id, d.doc_id, d.path, c.position, c.text, c.page_start, c.page_end, "
+                "c.heading_path, c.metadata FROM chunks c JOIN documents d ON d.id = c.doc "
+                f"WHERE c.id IN ({','.join('?' * len(part))})"
+            )
+            for r in self.conn.execute(q, part):
+                out[int(r[0])] = ChunkRow(
+                    id=int(r[0]), chunk_id=r[1], doc_id=r[2], source=r[3], position=int(r[4]), text=r[5],
+                    page_start=int(r[6]), page_end=int(r[7]), heading_path=json.loads(r[8]),
+                    metadata=json.loads(r[9]),
+                )
+        return out
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split the schema into statements (triggers contain ';' inside BEGIN..END)."""
+    out: list[str] = []
+    buf: list[str] = []
+    in_trigger = False
+    for line in script.strip().splitlines():
+        buf.append(line)
+        s = line.strip().upper()
+        if s.startswith("CREATE TRIGGER"):
+            in_trigger = True
+        if (in_trigger and s == "END;") or (not in_trigger and s.endswith(";")):
+            out.append("\n".join(buf))
+            buf, in_trigger = [], False
+    return out

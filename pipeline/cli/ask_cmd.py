@@ -1,0 +1,71 @@
+"""``ragline ask``: answer a question from an index, with citations checked against the retrieved text."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._llm import add_llm_options, llm_client
+from .ingest_cmd import add_embedding_options, open_index
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ask",
+        help="answer a question from an index, with verified citations",
+        description=(
+            "Retrieve the top-k chunks for QUESTION, let the LLM answer from them only, and keep the citations "
+            "whose quotes really occur in the chunks given to it. Prints 'not found' when the retrieved text "
+            "does not contain the answer. Exit status: 0 answered or not found, 1 index/LLM error, 2 usage error."
+        ),
+        epilog=(
+            "examples:\n"
+            "  ragline ask 'What was total net sales in Q3 2023?' --index idx/\n"
+            "  ragline ask 'Who is the CFO?' --index idx/ -k 8 --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--index", required=True, metavar="DIR", help="index directory (built by `ragline ingest`)")
+    p.add_argument("-k", type=int, default=5, help="chunks retrieved (default 5)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval mode (default hybrid)")
+    p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
+                   help="token budget for the retrieved text in the prompt (default 2200)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_embedding_options(p)
+    add_llm_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.exceptions import ConfigurationError, IndexStoreError, LLMError
+    from pipeline.index import Index
+    from pipeline.llm import QAOptions, QuestionAnswerer
+
+    if args.k < 1:
+        print("ragline ask: error: -k must be at least 1", file=sys.stderr)
+        return 2
+    if not (Path(args.index) / Index.DB_FILE).is_file():
+        print(f"ragline ask: error: no index in {args.index} (build one with `ragline ingest`)", file=sys.stderr)
+        return 2
+    options = QAOptions(k=args.k, mode=args.mode, max_context_tokens=args.max_context_tokens)
+    try:
+        with open_index(args, create=False) as index, llm_client(args) as client:
+            answer = QuestionAnswerer(index, client, options).run(args.question)
+    except ConfigurationError as exc:
+        print(f"ragline ask: error: {exc}", file=sys.stderr)
+        return 2
+    except (IndexStoreError, LLMError) as exc:
+        print(f"ragline ask: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+        return 0
+    print(answer.text)
+    if answer.found and not answer.grounded:
+        print("(warning: no citation could be verified against the retrieved text)", file=sys.stderr)
+    for i, c in enumerate(answer.citations, start=1):
+        pages = f"p.{c.page}" if c.page == c.page_end else f"p.{c.page}-{c.page_end}"
+        print(f"  [{i}] {c.source} {pages}: \"{c.quote}\"")
+    return 0

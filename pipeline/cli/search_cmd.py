@@ -1,0 +1,106 @@
+"""``ragline search``: query an index built by ``ragline ingest``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from .ingest_cmd import add_embedding_options, open_index
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search an index (dense, BM25 or hybrid)",
+        description=(
+            "Return the chunks that best match QUERY. Modes: dense (embedding cosine), bm25 (full-text), "
+            "hybrid (reciprocal rank fusion of both; default). Exit status: 0 ok (even with no hits), "
+            "1 index error, 2 usage error (including a missing index)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  ragline search 'revenue recognition' --index idx/\n"
+            "  ragline search 'net sales' --index idx/ -k 10 --mode bm25 --source '*AAPL*' --json"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="default hybrid")
+    p.add_argument("--source", metavar="GLOB", help="only documents whose path or file name matches GLOB")
+    p.add_argument("--pages", metavar="LIST", help="only chunks on these pages, e.g. 3 or 1-4,9")
+    p.add_argument("--json", action="store_true", help="print hits as a JSON array on stdout")
+    add_embedding_options(p)
+    p.set_defaults(func=run)
+
+
+_PAGES = re.compile(r"^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$")
+
+
+def parse_pages(spec: str) -> list[int]:
+    if not _PAGES.match(spec):
+        raise ValueError(f"bad page list {spec!r} (use e.g. 3 or 1-4,9)")
+    pages: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        a, b = int(lo), int(hi or lo)
+        if a > b or a < 1:
+            raise ValueError(f"bad page range {part.strip()!r}")
+        pages.extend(range(a, b + 1))
+    return pages
+
+
+def run(args: argparse.Namespace) -> int:
+    from pipeline.exceptions import ConfigurationError, RaglineError
+    from pipeline.index import Index
+
+    if args.k < 1:
+        print("ragline search: error: -k must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        pages = parse_pages(args.pages) if args.pages else None
+    except ValueError as exc:
+        print(f"ragline search: error: {exc}", file=sys.stderr)
+        return 2
+    from pathlib import Path
+
+    if not (Path(args.index) / Index.DB_FILE).is_file():
+        print(f"ragline search: error: no index in {args.index} (build one with `ragline ingest`)", file=sys.stderr)
+        return 2
+    try:
+        with open_index(args, create=False) as index:
+            hits = index.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages)
+    except RaglineError as exc:
+        print(f"ragline search: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ConfigurationError) else 1
+    if args.json:
+        print(json.dumps([_hit_json(h, r) for r, h in enumerate(hits, start=1)], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no hits", file=sys.stderr)
+    for rank, h in enumerate(hits, start=1):
+        pages_s = f"p.{h.page_start}" if h.page_start == h.page_end else f"p.{h.page_start}-{h.page_end}"
+        where = " > ".join(h.heading_path)
+        print(f"{rank}. [{h.score:.4f}] {h.source} {pages_s}" + (f"  ({where})" if where else ""))
+        snippet = " ".join(h.text.split())
+        print("   " + (snippet[:300] + ("..." if len(snippet) > 300 else "")))
+    return 0
+
+
+def _hit_json(hit: Any, rank: int) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "chunk_id": hit.chunk_id,
+        "doc_id": hit.doc_id,
+        "source": hit.source,
+        "page_start": hit.page_start,
+        "page_end": hit.page_end,
+        "heading_path": hit.heading_path,
+        "score": hit.score,
+        "text": hit.text,
+        "metadata": hit.metadata,
+    }

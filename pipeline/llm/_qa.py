@@ -1,0 +1,241 @@
+"""Question answering over a retriever, with citations checked against the chunks the model saw.
+
+The retrieved chunks are packed, best first, into a token budget and shown as numbered
+``<source>`` blocks. The model answers in JSON with ``{source, quote}`` citations; each citation
+is kept only if its quote occurs (normalised / fuzzy) in a chunk that was actually given, and is
+re-attributed when the quote sits in another given chunk than the one named. A reply that claims
+an answer but cites nothing verifiable is reported with ``grounded = False``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..exceptions import ConfigurationError, LLMError
+from ..protocols import Retriever, SearchHit
+from ._client import LLMClient, Usage, parse_json_reply
+from ._evidence import SourceText
+from ._prompts import QA_SYSTEM, source_block
+
+NOT_FOUND = "not found"
+
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "found": {"type": "boolean"},
+        "answer": {"type": "string"},
+        "citations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"source": {"type": "integer"}, "quote": {"type": "string"}},
+                "required": ["source", "quote"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["found", "answer", "citations"],
+    "additionalProperties": False,
+}
+
+
+class QAOptions(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    k: int = Field(default=5, ge=1, description="chunks retrieved")
+    mode: str = Field(default="hybrid", description="retrieval mode passed to the retriever")
+    max_context_tokens: int = Field(default=2200, ge=100)
+    chars_per_token: float = Field(default=3.2, gt=0)
+    max_output_tokens: int = Field(default=400, ge=32)
+    min_quote_score: float = Field(default=0.8, ge=0, le=1)
+    max_attempts: int = Field(default=2, ge=1, description="LLM calls, re-asks on unparseable replies included")
+    temperature: float = 0.0
+
+
+class Citation(BaseModel):
+    source: str
+    page: int | None = Field(default=None, description="page of the cited chunk (first page if it spans several)")
+    page_end: int | None = None
+    chunk_id: str
+    quote: str
+    score: float = Field(default=0.0, description="match of the quote in the chunk (1.0 = verbatim)")
+    valid: bool = False
+    note: str | None = None
+
+
+class Answer(BaseModel):
+    question: str
+    text: str
+    found: bool
+    grounded: bool = Field(default=False, description="found, with at least one verified citation")
+    citations: list[Citation] = Field(default_factory=list)
+    rejected_citations: list[Citation] = Field(default_factory=list, description="quotes not in the given chunks")
+    context_chunk_ids: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    model: str = ""
+    seconds: float = 0.0
+    errors: list[str] = Field(default_factory=list)
+
+
+def pack_context(hits: list[SearchHit], budget_chars: int) -> list[SearchHit]:
+    """Best-scoring hits first, each whole, while they fit; the first is truncated if it alone does not."""
+    out: list[SearchHit] = []
+    used = 0
+    seen: set[str] = set()
+    for h in sorted(hits, key=lambda h: -h.score):
+        if h.chunk_id in seen:
+            continue
+        n = len(h.text) + 80  # tag overhead
+        if used + n <= budget_chars:
+            out.append(h)
+            used += n
+            seen.add(h.chunk_id)
+        elif not out:
+            out.append(h.model_copy(update={"text": h.text[: max(0, budget_chars - 80)]}))
+            used = budget_chars
+            seen.add(h.chunk_id)
+    return out
+
+
+class QuestionAnswerer:
+    """Pipeline stage: ``question -> Answer`` over a :class:`~pipeline.protocols.Retriever`."""
+
+    def __init__(
+        self, retriever: Retriever, client: LLMClient | None = None, options: QAOptions | None = None
+    ) -> None:
+        if not hasattr(retriever, "search"):
+            raise ConfigurationError("retriever must have a search(query, k, mode) method", stage="qa")
+        self.retriever = retriever
+        self.client = client
+        self.options = options or QAOptions()
+
+    def warm_up(self) -> None:
+        if self.client is None:
+            from ._local import default_local_server
+
+            self.client = default_local_server().client()
+
+    def build_messages(self, question: str, hits: list[SearchHit]) -> list[dict[str, Any]]:
+        blocks = []
+        for i, h in enumerate(hits, start=1):
+            pages = str(h.page_start) if h.page_start == h.page_end else f"{h.page_start}-{h.page_end}"
+            blocks.append(source_block(i, h.text, h.source, pages))
+        user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question.strip()}"
+        return [{"role": "system", "content": QA_SYSTEM}, {"role": "user", "content": user}]
+
+    def run(self, question: str) -> Answer:
+        t0 = time.perf_counter()
+        o = self.options
+        hits = self.retriever.search(question, k=o.k, mode=o.mode)
+        given = pack_context(list(hits), int(o.max_context_tokens * o.chars_per_token))
+        if not given:
+            return Answer(question=question, text=NOT_FOUND, found=False, seconds=time.perf_counter() - t0)
+        self.warm_up()
+        assert self.client is not None
+        messages = self.build_messages(question, given)
+        usage = Usage()
+        errors: list[str] = []
+        reply: Any = None
+        model = self.client.model
+        for attempt in range(1, o.max_attempts + 1):
+            completion = self.client.chat(
+                messages, schema=ANSWER_SCHEMA, schema_name="answer",
+                max_tokens=o.max_output_tokens, temperature=o.temperature,
+            )
+            usage = usage + completion.usage
+            model = completion.model or model
+            try:
+                reply = parse_json_reply(completion.content)
+                if not isinstance(reply, dict):
+                    raise ValueError("reply is not a JSON object")
+                break
+            except ValueError as exc:
+                errors.append(f"attempt {attempt}: {exc}")
+                reply = None
+                messages = messages[:2] + [
+                    {"role": "assistant", "content": completion.content},
+                    {"role": "user", "content": f"Your previous reply was invalid: {exc}. Reply with the JSON object only."},
+                ]
+        if reply is None:
+            raise LLMError(f"no parseable answer after {o.max_attempts} attempts: {errors[-1]}", stage="qa")
+        answer = self._verify(question, reply, given)
+        answer.usage, answer.model, answer.errors = usage, model, errors
+        answer.seconds = time.perf_counter() - t0
+        return answer
+
+    def _verify(self, question: str, reply: dict[str, Any], given: list[SearchHit]) -> Answer:
+        texts = [SourceText.of_text(h.text, page=h.page_start) for h in given]
+        found = bool(reply.get("found"))
+        text = str(reply.get("answer") or "").strip()
+        good: list[Citation] = []
+        bad: list[Citation] = []
+        raw_cits = reply.get("citations") if isinstance(reply.get("citations"), list) else []
+        for c in raw_cits or []:
+            if not isinstance(c, dict):
+                continue
+            quote = str(c.get("quote") or "").strip()
+            try:
+                sid = int(str(c.get("source", "")).strip().lstrip("#S").strip() or 0)
+            except ValueError:
+                sid = 0
+            named = given[sid - 1] if 1 <= sid <= len(given) else None
+            if not quote:
+                continue
+            match = texts[sid - 1].find(quote, min_score=self.options.min_quote_score) if named else None
+            hit, note = named, None
+            if match is None:
+                # The quote may come from another chunk that was given: credit that one.
+                for j, st in enumerate(texts):
+                    m = st.find(quote, min_score=self.options.min_quote_score)
+                    if m is not None:
+                        hit, match = given[j], m
+                        note = f"re-attributed from source {sid} to {j + 1}"
+                        break
+            if hit is None or match is None:
+                bad.append(Citation(
+                    source=named.source if named else "", chunk_id=named.chunk_id if named else "",
+                    page=named.page_start if named else None, page_end=named.page_end if named else None,
+                    quote=quote, valid=False,
+                    note="quote not found in the cited source" if named else f"unknown source id {c.get('source')!r}",
+                ))
+                continue
+            if any(g.chunk_id == hit.chunk_id and g.quote == quote for g in good):
+                continue
+            good.append(Citation(
+                source=hit.source, page=hit.page_start, page_end=hit.page_end, chunk_id=hit.chunk_id,
+                quote=quote, score=match.score, valid=True, note=note,
+            ))
+        if not found or not text or text.lower().strip(" .") == NOT_FOUND:
+            return Answer(question=question, text=NOT_FOUND, found=False, rejected_citations=bad,
+                          context_chunk_ids=[h.chunk_id for h in given])
+        return Answer(
+            question=question, text=text, found=True, grounded=bool(good), citations=good,
+            rejected_citations=bad, context_chunk_ids=[h.chunk_id for h in given],
+        )
+
+
+def ask(
+    question: str,
+    retriever: Retriever,
+    k: int = 5,
+    client: LLMClient | None = None,
+    options: QAOptions | None = None,
+    *,
+    mode: str | None = None,
+) -> Answer:
+    """Answer ``question`` from the top ``k`` chunks of ``retriever``, with verified citations.
+
+    With ``client=None`` the embedded local model is started (once per process).
+    """
+    opts = options or QAOptions()
+    update: dict[str, Any] = {"k": k}
+    if mode is not None:
+        update["mode"] = mode
+    opts = opts.model_copy(update=update)
+    return QuestionAnswerer(retriever, client, opts).run(question)
+
+
+__all__ = ["ANSWER_SCHEMA", "NOT_FOUND", "Answer", "Citation", "QAOptions", "QuestionAnswerer", "ask", "pack_context"]
