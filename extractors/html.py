@@ -66,7 +66,26 @@ def _partition_html() -> Any:
 
     # unstructured would otherwise download en_core_web_sm at first use, which fails offline.
     tok._load_spacy_model = _load
+    _skip_narrative_classifier()
     return partition_html
+
+
+def _skip_narrative_classifier() -> None:
+    """unstructured tells NarrativeText from Text for every paragraph by running spaCy sentence splitting
+    (about 70% of partition time); we map both to PARAGRAPH, so keep only its cheap checks (bullets)."""
+    try:
+        import unstructured.partition.html.parser as hp
+    except ImportError:  # pragma: no cover - layout of unstructured changed; keep its classifier
+        return
+    if not all(hasattr(hp, n) for n in ("derive_element_type_from_text", "is_bulleted_text", "ListItem", "Text")):
+        return
+
+    def derive_element_type_from_text(text: str) -> Any:
+        if hp.is_bulleted_text(text):
+            return hp.ListItem
+        return hp.Text if len(text) >= 2 else None
+
+    hp.derive_element_type_from_text = derive_element_type_from_text
 
 
 class HtmlExtractor:
