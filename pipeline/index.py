@@ -146,6 +146,8 @@ class Index:
         self._lock_fd: int | None = None
         self._lock_depth = 0
         self._last_save = 0.0
+        # Filtered dense search over at most this many chunks is exact (numpy), whatever the index kind.
+        self.exact_filter_limit = 20_000
 
     # ---------------------------------------------------------------------------------------------
     # opening
@@ -641,6 +643,16 @@ class Index:
         if vectors.live_count == 0:
             return []
         q = self._embed([query])[0]
+        if allowed is not None and vectors.kind == "hnsw" and len(allowed) <= self.exact_filter_limit:
+            # A selective filter starves HNSW's graph walk (it can return fewer than k hits); scoring the
+            # few allowed vectors exactly is both correct and cheap.
+            import numpy as np
+
+            assert self.embedder is not None
+            ids, mat = self.store.vectors_for(self.embedder.model_name, allowed, vectors.dimension)
+            scores = mat @ q
+            top = np.argsort(-scores)[:depth]
+            return [(int(ids[i]), float(scores[i])) for i in top]
         scores, ids = vectors.search(q, depth, allowed)
         return [(int(i), float(s)) for i, s in zip(ids, scores)]
 

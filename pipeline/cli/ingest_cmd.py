@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ingest",
         help="add documents to a search index (incremental: unchanged files are skipped)",
-        description=(
+        description=textwrap.fill(
             "Parse, chunk and embed documents into the index in --index DIR (created if needed). A file whose "
             "content and chunking options are unchanged is not parsed or embedded again; a changed file "
             "replaces its chunks; a chunk text embedded before is taken from the index's embedding cache. "

@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from typing import Any
 
 from .ingest_cmd import add_embedding_options, open_index
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "search",
         help="search an index (dense, BM25 or hybrid)",
-        description=(
+        description=textwrap.fill(
             "Return the chunks that best match QUERY. Modes: dense (embedding cosine), bm25 (full-text), "
             "hybrid (reciprocal rank fusion of both; default). Exit status: 0 ok (even with no hits), "
             "1 index error, 2 usage error (including a missing index)."

@@ -52,6 +52,7 @@ class RetrievalEval(BaseModel):
     chunks: int
     embedding_model: str | None
     ingest_seconds: float
+    ingest: dict[str, int]  # parsed / skipped / failed / embedded / cached of the index update before searching
     search_ms_per_query: dict[str, float]
     scores: list[ModeScore]
 
@@ -113,6 +114,7 @@ def evaluate(
     return RetrievalEval(
         k=k, documents=stats.documents, chunks=stats.chunks, embedding_model=stats.embedding_model,
         ingest_seconds=ingest_s, search_ms_per_query=timing, scores=scores,
+        ingest={key: getattr(report, key) for key in ("parsed", "skipped", "failed", "embedded", "cached")},
     )
 
 
@@ -150,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         print(result.model_dump_json(indent=2))
         return 0
     print(f"docugami 10-Q: {result.documents} documents, {result.chunks} chunks, model {result.embedding_model}; "
-          f"index ready in {result.ingest_seconds:.1f}s (index dir {index_dir})")
+          f"index ready in {result.ingest_seconds:.1f}s (index dir {index_dir}; "
+          + ", ".join(f"{k} {v}" for k, v in result.ingest.items()) + ")")
     print(f"document recall@{result.k} / hit@{result.k} / MRR by question type:\n")
     print(format_table(result))
     print("\nsearch latency per query (ms): " + ", ".join(f"{m} {v:.1f}" for m, v in result.search_ms_per_query.items()))

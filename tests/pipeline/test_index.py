@@ -387,6 +387,10 @@ def test_hnsw_past_threshold_with_tombstones(tmp_path: Path) -> None:
         assert len(ix.vectors.stale) == 2
         hits = ix.search(word(5), k=38, mode="dense")
         assert len(hits) == 38 and all(not h.source.endswith("doc005.md") for h in hits)
+        # A selective filter on HNSW is scored exactly: all of the document's chunks, best first.
+        only7 = ix.search(word(7), k=5, mode="dense", source_glob="doc007.md")
+        assert len(only7) == 2 and all(h.source.endswith("doc007.md") for h in only7)
+        assert only7[0].score >= only7[1].score
     assert_consistent(tmp_path / "ix", exact=False)
     with open_index(tmp_path / "ix", hnsw_threshold=16) as ix:  # tombstones recomputed on reopen
         assert ix.vectors.kind == "hnsw" and len(ix.vectors.stale) == 2
