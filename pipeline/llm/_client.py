@@ -132,16 +132,21 @@ def parse_json_reply(text: str) -> Any:
         raise ValueError(f"reply is not valid JSON: {first_error}") from None
 
 
+# Keywords OpenAI strict mode rejects; the length bounds only matter to grammar-based servers.
+_STRICT_UNSUPPORTED = frozenset({"default", "title", "minLength", "maxLength", "pattern"})
+
+
 def strict_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Copy of ``schema`` made acceptable to OpenAI strict mode.
 
     Strict mode wants every object closed (``additionalProperties: false``) with all its
-    properties required (optional ones are expressed as nullable), and rejects ``default``.
+    properties required (optional ones are expressed as nullable), and rejects ``default`` and
+    string length/pattern keywords.
     """
 
     def fix(node: Any) -> Any:
         if isinstance(node, dict):
-            out = {k: fix(v) for k, v in node.items() if k not in ("default", "title")}
+            out = {k: fix(v) for k, v in node.items() if k not in _STRICT_UNSUPPORTED}
             if out.get("type") == "object" and "properties" in out:
                 out["additionalProperties"] = False
                 out["required"] = list(out["properties"])

@@ -121,6 +121,9 @@ class ExtractionResult(BaseModel, Generic[T]):
 # --------------------------------------------------------------------------------------------
 
 _PRINTED_KINDS = {"amount", "number", "date", "datetime", "percentage"}
+_MAX_PRINTED = 80  # characters of a printed amount/date/currency
+_MAX_TEXT = 400
+_MAX_QUOTE = 240
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -184,8 +187,13 @@ def evidence_schema(model: type[BaseModel]) -> dict[str, Any]:
     for name, info in model.model_fields.items():
         key = info.alias or name
         kind = field_kind(name, info)
-        if kind in _PRINTED_KINDS or kind in ("text", "currency"):
-            value_schema: dict[str, Any] = {"type": ["string", "null"]}
+        if kind in _PRINTED_KINDS or kind == "currency":
+            # Bounded lengths turn into bounded grammars: a small model that starts repeating itself
+            # stops at the bound instead of running into max_tokens (measured: 600 s on one invoice).
+            value_schema: dict[str, Any] = {"anyOf": [{"type": "string", "maxLength": _MAX_PRINTED},
+                                                      {"type": "null"}]}
+        elif kind == "text":
+            value_schema = {"anyOf": [{"type": "string", "maxLength": _MAX_TEXT}, {"type": "null"}]}
         elif kind == "bool":
             value_schema = {"type": ["boolean", "null"]}
         else:
@@ -199,7 +207,7 @@ def evidence_schema(model: type[BaseModel]) -> dict[str, Any]:
             "type": "object",
             # A string, not nullable: constrained decoding then makes small models actually copy a
             # passage (with a nullable quote a 0.5B model mostly writes null); "" means no quote.
-            "properties": {"value": value_schema, "quote": {"type": "string"}},
+            "properties": {"value": value_schema, "quote": {"type": "string", "maxLength": _MAX_QUOTE}},
             "required": ["value", "quote"],
             "additionalProperties": False,
         }
@@ -485,7 +493,8 @@ class StructuredExtractor(Generic[T]):
         full = SourceText.of_document(document)
         shown = SourceText(context)
         hints = LocaleHints.detect(full.text)
-        messages = self.build_messages(document, context)
+        base = self.build_messages(document, context)
+        messages = base
         usage = Usage()
         history: list[dict[str, Any]] = []
         last_content: str | None = None
@@ -515,9 +524,8 @@ class StructuredExtractor(Generic[T]):
             try:
                 if completion.truncated:
                     raise _Reask(
-                        "your reply was cut off at the token limit (finish_reason=length), so it is not "
-                        "complete JSON. Reply again with the complete JSON object, using shorter quotes "
-                        "(at most 10 words each).",
+                        "an earlier reply was cut off at the token limit (finish_reason=length). Keep every "
+                        "value and quote short (a quote is one line, at most 10 words).",
                         "output truncated (finish_reason=length)",
                     )
                 result = self._interpret(completion, document, full, shown, hints)
@@ -526,11 +534,15 @@ class StructuredExtractor(Generic[T]):
                 errors.append(f"attempt {attempt}: {r.for_log}")
                 history.append({"attempt": attempt, "completion": completion.content, "error": r.for_log})
                 if completion.truncated:
-                    max_tokens = int(max_tokens * 1.5)
-                messages = messages[:2] + [
-                    {"role": "assistant", "content": completion.content},
-                    {"role": "user", "content": f"Your previous reply was invalid: {problem}"},
-                ]
+                    # Start over rather than show the model its own runaway output (it primes more of
+                    # the same and eats the context); allow somewhat more room, once.
+                    max_tokens = int(o.max_output_tokens * 1.5)
+                    messages = [base[0], {"role": "user", "content": f"{base[1]['content']}\n\nNote: {problem}"}]
+                else:
+                    messages = base + [
+                        {"role": "assistant", "content": completion.content},
+                        {"role": "user", "content": f"Your previous reply was invalid: {problem}"},
+                    ]
                 continue
             result.usage = usage
             result.attempts = attempt

