@@ -270,6 +270,7 @@ class DocStore:
                     "element_kinds": ch.element_kinds,
                     "n_tokens": ch.n_tokens,
                     "options_fingerprint": ch.options_fingerprint,
+                    **({"context": ch.context} if ch.context else {}),
                     **ch.metadata,
                 }
                 cur = c.execute(

@@ -13,7 +13,8 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from pathlib import PurePath
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +30,11 @@ class ChunkingOptions(BaseModel):
     tokenizer: str = Field(default=DEFAULT_TOKENIZER, description="model whose tokenizer measures the budget")
     include_heading_context: bool = Field(
         default=True, description="prefix each chunk's text with its heading path (helps retrieval)"
+    )
+    document_context: Literal["none", "name", "name+metadata"] = Field(
+        default="name+metadata",
+        description="what names the document in each chunk's embedding text (Chunk.context): nothing, the file "
+        "name, or the file name plus a descriptive title/subject from the file's metadata",
     )
 
     def fingerprint(self) -> str:
@@ -47,10 +53,55 @@ class Chunk(BaseModel):
     n_tokens: int
     index: int = Field(description="position of the chunk in its document")
     options_fingerprint: str = ""
+    context: str = Field(
+        default="",
+        description="what the document is (file name, metadata title/subject); embedded with the text, not part of it",
+    )
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedder and the keyword index see: the document context, then the chunk text.
+
+        A 10-Q section reads the same in every quarter and every company's filing; without the document
+        context "net sales" chunks of the wrong filing outrank the right one.
+        """
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?;:])\s+(?=[\"'(\[]?[A-Z0-9])")
+
+
+_NAME_SEP_RE = re.compile(r"[_\s]+")
+
+
+def _descriptive(value: Any) -> str:
+    """A metadata title/subject worth embedding: words, not an accession number or a tool's default."""
+    if not isinstance(value, str):
+        return ""
+    v = " ".join(value.split())
+    if not 4 <= len(v) <= 200 or len(re.findall(r"[^\W\d_]{2,}", v)) < 2:
+        return ""
+    if v.lower() in {"untitled", "microsoft word document"} or v.lower().endswith((".doc", ".docx", ".pdf")):
+        return ""
+    return v
+
+
+def document_context(document: Document, mode: str = "name+metadata") -> str:
+    """One line naming ``document`` for embedding: ``"2023 Q3 AAPL | Form 10-Q filed on ... "``.
+
+    File names are how people label their documents (company, period, customer), and a chunk of a
+    filing rarely repeats them; metadata titles are kept only when they are made of words.
+    """
+    if mode == "none":
+        return ""
+    parts = [_NAME_SEP_RE.sub(" ", PurePath(document.source).stem).strip()]
+    if mode == "name+metadata":
+        for key in ("title", "subject"):
+            v = _descriptive(document.metadata.get(key))
+            if v and all(v.lower() not in p.lower() for p in parts):
+                parts.append(v)
+    return " | ".join(p for p in parts if p)
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -65,6 +116,7 @@ class Chunker:
         self.options = options or ChunkingOptions()
         self._counter: TokenCounter | None = None
         self._cache: dict[str, int] = {}
+        self._context = ""
 
     def warm_up(self) -> None:
         if self._counter is None:
@@ -142,13 +194,16 @@ class Chunker:
         fp = opts.fingerprint()
         chunks: list[Chunk] = []
         self._cache.clear()
+        self._context = document_context(document, opts.document_context)
         sections = list(_sections(document))
         self._prime([el.to_markdown() for _, els in sections for el in els] + [" > ".join(p) for p, _ in sections])
+        # The embedder sees context + text: the budget covers both, so nothing is cut off at embedding time.
+        doc_ctx_tokens = self._count(self._context) + 1 if self._context else 0
         for si, (path, elements) in enumerate(sections):
             has_child = si + 1 < len(sections) and sections[si + 1][0][: len(path)] == path
             context = " > ".join(path)
             ctx_tokens = self._count(context) + 1 if (context and opts.include_heading_context) else 0
-            budget = max(16, opts.max_tokens - ctx_tokens)
+            budget = max(16, opts.max_tokens - ctx_tokens - doc_ctx_tokens)
             # (text, page, kind) units, each within budget
             units: list[tuple[str, int, int, str]] = []
             for el in elements:
@@ -204,7 +259,7 @@ class Chunker:
         text = (" > ".join(path) + "\n" + body) if (path and self.options.include_heading_context) else body
         kinds = list(dict.fromkeys(u[3] for u in units))
         pages = [u[1] for u in units]
-        key = json.dumps([doc.content_hash, text, path, min(pages), max(pages), fp], ensure_ascii=False)
+        key = json.dumps([doc.content_hash, self._context, text, path, min(pages), max(pages), fp], ensure_ascii=False)
         return Chunk(
             id=hashlib.sha256(key.encode()).hexdigest(),
             doc_id=doc.content_hash,
@@ -217,6 +272,7 @@ class Chunker:
             n_tokens=0,  # measured for all chunks at once in run()
             index=index,
             options_fingerprint=fp,
+            context=self._context,
         )
 
 

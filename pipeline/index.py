@@ -507,10 +507,11 @@ class Index:
 
         assert self._chunker is not None and self.embedder is not None
         chunks = self._chunker.run(doc)
-        hashes = [_sha256(c.text) for c in chunks]
+        # What is embedded (and cached by hash) is the chunk text behind its document context.
+        hashes = [_sha256(c.embedding_text) for c in chunks]
         model = self.embedder.model_name
         cached = self.store.cached_vectors(model, hashes)
-        todo = {h: c.text for h, c in zip(hashes, chunks) if h not in cached}
+        todo = {h: c.embedding_text for h, c in zip(hashes, chunks) if h not in cached}
         new: dict[str, bytes] = {}
         if todo:
             vecs = self._embed(list(todo.values()))

@@ -159,11 +159,28 @@ def test_changed_file_replaces_its_chunks(tmp_path: Path) -> None:
     assert_consistent(tmp_path / "ix")
 
 
+def test_document_name_is_embedded_with_each_chunk(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    write_docs(docs, 1)
+    (docs / "2023 Q3 ACME.md").write_text(doc_text(0), encoding="utf-8")
+    emb = HashingEmbedder()
+    with open_index(tmp_path / "ix", embedder=emb) as ix:
+        rep = ix.add([docs])
+        # Same text, another file name: the context differs, so nothing comes from the cache.
+        assert rep.cached == 0 and rep.embedded == rep.chunks_added
+        hits = ix.search(word(0), k=10, mode="bm25")
+        ctx = {Path(h.source).name: h.metadata.get("context") for h in hits}
+        assert ctx == {"doc000.md": "doc000", "2023 Q3 ACME.md": "2023 Q3 ACME"}
+        # The stored text is the document's own text; the context only goes to the embedder.
+        assert all(not h.text.startswith(("doc000", "2023 Q3")) for h in hits)
+
+
 def test_identical_text_is_never_embedded_twice(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write_docs(docs, 2)
     emb = HashingEmbedder()
-    with open_index(tmp_path / "ix", embedder=emb) as ix:
+    # Without the document name in the embedding text, a copy under another name embeds the same texts.
+    with open_index(tmp_path / "ix", embedder=emb, chunking=ChunkingOptions(document_context="none")) as ix:
         ix.add([docs])
         # A copy under another name: same bytes, same chunk texts -> all vectors from the cache.
         (docs / "copy.md").write_text(doc_text(0), encoding="utf-8")
@@ -492,6 +509,7 @@ def test_sigkill_mid_ingest_leaves_a_consistent_resumable_index(tmp_path: Path) 
             by_text = ix.search(word(i), k=5, mode="bm25")
             assert len(by_text) == 2 and all(h.source.endswith(f"doc{i:03d}.md") for h in by_text)
             for h in by_text:
-                top = ix.search(h.text, k=1, mode="dense")[0]
+                embedded = f"{h.metadata['context']}\n{h.text}"  # what the embedder saw (Chunk.embedding_text)
+                top = ix.search(embedded, k=1, mode="dense")[0]
                 assert top.chunk_id == h.chunk_id and top.score > 0.999, (h.text, top.text, top.score)
     assert assert_consistent(ix_dir) == 2 * n_docs
