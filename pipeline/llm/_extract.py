@@ -4,7 +4,9 @@ Given a pydantic model, the LLM is asked -- for each field -- for the value *as 
 verbatim quote, with its output constrained to a JSON schema derived from the model. Then, in
 code rather than in the model:
 
-1. the quote is looked up in the source (normalised / fuzzy) and located to a page and box;
+1. the quote is looked up in the source (normalised / fuzzy) and located to a page and box; when
+   the model gave none (or one that is not in the source) the document's own line printing the
+   value becomes the quote, supported only if that line also carries a label of the field;
 2. typed values (amounts, dates, percentages, currencies) are parsed from the printed value and
    its quote with the document's own conventions (:mod:`._normalize`), so ``05.06.2018`` is the
    5th of June in a German invoice whatever the model thought;
@@ -87,6 +89,14 @@ class FieldEvidence(BaseModel):
     page: int | None = None
     bbox: BBox | None = None
     normalized: bool = Field(default=False, description="value computed from the text by ragline, not the model")
+    quote_origin: Literal["model", "document"] | None = Field(
+        default=None,
+        description="model: the model's own quote, verified; document: the model gave no usable quote and "
+        "ragline took the line of the document where the value is printed",
+    )
+    model_quote: str | None = Field(
+        default=None, description="the model's quote when it was not found in the document (replaced by the line)"
+    )
     note: str | None = None
 
 
@@ -611,7 +621,7 @@ class StructuredExtractor(Generic[T]):
             if out.value is None:
                 ev.supported = False  # answered, but nothing usable could be read from it
             else:
-                self._support(ev, out, full, shown, raw)
+                self._support(ev, out, full, shown, raw, hints)
                 if out.note and ev.note != out.note:
                     # Keep what normalisation said along with what the evidence check said.
                     ev.note = f"{out.note}; {ev.note}" if ev.note else out.note
@@ -641,39 +651,112 @@ class StructuredExtractor(Generic[T]):
             source=document.source, status=status, data=data, evidence=evidence
         )
 
-    def _support(self, ev: FieldEvidence, out: _FieldOutcome, full: SourceText, shown: SourceText, raw: Any) -> None:
+    def _support(
+        self, ev: FieldEvidence, out: _FieldOutcome, full: SourceText, shown: SourceText, raw: Any, hints: LocaleHints
+    ) -> None:
         mq = self.options.min_quote_score
-        if not ev.quote:
-            # Without a quote nothing vouches for the field; still say where the value is printed.
-            ev.supported = False
-            printed = _as_text(raw)
-            vm = full.find(printed, min_score=1.0) if len(_dense(printed)) >= 2 else None
-            if vm is not None:
-                ev.page, ev.bbox = vm.page, vm.bbox
-                ev.note = f"no quote; the value is printed on page {vm.page}"
-            else:
-                ev.note = "no quote, and the value is not in the document"
-            return
-        m = full.find(ev.quote, min_score=1.0) or shown.find(ev.quote, min_score=mq)
+        m = (full.find(ev.quote, min_score=1.0) or shown.find(ev.quote, min_score=mq)) if ev.quote else None
         if m is None:
-            ev.supported = False
-            ev.note = "quote not found in the document"
-            printed = _as_text(raw)
-            vm = full.find(printed, min_score=1.0) if len(_dense(printed)) >= 2 else None
-            if vm is not None:
-                # Still say where the value is printed; it stays unsupported (the label is unverified).
-                ev.page, ev.bbox = vm.page, vm.bbox
-                ev.note += f"; the value is printed on page {vm.page}"
+            # Small models often write no quote, or paraphrase one. The value itself may still be
+            # printed: then the evidence is the document's own line that holds it.
+            why = "no quote from the model" if not ev.quote else "quote not found in the document"
+            if ev.quote:
+                ev.model_quote = ev.quote
+            self._recover(ev, out, full, shown, raw, why, hints)
             return
+        ev.quote_origin = "model"
         ev.match_score, ev.page, ev.bbox = m.score, m.page, m.bbox
         if out.consistent is False:
             ev.supported = False
         else:
             ev.supported = True
             if out.consistent is None and ev.kind in ("text", "currency", "json"):
-                ev.supported = _dense(_as_text(raw)) in _dense(ev.quote) or full.contains_normalized(_as_text(raw))
+                ev.supported = _dense(_as_text(raw)) in _dense(ev.quote or "") or full.contains_normalized(_as_text(raw))
                 if not ev.supported:
                     ev.note = "value not found in its quote or the document"
+
+
+    def _recover(
+        self, ev: FieldEvidence, out: _FieldOutcome, full: SourceText, shown: SourceText, raw: Any, why: str,
+        hints: LocaleHints,
+    ) -> None:
+        """Evidence from the document when the model's quote is missing or wrong: the line printing the value.
+
+        Supported only when that line also carries a label of the field (its name's words or the
+        generic words for its kind: "total", "date", ...): a total printed next to "Subtotal" or a
+        date next to "Due" is not evidence for the field. Lines shown to the model are preferred.
+        """
+        ev.supported = False
+        ev.match_score = 0.0
+        label = _stems(ev.field.replace("_", " ") + " " + " ".join(_GENERIC_HINTS.get(_hint_kind(ev.kind), [])))
+        shown_ids = {id(e) for e in shown.elements}
+        best: tuple[tuple[int, int, int], str, Element] | None = None
+        for order, el in enumerate(full.elements):
+            for line in render_element(el).splitlines():
+                if not _prints_value(ev.kind, out.value, raw, line, hints):
+                    continue
+                labelled = bool(label & _stems(line))
+                key = (int(labelled), int(id(el) in shown_ids), -order)
+                if best is None or key > best[0]:
+                    best = (key, line, el)
+        if best is None:
+            ev.note = f"{why}, and the value is not printed in the document"
+            return
+        (has_label, _, _), line, _el = best
+        quote = _clip_line(line.strip(" |"), _as_text(raw), _MAX_QUOTE)
+        m = full.find(quote, min_score=1.0)
+        if m is None:  # cannot happen for a line of the document; stay unsupported if it does
+            ev.note = f"{why}, and the line printing the value could not be located"
+            return
+        ev.quote, ev.quote_origin = quote, "document"
+        ev.page, ev.bbox, ev.match_score = m.page, m.bbox, m.score
+        if ev.kind == "currency" and parse_currency(_as_text(raw)) != out.value:
+            # The currency was inferred by ragline, not read by the model: a line printing it proves nothing.
+            ev.note = f"{why}; {out.note or 'currency inferred'}; printed on page {m.page}"
+        elif has_label:
+            ev.supported = True
+            ev.note = f"{why}; quote is the document's line printing the value, next to a label of the field"
+        else:
+            ev.note = f"{why}; the value is printed on page {m.page}, but not next to a label of the field"
+
+
+def _hint_kind(kind: str) -> str:
+    return {"number": "amount", "datetime": "date"}.get(kind, kind)
+
+
+def _prints_value(kind: str, value: Any, raw: Any, line: str, hints: LocaleHints) -> bool:
+    """Whether ``line`` prints ``value`` (compared as typed values, so 1.234,56 matches 1234.56)."""
+    if value is None or not line.strip():
+        return False
+    if kind in ("amount", "number", "percentage"):
+        try:
+            target = abs(Decimal(str(value)))
+        except ArithmeticError:
+            return False
+        return any(abs(abs(a.value) - target) < Decimal("0.005")
+                   for a in find_amounts(line, decimal_separator=hints.decimal_separator))
+    if kind in ("date", "datetime"):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        return any(d.value == day for d in find_dates(line, dayfirst=hints.dayfirst,
+                                                        decimal_separator=hints.decimal_separator))
+    if kind == "currency":
+        return parse_currency(line) == value or (len(str(value)) >= 3 and str(value).casefold() in line.casefold())
+    text = _dense(_as_text(raw if kind == "text" else value))
+    return len(text) >= 2 and text in _dense(line)
+
+
+def _clip_line(line: str, printed: str, limit: int) -> str:
+    """``line`` cut to ``limit`` characters around ``printed`` (whole words)."""
+    if len(line) <= limit:
+        return line
+    pos = line.find(printed) if printed else -1
+    start = max(0, (pos if pos >= 0 else 0) - limit // 2)
+    cut = line[start : start + limit]
+    if start > 0 and " " in cut:
+        cut = cut[cut.index(" ") + 1 :]
+    if start + limit < len(line) and " " in cut:
+        cut = cut[: cut.rindex(" ")]
+    return cut
 
 
 class _Reask(Exception):

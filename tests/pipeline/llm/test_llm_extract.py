@@ -158,7 +158,8 @@ def test_unsupported_quote_is_flagged() -> None:
     reply["invoice_number"] = {"value": "RE-9999", "quote": "Invoice number RE-9999"}
     res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
     ev = res.evidence["invoice_number"]
-    assert ev.supported is False and ev.note == "quote not found in the document" and ev.page is None
+    assert ev.supported is False and ev.page is None and ev.quote_origin is None
+    assert ev.note == "quote not found in the document, and the value is not printed in the document"
     assert res.status is ExtractionStatus.PARTIAL
     assert res.evidence["total"].supported is True
 
@@ -180,6 +181,9 @@ def test_invented_quote_with_other_digits_is_not_a_fuzzy_match() -> None:
     assert ev.supported is False and ev.note is not None
     assert ev.note.startswith("quote not found in the document; the value is printed on page 1")
     assert ev.page == 1  # where "37,50 EUR" is printed
+    # The evidence shown is the document's line, next to no label of a total; the model's quote is kept.
+    assert ev.quote == "Positionen: Beratung 1.000,00 EUR, Material 37,50 EUR" and ev.quote_origin == "document"
+    assert ev.model_quote == "Gesamtbetrag: 37,50 EUR"
 
 
 def test_absent_fields_are_null() -> None:
@@ -375,7 +379,40 @@ def test_missing_quote_is_not_support() -> None:
     reply["invoice_number"] = {"value": "RE-2018-0042", "quote": ""}
     res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
     ev = res.evidence["invoice_number"]
-    assert ev.supported is False and ev.page == 1 and ev.note == "no quote; the value is printed on page 1"
+    # The line printing the value becomes the quote; "Rechnung Nr." is no label of "invoice_number"
+    # that ragline knows, so the value stays unsupported.
+    assert ev.quote == "Rechnung Nr. RE-2018-0042" and ev.quote_origin == "document" and ev.page == 1
+    assert ev.supported is False and ev.bbox is not None
+    assert ev.note == ("no quote from the model; the value is printed on page 1, "
+                       "but not next to a label of the field")
+    assert res.status is ExtractionStatus.PARTIAL
+
+
+def test_missing_quote_recovered_from_a_labelled_line() -> None:
+    doc = Document(source="/data/inv.pdf", content_hash="i" * 64, format="pdf", pages=1, elements=[
+        el("Invoice number: INV-7731", y=20),
+        el("Subtotal 1,000.00 USD", y=60),
+        el("Sales tax 80.00 USD", y=70),
+        el("Total due 1,080.00 USD", y=80),
+    ])
+    reply = {
+        "invoice_number": {"value": "INV-7731", "quote": ""},
+        "date": {"value": None, "quote": ""},
+        "total": {"value": "1,080.00", "quote": ""},
+        "currency": {"value": "USD", "quote": ""},
+        "vat_rate": {"value": None, "quote": ""},
+    }
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    ev = res.evidence["invoice_number"]
+    assert ev.supported is True and ev.quote == "Invoice number: INV-7731" and ev.quote_origin == "document"
+    total = res.evidence["total"]
+    assert total.supported is True and total.quote == "Total due 1,080.00 USD" and total.page == 1
+    assert res.status is ExtractionStatus.SUCCESS
+    # The subtotal given as the total: printed, but next to no label of a total -> flagged.
+    reply["total"] = {"value": "1,000.00", "quote": ""}
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    total = res.evidence["total"]
+    assert total.supported is False and total.quote == "Subtotal 1,000.00 USD"
     assert res.status is ExtractionStatus.PARTIAL
 
 
