@@ -70,6 +70,11 @@ class ExtractionOptions(BaseModel):
     max_output_tokens: int = Field(default=768, ge=32)
     passage_chars: int = Field(default=900, ge=100, description="size of the passages a long document is cut into")
     min_quote_score: float = Field(default=0.85, ge=0, le=1, description="fuzzy-match threshold for a quote")
+    null_invalid_fields: bool = Field(
+        default=True,
+        description="after the last attempt, set optional fields that still break the schema's validators to "
+        "null (flagged in their evidence, status partial) instead of failing the whole document",
+    )
     temperature: float = 0.0
 
 
@@ -510,6 +515,7 @@ class StructuredExtractor(Generic[T]):
         last_content: str | None = None
         errors: list[str] = []
         max_tokens = o.max_output_tokens
+        last_invalid: _InvalidReply | None = None
         for attempt in range(1, o.max_attempts + 1):
             try:
                 completion: ChatCompletion = client.chat(
@@ -541,6 +547,8 @@ class StructuredExtractor(Generic[T]):
                 result = self._interpret(completion, document, full, shown, hints)
             except _Reask as r:
                 problem = r.for_model
+                if r.invalid is not None:
+                    last_invalid = r.invalid
                 errors.append(f"attempt {attempt}: {r.for_log}")
                 history.append({"attempt": attempt, "completion": completion.content, "error": r.for_log})
                 if completion.truncated:
@@ -560,6 +568,13 @@ class StructuredExtractor(Generic[T]):
             result.seconds = time.perf_counter() - t0
             result.model = completion.model or client.model
             return result
+        if o.null_invalid_fields and last_invalid is not None:
+            salvaged = self._salvage(document, last_invalid)
+            if salvaged is not None:
+                salvaged.usage, salvaged.attempts, salvaged.errors = usage, o.max_attempts, errors
+                salvaged.seconds = time.perf_counter() - t0
+                salvaged.model = client.model
+                return salvaged
         err = ExtractionError(
             f"no valid {self.schema.__name__} after {o.max_attempts} attempts: {errors[-1] if errors else ''}",
             attempts=history,
@@ -637,7 +652,11 @@ class StructuredExtractor(Generic[T]):
             raise _Reask(
                 f"the values do not validate: {msg}. Fix these fields and reply with the whole JSON object.",
                 f"validation: {msg}",
+                _InvalidReply(values, evidence, exc.errors(include_url=False)),
             ) from None
+        return self._result(document, data, evidence)
+
+    def _result(self, document: Document, data: T, evidence: dict[str, FieldEvidence]) -> ExtractionResult[T]:
         dumped = data.model_dump(mode="json", by_alias=True)
         for name, info in self.schema.model_fields.items():
             if name in evidence:
@@ -650,6 +669,40 @@ class StructuredExtractor(Generic[T]):
         return ExtractionResult[self.schema](  # type: ignore[name-defined]
             source=document.source, status=status, data=data, evidence=evidence
         )
+
+    def _salvage(self, document: Document, invalid: _InvalidReply) -> ExtractionResult[T] | None:
+        """The last reply with the fields that still break the schema's rules set to null and flagged.
+
+        Only field-level errors on optional fields are salvaged; a rule over the whole object (no field
+        named) or a required field leaves the document failed.
+        """
+        values = dict(invalid.values)
+        evidence = invalid.evidence
+        pending = invalid.errors
+        by_key = {(info.alias or name): name for name, info in self.schema.model_fields.items()}
+        for _ in range(len(by_key)):
+            bad = {str(e["loc"][0]) for e in pending if e.get("loc")}
+            if not bad or len(bad) < len(pending) or not bad <= set(by_key):
+                return None
+            for key in bad:
+                name = by_key[key]
+                if self.schema.model_fields[name].is_required():
+                    return None
+                msgs = "; ".join(e["msg"] for e in pending if e.get("loc") and str(e["loc"][0]) == key)
+                values[key] = None
+                ev = evidence.get(name) or FieldEvidence(field=name, kind=self._kinds[name])
+                ev.supported = False
+                ev.note = f"set to null: {ev.raw_value!r} breaks the schema's rules after the last attempt ({msgs})"
+                evidence[name] = ev
+            try:
+                data = self.schema.model_validate(values)
+            except ValidationError as exc:
+                pending = exc.errors(include_url=False)
+                continue
+            result = self._result(document, data, evidence)
+            result.status = ExtractionStatus.PARTIAL
+            return result
+        return None
 
     def _support(
         self, ev: FieldEvidence, out: _FieldOutcome, full: SourceText, shown: SourceText, raw: Any, hints: LocaleHints
@@ -760,10 +813,20 @@ def _clip_line(line: str, printed: str, limit: int) -> str:
 
 
 class _Reask(Exception):
-    def __init__(self, for_model: str, for_log: str) -> None:
+    def __init__(self, for_model: str, for_log: str, invalid: _InvalidReply | None = None) -> None:
         super().__init__(for_log)
         self.for_model = for_model
         self.for_log = for_log
+        self.invalid = invalid
+
+
+class _InvalidReply:
+    """A reply that parsed but failed the schema's validation: what is needed to salvage its valid fields."""
+
+    def __init__(self, values: dict[str, Any], evidence: dict[str, FieldEvidence], errors: list[Any]) -> None:
+        self.values = values
+        self.evidence = evidence
+        self.errors = errors
 
 
 def extract(

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel, Field, ValidationInfo, create_model, field_validator
 
 from ..exceptions import ConfigurationError
 
@@ -29,6 +29,50 @@ class Invoice(BaseModel):
     amount_untaxed: float | None = Field(default=None, description="the total before taxes")
     amount_tax: float | None = Field(default=None, description="the total tax amount")
     currency: str | None = Field(default=None, description="the currency the amounts are in")
+
+    # Business rules. A value that breaks one is sent back to the model with the message (re-ask);
+    # if it still breaks it after the last attempt, the field becomes null and is flagged.
+    @field_validator("invoice_number")
+    @classmethod
+    def _looks_like_an_invoice_number(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        v = v.strip()
+        if "@" in v:
+            raise ValueError("this is an e-mail address, not the invoice number")
+        if _IBAN_RE.fullmatch(v.replace(" ", "")):
+            raise ValueError("this is a bank account (IBAN), not the invoice number")
+        if _DATE_LIKE_RE.search(v) or re.search(r"(?i)\bdate\b", v):
+            raise ValueError("this is a date, not the invoice number")
+        if not any(ch.isdigit() for ch in v):
+            raise ValueError("an invoice number contains digits; this has none")
+        if len(v.split()) > 3:
+            raise ValueError("an invoice number is one code, not a phrase; give only the number")
+        return v
+
+    @field_validator("amount_untaxed")
+    @classmethod
+    def _untaxed_within_total(cls, v: float | None, info: ValidationInfo) -> float | None:
+        total = info.data.get("amount")
+        if v is not None and total is not None and abs(v) > abs(total) + 0.01:
+            raise ValueError(f"the amount before taxes ({v}) cannot exceed the total ({total})")
+        return v
+
+    @field_validator("amount_tax")
+    @classmethod
+    def _tax_consistent(cls, v: float | None, info: ValidationInfo) -> float | None:
+        total, untaxed = info.data.get("amount"), info.data.get("amount_untaxed")
+        if v is None or total is None or v == 0:
+            return v
+        if abs(v) >= abs(total) - 0.01:
+            raise ValueError(f"the tax ({v}) must be less than the total ({total}); give the tax amount only")
+        if untaxed is not None and abs(untaxed + v - total) > max(0.02, abs(total) * 0.001):
+            raise ValueError(f"amount_untaxed + amount_tax ({untaxed} + {v}) must equal the total ({total})")
+        return v
+
+
+_IBAN_RE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
+_DATE_LIKE_RE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b", re.I)
 
 
 _JSON_TYPES: dict[str, Any] = {

@@ -427,3 +427,79 @@ def test_currency_answer_that_is_no_currency() -> None:
     assert res.data is not None and res.data.currency == "EUR"  # from the document's amounts, flagged
     assert res.evidence["currency"].supported is False
     assert "inferred from the document" in (res.evidence["currency"].note or "")
+
+
+# -- business rules (validators) and what is left after the last attempt ---------------------------
+
+
+def us_invoice() -> Document:
+    return Document(source="/data/us.pdf", content_hash="u" * 64, format="pdf", pages=1, elements=[
+        el("Invoice No. 4711", y=10),
+        el("IBAN NL50INGB0683251309", y=20),
+        el("Subtotal 100.00 USD", y=30),
+        el("Tax 19.00 USD", y=40),
+        el("Total 119.00 USD", y=50),
+    ])
+
+
+def test_business_rule_violation_is_reasked_with_the_rule() -> None:
+    from pipeline.llm import Invoice as InvoiceSchema
+
+    bad = {
+        "invoice_number": {"value": "NL50INGB0683251309", "quote": "IBAN NL50INGB0683251309"},
+        "date": {"value": None, "quote": ""},
+        "amount": {"value": "119.00", "quote": "Total 119.00 USD"},
+        "amount_untaxed": {"value": "100.00", "quote": "Subtotal 100.00 USD"},
+        "amount_tax": {"value": "19.00", "quote": "Tax 19.00 USD"},
+        "currency": {"value": "USD", "quote": "Total 119.00 USD"},
+    }
+    good = dict(bad, invoice_number={"value": "4711", "quote": "Invoice No. 4711"})
+    script = Script(completion(bad), completion(good))
+    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script))
+    assert res.data is not None and res.data.invoice_number == "4711" and res.attempts == 2
+    reask = script.bodies()[1]["messages"][-1]["content"]
+    assert "bank account (IBAN)" in reask and "invoice_number" in reask
+
+
+def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> None:
+    from pipeline.llm import Invoice as InvoiceSchema
+
+    reply = {
+        "invoice_number": {"value": "4711", "quote": "Invoice No. 4711"},
+        "date": {"value": None, "quote": ""},
+        "amount": {"value": "119.00", "quote": "Total 119.00 USD"},
+        "amount_untaxed": {"value": "100.00", "quote": "Subtotal 100.00 USD"},
+        "amount_tax": {"value": "119.00", "quote": "Total 119.00 USD"},  # the total again
+        "currency": {"value": "USD", "quote": "Total 119.00 USD"},
+    }
+    script = Script(completion(reply))
+    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script), options=ExtractionOptions(max_attempts=2))
+    assert len(script.requests) == 2
+    assert res.status is ExtractionStatus.PARTIAL and res.data is not None
+    assert res.data.amount_tax is None and res.data.amount == 119.0 and res.data.invoice_number == "4711"
+    ev = res.evidence["amount_tax"]
+    assert ev.supported is False and ev.raw_value == "119.00"
+    assert ev.note is not None and ev.note.startswith("set to null") and "less than the total" in ev.note
+    assert len(res.errors) == 2
+    # Opting out keeps instructor's behaviour: a typed error with the attempts.
+    with pytest.raises(ExtractionError) as info:
+        extract(us_invoice(), schema=InvoiceSchema, client=client_for(Script(completion(reply))),
+                options=ExtractionOptions(max_attempts=2, null_invalid_fields=False))
+    assert len(info.value.attempts) == 2
+
+
+def test_required_field_breaking_a_rule_fails_the_document() -> None:
+    from pydantic import field_validator
+
+    class StrictRule(BaseModel):
+        code: str = Field(description="the code")
+
+        @field_validator("code")
+        @classmethod
+        def _never(cls, v: str) -> str:
+            raise ValueError("never valid")
+
+    reply = {"code": {"value": "X1", "quote": "Invoice No. 4711"}}
+    with pytest.raises(ExtractionError):
+        extract(us_invoice(), schema=StrictRule, client=client_for(Script(completion(reply))),
+                options=ExtractionOptions(max_attempts=2))
