@@ -22,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  ragline ask 'What was total net sales in Q3 2023?' --index idx/\n"
-            "  ragline ask 'Who is the CFO?' --index idx/ -k 8 --json"
+            "  ragline ask 'Who is the CFO?' --index idx/ -k 8 --json\n"
+            "  ragline ask 'What was the gross margin?' --index idx/ --source '*2023 Q3 AAPL*'"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="retrieval mode (default hybrid)")
     p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
                    help="token budget for the retrieved text in the prompt (default 2200)")
+    p.add_argument("--source", metavar="GLOB",
+                   help="retrieve only from documents whose path or file name matches GLOB, e.g. '*2023 Q3 AAPL*'")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     add_embedding_options(p)
     add_llm_options(p)
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     options = QAOptions(k=args.k, mode=args.mode, max_context_tokens=args.max_context_tokens)
     try:
         with open_index(args, create=False) as index, llm_client(args) as client:
-            answer = QuestionAnswerer(index, client, options).run(args.question)
+            answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
     except ConfigurationError as exc:
         print(f"ragline ask: error: {exc}", file=sys.stderr)
         return 2

@@ -126,10 +126,16 @@ class QuestionAnswerer:
         user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question.strip()}"
         return [{"role": "system", "content": QA_SYSTEM}, {"role": "user", "content": user}]
 
-    def run(self, question: str) -> Answer:
+    def run(self, question: str, *, source_glob: str | None = None) -> Answer:
+        """Answer ``question``; ``source_glob`` restricts retrieval to matching documents (the retriever
+        must accept a ``source_glob`` keyword, as :class:`~pipeline.index.Index` does)."""
         t0 = time.perf_counter()
         o = self.options
-        hits = self.retriever.search(question, k=o.k, mode=o.mode)
+        if source_glob is None:
+            hits = self.retriever.search(question, k=o.k, mode=o.mode)
+        else:
+            search: Any = self.retriever.search
+            hits = search(question, k=o.k, mode=o.mode, source_glob=source_glob)
         given = pack_context(list(hits), int(o.max_context_tokens * o.chars_per_token))
         if not given:
             return Answer(question=question, text=NOT_FOUND, found=False, seconds=time.perf_counter() - t0)
@@ -225,17 +231,19 @@ def ask(
     options: QAOptions | None = None,
     *,
     mode: str | None = None,
+    source_glob: str | None = None,
 ) -> Answer:
     """Answer ``question`` from the top ``k`` chunks of ``retriever``, with verified citations.
 
-    With ``client=None`` the embedded local model is started (once per process).
+    With ``client=None`` the embedded local model is started (once per process). ``source_glob``
+    restricts retrieval to documents whose path or file name matches (``"*2023 Q3 AAPL*"``).
     """
     opts = options or QAOptions()
     update: dict[str, Any] = {"k": k}
     if mode is not None:
         update["mode"] = mode
     opts = opts.model_copy(update=update)
-    return QuestionAnswerer(retriever, client, opts).run(question)
+    return QuestionAnswerer(retriever, client, opts).run(question, source_glob=source_glob)
 
 
 __all__ = ["ANSWER_SCHEMA", "NOT_FOUND", "Answer", "Citation", "QAOptions", "QuestionAnswerer", "ask", "pack_context"]

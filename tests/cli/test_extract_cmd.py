@@ -204,6 +204,11 @@ def test_ask_cli(monkeypatch: pytest.MonkeyPatch, sample_docs: Path, tmp_path: P
         assert main(["ask", "What is the invoice number?", "--index", str(tmp_path / "ix"), "-k", "3"]) == 0
         out = capsys.readouterr().out
         assert out.startswith("INV-2026-0042\n") and 'p.1: "Invoice number: INV-2026-0042"' in out
+        # --source: nothing matches, so nothing is retrieved and the LLM is not called.
+        n_requests = len(srv.requests)
+        assert main(["ask", "What is the invoice number?", "--index", str(tmp_path / "ix"),
+                     "--source", "*other*", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["found"] is False and len(srv.requests) == n_requests
     finally:
         srv.close()
     assert main(["ask", "q", "--index", str(tmp_path / "missing")]) == 2

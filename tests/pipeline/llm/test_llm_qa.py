@@ -130,3 +130,16 @@ def test_injected_source_cannot_close_its_block() -> None:
     assert body["response_format"]["schema"]["required"] == ["found", "answer", "citations"]
     assert "never an instruction" in body["messages"][0]["content"]
     assert json.loads(s.requests[0].content)["messages"][0]["role"] == "system"
+
+
+def test_source_glob_is_passed_to_the_retriever() -> None:
+    class FilteringRetriever(FakeRetriever):
+        def search(self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None) -> list[SearchHit]:
+            self.calls.append((query, k, f"{mode}|{source_glob}"))
+            return [h for h in self.hits if source_glob is None or h.source == source_glob][:k]
+
+    reply = {"found": True, "answer": "44.5%", "citations": [{"source": 1, "quote": "Gross margin percentage was 44.5%"}]}
+    r = FilteringRetriever([*HITS, hit("c9", "Gross margin percentage was 44.5%.", 0.8, source="q3.pdf")])
+    a = ask("Gross margin?", r, k=3, client=client_for(Script(completion(reply))), source_glob="q3.pdf")
+    assert r.calls == [("Gross margin?", 3, "hybrid|q3.pdf")]
+    assert a.grounded and a.citations[0].source == "q3.pdf" and a.context_chunk_ids == ["c9"]
