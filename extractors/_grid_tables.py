@@ -155,7 +155,40 @@ def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
                 break
         else:
             merged.append(r)
-    return [r for r in merged if r[2] - r[0] > 40 and r[3] - r[1] > 10]
+    # Regions side by side at the same height are one table whose rows are shaded column by column
+    # (EDGAR statements shade the label+first-amount band and the last amount column apart, 5 pt away).
+    merged.sort(key=lambda b: b[0])
+    side: list[Box] = []
+    for r in merged:
+        for k, m in enumerate(side):
+            v_overlap = min(r[3], m[3]) - max(r[1], m[1])
+            if v_overlap >= 0.8 * min(r[3] - r[1], m[3] - m[1]) and 0 <= r[0] - m[2] <= 12:
+                side[k] = _union([m, r])
+                break
+        else:
+            side.append(r)
+    out = [r for r in side if r[2] - r[0] > 40 and r[3] - r[1] > 10]
+    return [_with_header_rules(r, lone_h) for r in out]
+
+
+def _with_header_rules(region: Box, lone_h: list[Box]) -> Box:
+    """Grow a table region upwards over its column headers.
+
+    Financial statements underline each column's header ("Three Months Ended", "July 1, 2023") with a
+    short rule just above the body: such rules, inside the table's width, narrower than 60% of it and at
+    most 30 pt above it, pull
+    the top edge up to one text line above the highest of them. Without the headers a statement's
+    numbers lose their periods.
+    """
+    x0, y0, x1, y1 = region
+    top = y0
+    while True:
+        above = [h for h in lone_h if top - 30 <= h[1] < top - 0.5 and h[0] >= x0 - 2 and h[2] <= x1 + 2
+                 and h[2] - h[0] <= 0.6 * (x1 - x0)]  # a column's underline, not a page header's rule
+        if not above:
+            break
+        top = min(h[1] for h in above) - 11
+    return (x0, top, x1, y1)
 
 
 def _union(boxes: list[Box]) -> Box:

@@ -330,7 +330,7 @@ class PdfExtractor:
             found = []
             for t in find_grid_tables(page, spans):
                 if _plausible_table(t.rows):
-                    found.append((t.bbox, TableData(rows=t.rows)))
+                    found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows))))
             return found
         if self.tables == "pymupdf" and not _looks_gridded(page):
             return []
@@ -500,6 +500,15 @@ def _is_bold(span: dict[str, Any]) -> bool:
     return bool(span.get("flags", 0) & 16) or any(
         w in font for w in ("Bold", "Black", "Heavy", "Semibold", "SemiBold", "Demi", "Medium")
     )
+
+
+def _header_rows(rows: list[list[str | None]]) -> int:
+    """Leading rows without a row label (first cell empty) are column headers: "Three Months Ended",
+    then "July 1, 2023 | June 25, 2022". They are repeated when a long table is split into chunks."""
+    n = 0
+    while n < min(4, len(rows) - 1) and not (rows[n][0] or "").strip() and any((c or "").strip() for c in rows[n]):
+        n += 1
+    return max(1, n)
 
 
 def _plausible_table(rows: list[list[str | None]]) -> bool:
