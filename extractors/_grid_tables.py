@@ -7,7 +7,7 @@ still keep parsing within a fifth of raw text-extraction speed. Here:
 1. rules come from ``page.get_cdrawings()`` (lines, thin rectangles, and the edges of filled cells);
 2. a table region is a connected group of horizontal and vertical rules, or a stack of >= 3 horizontal
    rules of the same extent (booktabs-style tables without vertical rules);
-3. rows are the text lines inside the region; columns are the vertical rules when there are any, else the
+3. rows are the text lines inside the region; columns are bounded by the vertical rules and by the
    x-gaps that (almost) no row crosses;
 4. each span goes to the cell holding its centre.
 
@@ -218,8 +218,8 @@ def _text_rows(spans: list[Span]) -> list[list[Span]]:
     return rows
 
 
-def _gap_columns(rows: list[list[Span]], x0: float, x1: float) -> list[float]:
-    """Column boundaries at x-positions that (almost) no row's spans cover."""
+def _gap_columns(rows: list[list[Span]], x0: float, x1: float, crossing: float = 0.15) -> list[float]:
+    """Column boundaries at x-positions that no more than ``crossing`` of the rows cover."""
     width = int(x1 - x0) + 2
     if width <= 0:
         return []
@@ -231,7 +231,7 @@ def _gap_columns(rows: list[list[Span]], x0: float, x1: float) -> list[float]:
                 seen[x] = True
         for x, hit in enumerate(seen):
             cover[x] += hit
-    allowed = max(0, int(0.15 * len(rows)))
+    allowed = max(0, int(crossing * len(rows)))
     bounds: list[float] = []
     x = 0
     while x < width:
@@ -274,7 +274,12 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
             rows = [sorted(b, key=lambda s: (round(s.bbox[1]), s.bbox[0])) for b in bands]
         v_x = _cluster([v[0] for v in vs if _center_in(v, region, pad=1)], 3)
         inner = [x for x in v_x if region[0] + 3 < x < region[2] - 3]
-        bounds = inner if inner else _gap_columns(rows, region[0], region[2])
+        # Vertical rules are column bounds, and so are the x-gaps no row crosses: shading drawn in bands
+        # has vertical edges only where the bands meet, not between every column.
+        # Next to rules, only gaps that no row at all crosses: a header wider than its numbers must not be cut
+        # off them.
+        gaps = _gap_columns(rows, region[0], region[2], crossing=0.0 if inner else 0.15)
+        bounds = sorted(inner + [g for g in gaps if all(abs(g - x) > 6 for x in inner)])
         if not bounds:
             continue
         edges = [region[0] - 1, *bounds, region[2] + 1]

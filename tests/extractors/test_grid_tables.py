@@ -41,6 +41,31 @@ def _page(tmp_path: Path, style: str) -> Path:
     return path
 
 
+def _edgar_page(tmp_path: Path) -> Path:
+    """An EDGAR-style statement: every row shaded in two bands (label + first period | last period, 5 pt
+    apart), and the period headers above the body, each underlined by a short rule."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 50), "CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS", fontsize=11)
+    page.insert_text((380, 80), "Three Months Ended", fontsize=9)
+    page.draw_line((340, 84), (540, 84))
+    page.insert_text((350, 96), "July 1, 2023", fontsize=9)
+    page.insert_text((460, 96), "June 25, 2022", fontsize=9)
+    page.draw_line((340, 100), (430, 100))
+    page.draw_line((450, 100), (540, 100))
+    y = 116
+    for label, a, b in ROWS:
+        page.draw_rect(pymupdf.Rect(60, y - 11, 440, y + 4), color=None, fill=(0.85, 0.9, 1.0))
+        page.draw_rect(pymupdf.Rect(445, y - 11, 545, y + 4), color=None, fill=(0.85, 0.9, 1.0))
+        page.insert_text((72, y), label, fontsize=9)
+        page.insert_text((360, y), a, fontsize=9)
+        page.insert_text((470, y), b, fontsize=9)
+        y += 16
+    path = tmp_path / "edgar.pdf"
+    doc.save(path)
+    return path
+
+
 def _table(path: Path) -> list[list[str | None]]:
     doc = pipeline.parse(path)
     tables = [e for e in doc.elements if e.kind is ElementKind.TABLE]
@@ -68,3 +93,16 @@ def test_invoice_line_items(sample_docs: Path) -> None:
     assert table is not None
     assert table.rows[0] == ["Pos.", "Description", "Qty", "Unit price", "Amount"]
     assert ["2", "Refrigeration Systems Handbook, 3rd edition", "5", "79,95 EUR", "399,75 EUR"] in table.rows
+
+
+def test_statement_shaded_in_two_bands_keeps_its_last_column_and_period_headers(tmp_path: Path) -> None:
+    doc = pipeline.parse(_edgar_page(tmp_path))
+    (table,) = [e.table for e in doc.elements if e.kind is ElementKind.TABLE and e.table is not None]
+    rows = [[c or "" for c in r] for r in table.rows]
+    assert ["Revenue", "1,234", "1,100"] in rows and ["Operating income", "478", "420"] in rows
+    # The headers are part of the table, and are its header rows (repeated when a chunk splits it).
+    assert table.header_rows == 2
+    assert rows[1] == ["", "July 1, 2023", "June 25, 2022"]
+    assert "Three Months Ended" in " ".join(rows[0])
+    outside = " ".join(e.text for e in doc.elements if e.kind is not ElementKind.TABLE)
+    assert "1,100" not in outside and "July 1, 2023" not in outside
