@@ -1,7 +1,8 @@
 """``ragline eval qa``: answer accuracy with citations on a sample of the docugami 10-Q questions.
 
 The sample: single-document, single-chunk questions (all gold documents in the set) whose reviewed
-answer contains a key figure (its first amount that is not a year or a day). An answer is correct
+answer contains a key figure (its first amount that is not a year or a day); of those 50, every
+(50/n)-th, so that the sample covers all five companies. An answer is correct
 when that figure appears among the amounts of the generated answer (also as ``23.198 billion`` for
 ``23,198 million``). Citations are verified against the retrieved chunks by ``ask``; reported here
 is how many answers have at least one, and how many citations point into a gold document.
@@ -55,6 +56,7 @@ class QAOutcome(BaseModel):
 class QAEval(BaseModel):
     model: str
     k: int
+    mode: str = ""
     questions: int
     accuracy: float
     found_rate: float
@@ -103,19 +105,21 @@ def _figure_in(text: str, fig: Decimal) -> bool:
     return fig in vals or any(re.sub(r"\D", "", format(v.normalize(), "f")).strip("0") == digits for v in vals)
 
 
-def evaluate_qa(eval_dir: Path, index_dir: Path, client: Any, *, n: int = 10, k: int = 5,
+def evaluate_qa(eval_dir: Path, index_dir: Path, client: Any, *, n: int = 10, k: int = 5, mode: str | None = None,
                 backend: str = "auto", cache_dir: str | None = None, log: Any = None) -> QAEval:
     from pipeline.index import Index
     from pipeline.llm import QAOptions, QuestionAnswerer
     from pipeline.llm._qa import pack_context
 
-    items = load_qa_items(eval_dir)[:n]
+    pool = load_qa_items(eval_dir)
+    # Every (len/n)-th question: the set is ordered by company, so the first n would all be Apple's.
+    items = pool[:: max(1, len(pool) // n)][:n] if n > 0 else []
     outcomes: list[QAOutcome] = []
     with Index.open(index_dir, backend=backend, cache_dir=cache_dir) as index:
         report = index.add([eval_dir / DOCS], include=["*.pdf"], prune=True, progress=log is not None)
         if report.failed and log:
             log(f"  {report.failed} documents failed to index")
-        qa = QuestionAnswerer(index, client, QAOptions(k=k))
+        qa = QuestionAnswerer(index, client, QAOptions(k=k, **({"mode": mode} if mode else {})))
         for it in items:
             t0 = time.perf_counter()
             ans = qa.run(it.question)
@@ -140,7 +144,7 @@ def evaluate_qa(eval_dir: Path, index_dir: Path, client: Any, *, n: int = 10, k:
     m = max(1, len(outcomes))
     cits = sum(o.citations for o in outcomes)
     return QAEval(
-        model=getattr(client, "model", ""), k=k, questions=len(outcomes),
+        model=getattr(client, "model", ""), k=k, mode=qa.options.mode, questions=len(outcomes),
         accuracy=sum(o.correct for o in outcomes) / m, found_rate=sum(o.found for o in outcomes) / m,
         grounded_rate=sum(o.grounded for o in outcomes) / m,
         citation_gold_doc_precision=sum(o.citations_in_gold_doc for o in outcomes) / max(1, cits),
@@ -164,7 +168,7 @@ def run_qa(args: argparse.Namespace) -> int:
     log = None if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
     try:
         with llm_client(args) as client:
-            result = evaluate_qa(eval_dir, index_dir, client, n=args.n, k=args.k, backend=args.backend,
+            result = evaluate_qa(eval_dir, index_dir, client, n=args.n, k=args.k, mode=args.mode, backend=args.backend,
                                  cache_dir=cache_dir, log=log)
     except ConfigurationError as exc:
         print(f"ragline eval qa: error: {exc}", file=sys.stderr)
@@ -175,7 +179,7 @@ def run_qa(args: argparse.Namespace) -> int:
     if args.json:
         print(result.model_dump_json(indent=2))
         return 0
-    print(f"docugami 10-Q QA: {result.questions} questions, model {result.model}, k={result.k}, "
+    print(f"docugami 10-Q QA: {result.questions} questions, model {result.model}, k={result.k} ({result.mode}), "
           f"{result.seconds_per_question:.1f} s/question\n")
     print("| key figure in the retrieved context (ceiling) | answer accuracy (key figure) | found | grounded "
           "(>=1 verified citation) | key figure in a verified citation | citations in a gold doc |")
@@ -194,6 +198,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="index directory (default: the retrieval eval's, $RAGLINE_CACHE_DIR or .ragline-cache)")
     p.add_argument("-n", type=int, default=10, help="questions (default 10)")
     p.add_argument("-k", type=int, default=5, help="chunks retrieved per question (default 5)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None,
+                   help="retrieval mode (default: ask's default)")
     p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto", help="embedding backend")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     add_llm_options(p)
