@@ -65,9 +65,12 @@ def document_block(text: str, source: str | None = None) -> str:
     return f"<document{attr}>\n{escape_data(text)}\n</document>"
 
 
-def source_block(sid: int, text: str, source: str, pages: str) -> str:
+def source_block(sid: int, text: str, source: str, pages: str, about: str | None = None) -> str:
+    """One numbered source; ``about`` is the chunk's document context (file name, metadata title/subject:
+    which filing, which period), which the chunk text itself rarely says."""
+    doc = f' document="{escape_attr(about)}"' if about else ""
     return (
-        f'<source id="{sid}" file="{escape_attr(source)}" pages="{escape_attr(pages)}">\n'
+        f'<source id="{sid}" file="{escape_attr(source)}"{doc} pages="{escape_attr(pages)}">\n'
         f"{escape_data(text)}\n</source>"
     )
 

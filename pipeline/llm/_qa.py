@@ -9,6 +9,7 @@ an answer but cites nothing verifiable is reported with ``grounded = False``.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -124,7 +125,8 @@ class QuestionAnswerer:
         blocks = []
         for i, h in enumerate(hits, start=1):
             pages = str(h.page_start) if h.page_start == h.page_end else f"{h.page_start}-{h.page_end}"
-            blocks.append(source_block(i, h.text, h.source, pages))
+            about = h.metadata.get("context") if isinstance(h.metadata.get("context"), str) else None
+            blocks.append(source_block(i, h.text, os.path.basename(h.source) or h.source, pages, about))
         user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question.strip()}"
         return [{"role": "system", "content": QA_SYSTEM}, {"role": "user", "content": user}]
 

@@ -143,3 +143,14 @@ def test_source_glob_is_passed_to_the_retriever() -> None:
     a = ask("Gross margin?", r, k=3, client=client_for(Script(completion(reply))), source_glob="q3.pdf")
     assert r.calls == [("Gross margin?", 3, "dense|q3.pdf")]
     assert a.grounded and a.citations[0].source == "q3.pdf" and a.context_chunk_ids == ["c9"]
+
+
+def test_sources_name_their_document_and_period() -> None:
+    h = hit("c1", "Gross margin was $36,413 million.", 0.9, page=20, source="/data/filings/2023 Q3 AAPL.pdf")
+    h.metadata["context"] = "2023 Q3 AAPL | Form 10-Q filed on 2023-08-04 for the period ending 2023-07-01"
+    reply = {"found": True, "answer": "$36,413 million", "citations": [{"source": 1, "quote": "Gross margin was $36,413 million"}]}
+    s = Script(completion(reply))
+    ask("Gross margin in the latest quarter?", FakeRetriever([h]), client=client_for(s))
+    user = s.bodies()[0]["messages"][1]["content"]
+    assert ('<source id="1" file="2023 Q3 AAPL.pdf" document="2023 Q3 AAPL | Form 10-Q filed on 2023-08-04 '
+            'for the period ending 2023-07-01" pages="20">') in user
