@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--index", required=True, metavar="DIR", help="index directory (built by `ragline ingest`)")
     p.add_argument("-k", type=int, default=5, help="chunks retrieved (default 5)")
-    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="dense",
-                   help="retrieval mode (default dense: best measured on 10-Q questions; hybrid helps for identifiers)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid",
+                   help="retrieval mode (default hybrid: brings answer-bearing chunks most often on 10-Q questions)")
     p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
                    help="token budget for the retrieved text in the prompt (default 2200)")
     p.add_argument("--source", metavar="GLOB",

@@ -8,6 +8,11 @@ evidence is per document, not per page). For each question and each mode (dense,
 * hit@k: share of questions with at least one gold document in the top k;
 * MRR: mean reciprocal rank of the first chunk from a gold document (0 when none in the top k).
 
+Document recall says whether the right filing is found, not whether the passage that answers is. So,
+for the 50 questions whose reviewed answer holds a key figure (see :mod:`.qa_eval`), **figure
+recall@n** is the share of questions for which a chunk of a gold filing that contains the figure is
+among the top n: the ceiling for a QA stage that reads n chunks.
+
 The index is built incrementally in a cache directory, so re-runs only search.
 """
 
@@ -46,6 +51,12 @@ class ModeScore(BaseModel):
     mrr: float
 
 
+class FigureRecall(BaseModel):
+    mode: str
+    questions: int
+    recall_at: dict[int, float]  # n -> share of questions with a figure-bearing gold chunk in the top n
+
+
 class RetrievalEval(BaseModel):
     k: int
     documents: int
@@ -55,6 +66,7 @@ class RetrievalEval(BaseModel):
     ingest: dict[str, int]  # parsed / skipped / failed / embedded / cached of the index update before searching
     search_ms_per_query: dict[str, float]
     scores: list[ModeScore]
+    figure_recall: list[FigureRecall] = []
 
 
 def load_questions(eval_dir: Path) -> list[Question]:
@@ -107,15 +119,44 @@ def evaluate(
                     acc[2] += h
                     acc[3] += rr
             timing[mode] = 1000 * (time.perf_counter() - t1) / max(1, len(questions))
+        figure_recall = _figure_recall(index, eval_dir, limit)
     scores = [
         ModeScore(mode=m, qtype=t, questions=int(v[0]), recall=v[1] / v[0], hit=v[2] / v[0], mrr=v[3] / v[0])
         for (m, t), v in sorted(sums.items())
     ]
     return RetrievalEval(
         k=k, documents=stats.documents, chunks=stats.chunks, embedding_model=stats.embedding_model,
-        ingest_seconds=ingest_s, search_ms_per_query=timing, scores=scores,
+        ingest_seconds=ingest_s, search_ms_per_query=timing, scores=scores, figure_recall=figure_recall,
         ingest={key: getattr(report, key) for key in ("parsed", "skipped", "failed", "embedded", "cached")},
     )
+
+
+FIGURE_DEPTHS = (1, 5, 10, 20)
+
+
+def _figure_recall(index: object, eval_dir: Path, limit: int | None) -> list[FigureRecall]:
+    from .qa_eval import _figure_in, load_qa_items
+
+    items = load_qa_items(eval_dir)[:limit]
+    out = []
+    for mode in MODES:
+        ranks = []
+        for it in items:
+            hits = index.search(it.question, k=max(FIGURE_DEPTHS), mode=mode)  # type: ignore[attr-defined]
+            ranks.append(next((r for r, h in enumerate(hits, start=1)
+                               if os.path.basename(h.source) in it.gold_docs and _figure_in(h.text, it.figure)), None))
+        n = max(1, len(items))
+        out.append(FigureRecall(mode=mode, questions=len(items), recall_at={
+            d: sum(1 for r in ranks if r is not None and r <= d) / n for d in FIGURE_DEPTHS}))
+    return out
+
+
+def format_figure_table(result: RetrievalEval) -> str:
+    lines = ["| mode | questions | " + " | ".join(f"figure recall@{d}" for d in FIGURE_DEPTHS) + " |",
+             "|---|---:|" + "---:|" * len(FIGURE_DEPTHS)]
+    for f in result.figure_recall:
+        lines.append(f"| {f.mode} | {f.questions} | " + " | ".join(f"{f.recall_at[d]:.2f}" for d in FIGURE_DEPTHS) + " |")
+    return "\n".join(lines)
 
 
 def format_table(result: RetrievalEval) -> str:
@@ -156,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
           + ", ".join(f"{k} {v}" for k, v in result.ingest.items()) + ")")
     print(f"document recall@{result.k} / hit@{result.k} / MRR by question type:\n")
     print(format_table(result))
+    if result.figure_recall:
+        print("\nanswer-bearing chunks: a chunk of a gold filing holding the answer's key figure in the top n:\n")
+        print(format_figure_table(result))
     print("\nsearch latency per query (ms): " + ", ".join(f"{m} {v:.1f}" for m, v in result.search_ms_per_query.items()))
     return 0
 

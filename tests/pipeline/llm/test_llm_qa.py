@@ -48,7 +48,7 @@ def test_answer_with_valid_citation_maps_to_chunk_and_page() -> None:
     s = Script(completion(reply))
     r = FakeRetriever(HITS)
     a = ask("What were total net sales?", r, k=3, client=client_for(s))
-    assert r.calls == [("What were total net sales?", 3, "dense")]
+    assert r.calls == [("What were total net sales?", 3, "hybrid")]
     assert a.found and a.grounded and a.text == "$81,797 million"
     (c,) = a.citations
     assert (c.chunk_id, c.page, c.source, c.valid, c.score) == ("c1", 3, "10q.pdf", True, 1.0)
@@ -141,7 +141,7 @@ def test_source_glob_is_passed_to_the_retriever() -> None:
     reply = {"found": True, "answer": "44.5%", "citations": [{"source": 1, "quote": "Gross margin percentage was 44.5%"}]}
     r = FilteringRetriever([*HITS, hit("c9", "Gross margin percentage was 44.5%.", 0.8, source="q3.pdf")])
     a = ask("Gross margin?", r, k=3, client=client_for(Script(completion(reply))), source_glob="q3.pdf")
-    assert r.calls == [("Gross margin?", 3, "dense|q3.pdf")]
+    assert r.calls == [("Gross margin?", 3, "hybrid|q3.pdf")]
     assert a.grounded and a.citations[0].source == "q3.pdf" and a.context_chunk_ids == ["c9"]
 
 
