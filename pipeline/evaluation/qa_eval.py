@@ -119,7 +119,8 @@ def evaluate_qa(eval_dir: Path, index_dir: Path, client: Any, *, n: int = 10, k:
         report = index.add([eval_dir / DOCS], include=["*.pdf"], prune=True, progress=log is not None)
         if report.failed and log:
             log(f"  {report.failed} documents failed to index")
-        qa = QuestionAnswerer(index, client, QAOptions(k=k, **({"mode": mode} if mode else {})))
+        options = QAOptions(k=k) if mode is None else QAOptions(k=k, mode=mode)
+        qa = QuestionAnswerer(index, client, options)
         for it in items:
             t0 = time.perf_counter()
             ans = qa.run(it.question)
