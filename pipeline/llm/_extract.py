@@ -551,6 +551,11 @@ class StructuredExtractor(Generic[T]):
                     last_invalid = r.invalid
                 errors.append(f"attempt {attempt}: {r.for_log}")
                 history.append({"attempt": attempt, "completion": completion.content, "error": r.for_log})
+                if r.invalid is not None and len(history) >= 2 and history[-2]["error"] == r.for_log:
+                    # The same values broke the same rules after being told: more attempts only cost time
+                    # (measured: the 0.5B model repeats itself on every re-ask).
+                    errors.append(f"attempt {attempt}: same validation errors as the previous attempt; stopped")
+                    break
                 if completion.truncated:
                     # Start over rather than show the model its own runaway output (it primes more of
                     # the same and eats the context); allow somewhat more room, once.
@@ -571,12 +576,12 @@ class StructuredExtractor(Generic[T]):
         if o.null_invalid_fields and last_invalid is not None:
             salvaged = self._salvage(document, last_invalid)
             if salvaged is not None:
-                salvaged.usage, salvaged.attempts, salvaged.errors = usage, o.max_attempts, errors
+                salvaged.usage, salvaged.attempts, salvaged.errors = usage, len(history), errors
                 salvaged.seconds = time.perf_counter() - t0
                 salvaged.model = client.model
                 return salvaged
         err = ExtractionError(
-            f"no valid {self.schema.__name__} after {o.max_attempts} attempts: {errors[-1] if errors else ''}",
+            f"no valid {self.schema.__name__} after {len(history)} attempts: {errors[-1] if errors else ''}",
             attempts=history,
             last_completion=last_content,
             source=document.source,

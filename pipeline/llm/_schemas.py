@@ -42,7 +42,7 @@ class Invoice(BaseModel):
             raise ValueError("this is an e-mail address, not the invoice number")
         if _IBAN_RE.fullmatch(v.replace(" ", "")):
             raise ValueError("this is a bank account (IBAN), not the invoice number")
-        if _DATE_LIKE_RE.search(v) or re.search(r"(?i)\bdate\b", v):
+        if _DATE_LIKE_RE.fullmatch(v) or re.search(r"(?i)\bdate\b", v):  # "INV/2023/03/0008" is a number
             raise ValueError("this is a date, not the invoice number")
         if not any(ch.isdigit() for ch in v):
             raise ValueError("an invoice number contains digits; this has none")
@@ -72,7 +72,11 @@ class Invoice(BaseModel):
 
 
 _IBAN_RE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
-_DATE_LIKE_RE = re.compile(r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b", re.I)
+_DATE_LIKE_RE = re.compile(
+    r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|(?:\d{1,2}\.? )?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+    r"(?: \d{1,2},?)?(?: \d{2,4})?",
+    re.I,
+)
 
 
 _JSON_TYPES: dict[str, Any] = {

@@ -473,14 +473,15 @@ def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> No
         "currency": {"value": "USD", "quote": "Total 119.00 USD"},
     }
     script = Script(completion(reply))
-    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script), options=ExtractionOptions(max_attempts=2))
-    assert len(script.requests) == 2
+    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script), options=ExtractionOptions(max_attempts=4))
+    # The second reply repeats the first one's broken rule: no third or fourth attempt.
+    assert len(script.requests) == 2 and res.attempts == 2
     assert res.status is ExtractionStatus.PARTIAL and res.data is not None
     assert res.data.amount_tax is None and res.data.amount == 119.0 and res.data.invoice_number == "4711"
     ev = res.evidence["amount_tax"]
     assert ev.supported is False and ev.raw_value == "119.00"
     assert ev.note is not None and ev.note.startswith("set to null") and "less than the total" in ev.note
-    assert len(res.errors) == 2
+    assert len(res.errors) == 3 and res.errors[-1] == "attempt 2: same validation errors as the previous attempt; stopped"
     # Opting out keeps instructor's behaviour: a typed error with the attempts.
     with pytest.raises(ExtractionError) as info:
         extract(us_invoice(), schema=InvoiceSchema, client=client_for(Script(completion(reply))),
