@@ -64,6 +64,7 @@ class FieldScore(BaseModel):
     accuracy: float
     supported: int = Field(description="correct values whose quote was verified in the document")
     extra: int = Field(description="values extracted where the ground truth has none")
+    wrong: int = Field(default=0, description="wrong values returned where the ground truth has the field")
 
 
 class DocOutcome(BaseModel):
@@ -86,13 +87,14 @@ class ExtractEval(BaseModel):
     docs: list[DocOutcome]
 
 
-def evaluate_extract(eval_dir: Path, client: Any, *, limit: int | None = None, log: Any = None) -> ExtractEval:
+def evaluate_extract(eval_dir: Path, client: Any, *, limit: int | None = None, log: Any = None,
+                     options: Any = None) -> ExtractEval:
     from pipeline.llm import ExtractionOptions, Invoice, StructuredExtractor, Usage
     from pipeline.parsing import parse
 
     folder = eval_dir / INVOICES
     docs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".pdf", ".txt"))[:limit]
-    extractor = StructuredExtractor(Invoice, client, ExtractionOptions())
+    extractor = StructuredExtractor(Invoice, client, options or ExtractionOptions())
     outcomes: list[DocOutcome] = []
     usage = Usage()
     total_s = 0.0
@@ -131,6 +133,7 @@ def evaluate_extract(eval_dir: Path, client: Any, *, limit: int | None = None, l
             field=f, n=len(with_gold), correct=len(correct),
             accuracy=len(correct) / len(with_gold) if with_gold else 0.0,
             supported=sum(1 for x in correct if x["supported"]), extra=extra,
+            wrong=sum(1 for x in with_gold if not x["correct"] and norm_value(f, x["pred"]) is not None),
         ))
     n_all = sum(s.n for s in scores)
     return ExtractEval(
@@ -142,11 +145,13 @@ def evaluate_extract(eval_dir: Path, client: Any, *, limit: int | None = None, l
 
 
 def format_extract(r: ExtractEval) -> str:
-    lines = ["| field | n | correct | accuracy | correct & quote verified | extra |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| field | n | correct | accuracy | wrong value returned | correct & quote verified | extra |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for s in r.fields:
-        lines.append(f"| {s.field} | {s.n} | {s.correct} | {s.accuracy:.2f} | {s.supported} | {s.extra} |")
+        lines.append(f"| {s.field} | {s.n} | {s.correct} | {s.accuracy:.2f} | {s.wrong} | {s.supported} | {s.extra} |")
     lines.append(f"| **all (micro)** | {sum(s.n for s in r.fields)} | {sum(s.correct for s in r.fields)} | "
-                 f"{r.micro_accuracy:.2f} | {sum(s.supported for s in r.fields)} | {sum(s.extra for s in r.fields)} |")
+                 f"{r.micro_accuracy:.2f} | {sum(s.wrong for s in r.fields)} | {sum(s.supported for s in r.fields)} | "
+                 f"{sum(s.extra for s in r.fields)} |")
     return "\n".join(lines)
 
 
@@ -167,7 +172,10 @@ def run_extract(args: argparse.Namespace) -> int:
     try:
         with llm_client(args) as client:
             t0 = time.perf_counter()
-            result = evaluate_extract(eval_dir, client, limit=args.limit, log=log)
+            from pipeline.llm import ExtractionOptions
+
+            result = evaluate_extract(eval_dir, client, limit=args.limit, log=log,
+                                      options=ExtractionOptions(max_validation_reasks=args.validation_reasks))
             wall = time.perf_counter() - t0
     except ConfigurationError as exc:
         print(f"ragline eval extract: error: {exc}", file=sys.stderr)
@@ -191,6 +199,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="field accuracy of LLM extraction on invoice2data (core invoice fields)")
     p.add_argument("--eval-dir", help="evaluation corpus (default: $RAGLINE_EVAL_DIR or ../shared/eval)")
     p.add_argument("--limit", type=int, help="only the first N invoices")
+    p.add_argument("--validation-reasks", type=int, default=2, metavar="N",
+                   help="re-asks for values that break the Invoice rules (default 2, as `ragline extract`)")
     p.add_argument("--json", action="store_true", help="print results (per document too) as JSON")
     add_llm_options(p)
     p.set_defaults(func=run_extract)

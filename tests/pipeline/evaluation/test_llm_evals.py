@@ -25,9 +25,9 @@ def test_field_comparison_normalises() -> None:
 
 def test_format_extract_table() -> None:
     r = ExtractEval(model="m", documents=1, seconds_per_document=1.0, prompt_tokens=1, completion_tokens=1,
-                    fields=[FieldScore(field="date", n=2, correct=1, accuracy=0.5, supported=1, extra=0)],
+                    fields=[FieldScore(field="date", n=2, correct=1, accuracy=0.5, supported=1, extra=0, wrong=1)],
                     micro_accuracy=0.5, docs=[])
-    assert "| date | 2 | 1 | 0.50 | 1 | 0 |" in format_extract(r)
+    assert "| date | 2 | 1 | 0.50 | 1 | 1 | 0 |" in format_extract(r)
 
 
 def test_key_figure_and_matching() -> None:

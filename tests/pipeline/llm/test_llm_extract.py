@@ -482,6 +482,11 @@ def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> No
     assert ev.supported is False and ev.raw_value == "119.00"
     assert ev.note is not None and ev.note.startswith("set to null") and "less than the total" in ev.note
     assert len(res.errors) == 3 and res.errors[-1] == "attempt 2: same validation errors as the previous attempt; stopped"
+    # max_validation_reasks=0: no re-ask at all for a broken rule, the field is nulled at once.
+    script = Script(completion(reply))
+    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script),
+                  options=ExtractionOptions(max_validation_reasks=0))
+    assert len(script.requests) == 1 and res.attempts == 1 and res.data is not None and res.data.amount_tax is None
     # Opting out keeps instructor's behaviour: a typed error with the attempts.
     with pytest.raises(ExtractionError) as info:
         extract(us_invoice(), schema=InvoiceSchema, client=client_for(Script(completion(reply))),
