@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ._common import add_input_options, collect_inputs, open_output, progress
-from ._llm import add_llm_options, llm_client
+from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_client, validation_reasks
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,9 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="module:Model, path/to/file.py:Model or schema.json")
     p.add_argument("-o", "--output", metavar="FILE.jsonl", help="output file (default stdout)")
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="LLM calls per document incl. re-asks (default 3)")
-    p.add_argument("--validation-reasks", type=int, default=2, metavar="N",
-                   help="re-asks for values that break the schema's validators (default 2; 0: null them at once, "
-                   "best measured with the small embedded model)")
+    p.add_argument("--validation-reasks", type=int, default=None, metavar="N", help=VALIDATION_REASKS_HELP)
     p.add_argument("--max-context-tokens", type=int, default=2400, metavar="N",
                    help="document tokens shown to the model; longer documents are cut to the most relevant passages")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress or summary on stderr")
@@ -71,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         schema = load_schema(args.schema)
         options = ExtractionOptions(max_attempts=args.max_attempts, max_context_tokens=args.max_context_tokens,
-                                    max_validation_reasks=args.validation_reasks)
+                                    max_validation_reasks=validation_reasks(args))
     except (ConfigurationError, ValueError) as exc:
         print(f"ragline extract: error: {exc}", file=sys.stderr)
         return 2

@@ -161,7 +161,7 @@ def format_extract(r: ExtractEval) -> str:
 
 
 def run_extract(args: argparse.Namespace) -> int:
-    from pipeline.cli._llm import llm_client
+    from pipeline.cli._llm import llm_client, validation_reasks
     from pipeline.exceptions import ConfigurationError, LLMError
 
     eval_dir = Path(args.eval_dir) if args.eval_dir else default_eval_dir()
@@ -175,7 +175,7 @@ def run_extract(args: argparse.Namespace) -> int:
             from pipeline.llm import ExtractionOptions
 
             result = evaluate_extract(eval_dir, client, limit=args.limit, log=log,
-                                      options=ExtractionOptions(max_validation_reasks=args.validation_reasks))
+                                      options=ExtractionOptions(max_validation_reasks=validation_reasks(args)))
             wall = time.perf_counter() - t0
     except ConfigurationError as exc:
         print(f"ragline eval extract: error: {exc}", file=sys.stderr)
@@ -194,13 +194,12 @@ def run_extract(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from pipeline.cli._llm import add_llm_options
+    from pipeline.cli._llm import VALIDATION_REASKS_HELP, add_llm_options
 
     p = sub.add_parser("extract", help="field accuracy of LLM extraction on invoice2data (core invoice fields)")
     p.add_argument("--eval-dir", help="evaluation corpus (default: $RAGLINE_EVAL_DIR or ../shared/eval)")
     p.add_argument("--limit", type=int, help="only the first N invoices")
-    p.add_argument("--validation-reasks", type=int, default=2, metavar="N",
-                   help="re-asks for values that break the Invoice rules (default 2, as `ragline extract`)")
+    p.add_argument("--validation-reasks", type=int, default=None, metavar="N", help=VALIDATION_REASKS_HELP)
     p.add_argument("--json", action="store_true", help="print results (per document too) as JSON")
     add_llm_options(p)
     p.set_defaults(func=run_extract)

@@ -212,3 +212,16 @@ def test_ask_cli(monkeypatch: pytest.MonkeyPatch, sample_docs: Path, tmp_path: P
     finally:
         srv.close()
     assert main(["ask", "q", "--index", str(tmp_path / "missing")]) == 2
+
+
+def test_validation_reasks_default_depends_on_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from pipeline.cli._llm import validation_reasks
+
+    monkeypatch.delenv("RAGLINE_LLM_BASE_URL", raising=False)
+    ns = argparse.Namespace(llm_url=None, validation_reasks=None)
+    assert validation_reasks(ns) == 0  # embedded 0.5B: re-asks never helped (docs/llm.md)
+    monkeypatch.setenv("RAGLINE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    assert validation_reasks(ns) == 2
+    assert validation_reasks(argparse.Namespace(llm_url=None, validation_reasks=1)) == 1
