@@ -757,7 +757,7 @@ class StructuredExtractor(Generic[T]):
         """
         ev.supported = False
         ev.match_score = 0.0
-        label = _stems(ev.field.replace("_", " ") + " " + " ".join(_GENERIC_HINTS.get(_hint_kind(ev.kind), [])))
+        label = _stems(_label_words(ev.field) + " " + " ".join(_GENERIC_HINTS.get(_hint_kind(ev.kind), [])))
         shown_ids = {id(e) for e in shown.elements}
         best: tuple[tuple[int, int, int], str, Element] | None = None
         for order, el in enumerate(full.elements):
@@ -789,6 +789,26 @@ class StructuredExtractor(Generic[T]):
             ev.note = f"{why}; the value is printed on page {m.page}, but not next to a label of the field"
 
 
+# How the words of common field names are printed as labels on documents, in the languages of the
+# evaluation invoices (en, de, fr, nl, pl, es, it): "amount_tax" is labelled "VAT", "MwSt", "TVA", "BTW".
+_LABEL_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "tax": ("vat", "gst", "mwst", "ust", "steuer", "tva", "taxe", "btw", "iva", "podatek"),
+    "untaxed": ("net", "netto", "subtotal", "excl", "exclusief", "ht", "hors", "nettobetrag"),
+    "invoice": ("rechnung", "facture", "factuur", "faktura", "factura", "fattura", "bill"),
+    "number": ("no", "nr", "num", "nummer", "numéro", "numero", "nº"),
+    "date": ("datum", "data", "fecha", "dated", "issued"),
+    "total": ("gesamt", "totaal", "razem", "importe", "totale", "summe", "due"),
+}
+
+
+def _label_words(field: str) -> str:
+    words = field.replace("_", " ").split()
+    return " ".join(words + [syn for w in words for syn in _LABEL_SYNONYMS.get(w.casefold(), ())])
+
+
+_PERCENT_RE = re.compile(r"[-+]?\d[\d.,]*\s*%")
+
+
 def _hint_kind(kind: str) -> str:
     return {"number": "amount", "datetime": "date"}.get(kind, kind)
 
@@ -802,6 +822,10 @@ def _prints_value(kind: str, value: Any, raw: Any, line: str, hints: LocaleHints
             target = abs(Decimal(str(value)))
         except ArithmeticError:
             return False
+        if kind == "percentage":
+            found = [parse_percentage(m.group(0), decimal_separator=hints.decimal_separator)
+                     for m in _PERCENT_RE.finditer(line)]
+            return any(p is not None and abs(abs(p) - target) < Decimal("0.005") for p in found)
         return any(abs(abs(a.value) - target) < Decimal("0.005")
                    for a in find_amounts(line, decimal_separator=hints.decimal_separator))
     if kind in ("date", "datetime"):

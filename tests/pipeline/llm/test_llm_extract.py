@@ -379,13 +379,18 @@ def test_missing_quote_is_not_support() -> None:
     reply["invoice_number"] = {"value": "RE-2018-0042", "quote": ""}
     res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
     ev = res.evidence["invoice_number"]
-    # The line printing the value becomes the quote; "Rechnung Nr." is no label of "invoice_number"
-    # that ragline knows, so the value stays unsupported.
+    # The line printing the value becomes the quote; "Rechnung Nr." is a label of "invoice_number"
+    # (German synonyms of its words), so the value is supported by the document's own line.
     assert ev.quote == "Rechnung Nr. RE-2018-0042" and ev.quote_origin == "document" and ev.page == 1
-    assert ev.supported is False and ev.bbox is not None
-    assert ev.note == ("no quote from the model; the value is printed on page 1, "
-                       "but not next to a label of the field")
-    assert res.status is ExtractionStatus.PARTIAL
+    assert ev.supported is True and ev.bbox is not None
+    assert ev.note == ("no quote from the model; quote is the document's line printing the value, "
+                       "next to a label of the field")
+    # A value printed with no label of its field stays unsupported.
+    reply["vat_rate"] = {"value": "7 %", "quote": ""}
+    doc = german_invoice([el("Ermäßigt 7 %", page=2, y=140)])
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    vat = res.evidence["vat_rate"]
+    assert vat.quote == "Ermäßigt 7 %" and vat.supported is False and res.status is ExtractionStatus.PARTIAL
 
 
 def test_missing_quote_recovered_from_a_labelled_line() -> None:
