@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .chunking import Chunk
     from .document import Document
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: chunks.context, indexed by FTS next to the text
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_end INTEGER NOT NULL,
     heading_path TEXT NOT NULL,
     metadata TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT '',     -- what the document is (Chunk.context): searchable, never quoted
     UNIQUE (doc, chunk_id)
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc);
@@ -66,13 +67,13 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (model, text_sha256)
 ) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='id', tokenize='porter unicode61'
+    text, context, content='chunks', content_rowid='id', tokenize='porter unicode61'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts (rowid, text) VALUES (new.id, new.text);
+    INSERT INTO chunks_fts (rowid, text, context) VALUES (new.id, new.text, new.context);
 END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO chunks_fts (chunks_fts, rowid, text, context) VALUES ('delete', old.id, old.text, old.context);
 END;
 """
 
@@ -150,8 +151,11 @@ class DocStore:
             self.conn.create_function("basename", 1, _basename, deterministic=True)
             # executescript() would COMMIT on its own; run the statements inside our transaction instead.
             with self.transaction():
+                migrated = self._migrate_from_1()
                 for stmt in _split_sql(_SCHEMA):
                     self.conn.execute(stmt)
+                if migrated:
+                    self.conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
                 self.conn.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
                 )
@@ -165,6 +169,26 @@ class DocStore:
                 source=str(path),
                 stage="index",
             )
+
+    def _migrate_from_1(self) -> bool:
+        """Schema 1 -> 2 in place: ``chunks.context`` from the chunk metadata, FTS over text + context.
+
+        Vectors, chunk ids and the embedding cache are untouched; the FTS index is rebuilt by the caller.
+        """
+        c = self.conn
+        has_meta = c.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
+        if not has_meta:
+            return False
+        row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if not row or row[0] != "1":
+            return False
+        c.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
+        c.execute("UPDATE chunks SET context = coalesce(json_extract(metadata, '$.context'), '')")
+        for stmt in ("DROP TRIGGER IF EXISTS chunks_ai", "DROP TRIGGER IF EXISTS chunks_ad",
+                     "DROP TABLE IF EXISTS chunks_fts"):
+            c.execute(stmt)
+        c.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+        return True
 
     def close(self) -> None:
         self.conn.close()
@@ -275,9 +299,10 @@ class DocStore:
                 }
                 cur = c.execute(
                     "INSERT OR IGNORE INTO chunks (chunk_id, doc, position, text, text_sha256, page_start, page_end, "
-                    "heading_path, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "heading_path, metadata, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (ch.id, doc_row, ch.index, ch.text, h, ch.page_start, ch.page_end,
-                     json.dumps(ch.heading_path, ensure_ascii=False), json.dumps(meta, ensure_ascii=False)),
+                     json.dumps(ch.heading_path, ensure_ascii=False), json.dumps(meta, ensure_ascii=False),
+                     ch.context),
                 )
                 if cur.rowcount:  # a chunk repeated verbatim in one document is stored once
                     added.append((int(cur.lastrowid or 0), h))

@@ -159,6 +159,51 @@ def test_changed_file_replaces_its_chunks(tmp_path: Path) -> None:
     assert_consistent(tmp_path / "ix")
 
 
+def test_keyword_search_sees_the_document_context(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "2023 Q3 ACME.md").write_text(doc_text(0), encoding="utf-8")
+    (docs / "2022 Q1 OTHER.md").write_text(doc_text(1), encoding="utf-8")
+    with open_index(tmp_path / "ix") as ix:
+        ix.add([docs])
+        hits = ix.search("ACME", k=5, mode="bm25")
+        # Only the file name says ACME; the text shown and quoted stays the document's own.
+        assert hits and {Path(h.source).name for h in hits} == {"2023 Q3 ACME.md"}
+        # Words of the question and of the document context add up: the ACME filing's outlook first.
+        top = ix.search("ACME outlook", k=5, mode="bm25")[0]
+        assert Path(top.source).name == "2023 Q3 ACME.md" and "Outlook" in top.text
+        assert all("ACME" not in h.text for h in hits)
+
+
+def test_schema_1_index_is_migrated_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "2023 Q3 ACME.md").write_text(doc_text(0), encoding="utf-8")
+    with open_index(tmp_path / "ix") as ix:
+        ix.add([docs])
+        before = ix.stats()
+    # Turn it back into a schema-1 database: FTS over the text only, no chunks.context column.
+    con = sqlite3.connect(tmp_path / "ix" / Index.DB_FILE)
+    con.executescript("""
+        DROP TRIGGER chunks_ai; DROP TRIGGER chunks_ad; DROP TABLE chunks_fts;
+        ALTER TABLE chunks DROP COLUMN context;
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(text, content='chunks', content_rowid='id',
+                                                   tokenize='porter unicode61');
+        INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild');
+        UPDATE meta SET value = '1' WHERE key = 'schema_version';
+    """)
+    con.close()
+    with open_index(tmp_path / "ix") as ix:
+        assert ix.stats().chunks == before.chunks
+        rep = ix.add([docs])
+        assert rep.skipped == 1 and rep.embedded == 0  # nothing re-parsed or re-embedded
+        assert {Path(h.source).name for h in ix.search("ACME", k=5, mode="bm25")} == {"2023 Q3 ACME.md"}
+        assert ix.search(word(0), k=5, mode="bm25")
+    assert_consistent(tmp_path / "ix")
+
+
 def test_document_name_is_embedded_with_each_chunk(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write_docs(docs, 1)
