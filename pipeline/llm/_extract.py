@@ -698,7 +698,7 @@ class StructuredExtractor(Generic[T]):
         by_key = {(info.alias or name): name for name, info in self.schema.model_fields.items()}
         for _ in range(len(by_key)):
             bad = {str(e["loc"][0]) for e in pending if e.get("loc")}
-            if not bad or len(bad) < len(pending) or not bad <= set(by_key):
+            if not bad or any(not e.get("loc") for e in pending) or not bad <= set(by_key):
                 return None
             for key in bad:
                 name = by_key[key]

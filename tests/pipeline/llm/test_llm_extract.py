@@ -514,3 +514,17 @@ def test_required_field_breaking_a_rule_fails_the_document() -> None:
     with pytest.raises(ExtractionError):
         extract(us_invoice(), schema=StrictRule, client=client_for(Script(completion(reply))),
                 options=ExtractionOptions(max_attempts=2))
+
+
+def test_field_with_several_errors_is_salvaged_as_one() -> None:
+    class Tagged(BaseModel):
+        code: str = Field(description="the code")
+        tags: list[int] | None = Field(default=None, description="numeric tags")
+
+    reply = {"code": {"value": "RE-2018-0042", "quote": "Rechnung Nr. RE-2018-0042"},
+             "tags": {"value": ["a", "b"], "quote": ""}}  # two errors, both on "tags"
+    res = extract(german_invoice(), schema=Tagged, client=client_for(Script(completion(reply))),
+                  options=ExtractionOptions(max_validation_reasks=0))
+    assert res.status is ExtractionStatus.PARTIAL and res.data is not None
+    assert res.data.code == "RE-2018-0042" and res.data.tags is None
+    assert res.evidence["tags"].note is not None and res.evidence["tags"].note.startswith("set to null")
