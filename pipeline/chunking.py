@@ -116,7 +116,6 @@ class Chunker:
         self.options = options or ChunkingOptions()
         self._counter: TokenCounter | None = None
         self._cache: dict[str, int] = {}
-        self._context = ""
 
     def warm_up(self) -> None:
         if self._counter is None:
@@ -194,11 +193,11 @@ class Chunker:
         fp = opts.fingerprint()
         chunks: list[Chunk] = []
         self._cache.clear()
-        self._context = document_context(document, opts.document_context)
+        doc_context = document_context(document, opts.document_context)
         sections = list(_sections(document))
         self._prime([el.to_markdown() for _, els in sections for el in els] + [" > ".join(p) for p, _ in sections])
         # The embedder sees context + text: the budget covers both, so nothing is cut off at embedding time.
-        doc_ctx_tokens = self._count(self._context) + 1 if self._context else 0
+        doc_ctx_tokens = self._count(doc_context) + 1 if doc_context else 0
         for si, (path, elements) in enumerate(sections):
             has_child = si + 1 < len(sections) and sections[si + 1][0][: len(path)] == path
             context = " > ".join(path)
@@ -215,16 +214,18 @@ class Chunker:
             cur_tokens = 0
             for unit in units:
                 if cur and cur_tokens + unit[2] > budget and not all(u[3] in ("heading", "title") for u in cur):
-                    chunks.append(self._make(document, path, cur, fp, len(chunks)))
+                    chunks.append(self._make(document, doc_context, path, cur, fp, len(chunks)))
                     cur, cur_tokens = self._overlap(cur, unit[2], budget), 0
                     cur_tokens = sum(u[2] for u in cur)
                 cur.append(unit)
                 cur_tokens += unit[2]
             if cur:
-                chunks.append(self._make(document, path, cur, fp, len(chunks)))
+                chunks.append(self._make(document, doc_context, path, cur, fp, len(chunks)))
             elif path and not has_child:
                 # A heading with no content and no sub-section: keep it searchable.
-                chunks.append(self._make(document, path[:-1], [(path[-1], elements[0].page, 0, "heading")], fp, len(chunks)))
+                chunks.append(self._make(
+                    document, doc_context, path[:-1], [(path[-1], elements[0].page, 0, "heading")], fp, len(chunks)
+                ))
         self._prime([c.text for c in chunks])
         for c in chunks:
             c.n_tokens = self._count(c.text)
@@ -250,6 +251,7 @@ class Chunker:
     def _make(
         self,
         doc: Document,
+        context: str,
         path: list[str],
         units: list[tuple[str, int, int, str]],
         fp: str,
@@ -259,7 +261,7 @@ class Chunker:
         text = (" > ".join(path) + "\n" + body) if (path and self.options.include_heading_context) else body
         kinds = list(dict.fromkeys(u[3] for u in units))
         pages = [u[1] for u in units]
-        key = json.dumps([doc.content_hash, self._context, text, path, min(pages), max(pages), fp], ensure_ascii=False)
+        key = json.dumps([doc.content_hash, context, text, path, min(pages), max(pages), fp], ensure_ascii=False)
         return Chunk(
             id=hashlib.sha256(key.encode()).hexdigest(),
             doc_id=doc.content_hash,
@@ -272,7 +274,7 @@ class Chunker:
             n_tokens=0,  # measured for all chunks at once in run()
             index=index,
             options_fingerprint=fp,
-            context=self._context,
+            context=context,
         )
 
 

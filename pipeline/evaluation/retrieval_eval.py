@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..protocols import Retriever
 from .parse_eval import default_eval_dir
 
 DOCS = Path("docugami_sec10q/sec-10-q/data/v1/docs")
@@ -134,7 +135,7 @@ def evaluate(
 FIGURE_DEPTHS = (1, 5, 10, 20)
 
 
-def _figure_recall(index: object, eval_dir: Path, limit: int | None) -> list[FigureRecall]:
+def _figure_recall(index: Retriever, eval_dir: Path, limit: int | None) -> list[FigureRecall]:
     from .qa_eval import _figure_in, load_qa_items
 
     items = load_qa_items(eval_dir)[:limit]
@@ -142,7 +143,7 @@ def _figure_recall(index: object, eval_dir: Path, limit: int | None) -> list[Fig
     for mode in MODES:
         ranks = []
         for it in items:
-            hits = index.search(it.question, k=max(FIGURE_DEPTHS), mode=mode)  # type: ignore[attr-defined]
+            hits = index.search(it.question, k=max(FIGURE_DEPTHS), mode=mode)
             ranks.append(next((r for r, h in enumerate(hits, start=1)
                                if os.path.basename(h.source) in it.gold_docs and _figure_in(h.text, it.figure)), None))
         n = max(1, len(items))

@@ -729,8 +729,6 @@ class StructuredExtractor(Generic[T]):
             # Small models often write no quote, or paraphrase one. The value itself may still be
             # printed: then the evidence is the document's own line that holds it.
             why = "no quote from the model" if not ev.quote else "quote not found in the document"
-            if ev.quote:
-                ev.model_quote = ev.quote
             self._recover(ev, out, full, shown, raw, why, hints)
             return
         ev.quote_origin = "model"
@@ -777,7 +775,7 @@ class StructuredExtractor(Generic[T]):
         if m is None:  # cannot happen for a line of the document; stay unsupported if it does
             ev.note = f"{why}, and the line printing the value could not be located"
             return
-        ev.quote, ev.quote_origin = quote, "document"
+        ev.model_quote, ev.quote, ev.quote_origin = ev.quote, quote, "document"
         ev.page, ev.bbox, ev.match_score = m.page, m.bbox, m.score
         if ev.kind == "currency" and parse_currency(_as_text(raw)) != out.value:
             # The currency was inferred by ragline, not read by the model: a line printing it proves nothing.
