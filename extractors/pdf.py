@@ -204,6 +204,7 @@ class PdfExtractor:
     def extract(self, data: bytes, *, source: str, content_hash: str) -> Document:
         doc = self._open(data, source)
         warnings: list[str] = []
+        unreadable: list[int] = []
         pages: list[_Page] = []
         try:
             for pno in range(doc.page_count):
@@ -211,6 +212,7 @@ class PdfExtractor:
                     pages.append(self._read_page(doc[pno], pno + 1))
                 except Exception as exc:  # noqa: BLE001  # one broken page must not lose the document
                     warnings.append(f"page {pno + 1}: could not be read ({exc})")
+                    unreadable.append(pno + 1)
                     pages.append(_Page(number=pno + 1, width=612, height=792))
             metadata = {k: v for k, v in (doc.metadata or {}).items() if v}
             toc = doc.get_toc(simple=True)
@@ -267,6 +269,7 @@ class PdfExtractor:
             elements=elements,
             metadata=metadata,
             warnings=warnings,
+            unreadable_pages=unreadable,
         )
 
     # ------------------------------------------------------------------ page reading

@@ -112,6 +112,9 @@ class Document(BaseModel):
     elements: list[Element] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    unreadable_pages: list[int] = Field(
+        default_factory=list, description="1-based pages whose content could not be read (the document is partial)"
+    )
 
     @property
     def id(self) -> str:
@@ -134,7 +137,32 @@ class ParseStatus(str, Enum):
     SUCCESS = "success"
     PARTIAL = "partial"
     FAILURE = "failure"
-    SKIPPED = "skipped"
+
+
+class ErrorRecord(BaseModel):
+    """One failure, as every result and every JSON output of ragline reports it.
+
+    Built from a :class:`~pipeline.exceptions.RaglineError` with :meth:`from_exception`; shared by
+    ``ParseResult``, ``IngestReport``, ``ExtractionResult`` and the CLI's records."""
+
+    error: str = Field(description="exception class name, e.g. EncryptedDocumentError")
+    reason: str = Field(description="short machine-friendly cause, e.g. encrypted")
+    message: str
+    source: str | None = None
+    page: int | None = None
+    stage: str | None = None
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, *, source: str | None = None, stage: str | None = None) -> ErrorRecord:
+        """A record for ``exc``; ``source``/``stage`` fill in what the exception does not say."""
+        return cls(
+            error=type(exc).__name__,
+            reason=str(getattr(exc, "reason", "error")),
+            message=str(getattr(exc, "message", None) or exc),
+            source=getattr(exc, "source", None) or source,
+            page=getattr(exc, "page", None),
+            stage=getattr(exc, "stage", None) or stage,
+        )
 
 
 class ParseResult(BaseModel):
@@ -143,7 +171,7 @@ class ParseResult(BaseModel):
     source: str
     status: ParseStatus
     document: Document | None = None
-    errors: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[ErrorRecord] = Field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -154,6 +182,7 @@ __all__ = [
     "Document",
     "Element",
     "ElementKind",
+    "ErrorRecord",
     "ParseResult",
     "ParseStatus",
     "TableData",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .document import Document, ParseResult, ParseStatus
+from .document import Document, ErrorRecord, ParseResult, ParseStatus
 from .exceptions import FileAccessError, InputError, RaglineError
 
 DEFAULT_INCLUDE = ("*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz")
@@ -66,10 +66,11 @@ class Parser:
     def run(self, path: str | os.PathLike[str]) -> Document:
         return self.parse_bytes(self.read(path), source=str(path))
 
-    def parse_bytes(self, data: bytes, *, source: str) -> Document:
+    def parse_bytes(self, data: bytes, *, source: str, content_hash: str | None = None) -> Document:
+        """Parse ``data`` read from ``source``; ``content_hash``: its sha256 when the caller already has it."""
         from extractors import detect_format, get_extractor, maybe_decompress
 
-        content_hash = file_hash(data)
+        content_hash = content_hash or file_hash(data)
         payload = maybe_decompress(data, source)
         fmt = detect_format(payload, source.removesuffix(".gz"))
         o = self.options
@@ -131,8 +132,11 @@ def _parse_one(parser: Parser, path: str | os.PathLike[str]) -> ParseResult:
     try:
         doc = parser.run(path)
     except InputError as exc:
-        return ParseResult(source=str(path), status=ParseStatus.FAILURE, errors=[exc.to_dict()], seconds=time.perf_counter() - t0)
-    status = ParseStatus.PARTIAL if any("could not be read" in w for w in doc.warnings) else ParseStatus.SUCCESS
+        return ParseResult(
+            source=str(path), status=ParseStatus.FAILURE, errors=[ErrorRecord.from_exception(exc)],
+            seconds=time.perf_counter() - t0,
+        )
+    status = ParseStatus.PARTIAL if doc.unreadable_pages else ParseStatus.SUCCESS
     return ParseResult(source=str(path), status=status, document=doc, seconds=time.perf_counter() - t0)
 
 

@@ -8,7 +8,10 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.document import ErrorRecord
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:
@@ -25,8 +28,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--all-html", action="store_true", help="HTML: keep navigation and boilerplate (no main-content pass)")
 
 
-def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[dict[str, Any]]]:
+def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[ErrorRecord]]:
     """Expand PATH arguments; return (files, ParseOptions, error records for paths that do not exist)."""
+    from pipeline.document import ErrorRecord
     from pipeline.exceptions import FileAccessError
     from pipeline.parsing import ParseOptions, expand_paths
 
@@ -36,7 +40,7 @@ def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[dict
         if os.path.exists(raw):
             existing.append(raw)
         else:
-            missing.append(FileAccessError("no such file or directory", source=raw, stage="read").to_dict())
+            missing.append(ErrorRecord.from_exception(FileAccessError("no such file or directory", source=raw, stage="read")))
     options = ParseOptions(
         password=args.password or os.environ.get("RAGLINE_PDF_PASSWORD"),
         max_pages=args.max_pages,
@@ -87,14 +91,14 @@ def progress(total: int, desc: str, quiet: bool = False) -> Iterator[Any]:
         bar.close()
 
 
-def summary_line(verb: str, done: int, pages: int, skipped: int, failures: list[dict[str, Any]], seconds: float) -> str:
+def summary_line(verb: str, done: int, pages: int, skipped: int, failures: list[ErrorRecord], seconds: float) -> str:
     lines = [f"{verb} {done} document(s), {pages} page(s) in {seconds:.1f}s"
              + (f"; skipped {skipped} already done" if skipped else "")
              + (f"; {len(failures)} failed" if failures else "")]
     by_reason: dict[str, int] = {}
     for f in failures:
-        by_reason[f.get("reason", "error")] = by_reason.get(f.get("reason", "error"), 0) + 1
-        lines.append(f"  FAILED {f.get('source')}: [{f.get('reason')}] {f.get('message')}")
+        by_reason[f.reason] = by_reason.get(f.reason, 0) + 1
+        lines.append(f"  FAILED {f.source}: [{f.reason}] {f.message}")
     if by_reason:
         lines.append("  failures by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(by_reason.items())))
     return "\n".join(lines)

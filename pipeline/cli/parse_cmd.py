@@ -7,7 +7,10 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.document import ErrorRecord
 
 from ._common import add_input_options, collect_inputs, common_root, open_output, progress, summary_line
 
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         out_path.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    failures: list[dict[str, Any]] = list(missing)
+    failures: list[ErrorRecord] = list(missing)
     done = pages = 0
     todo = inputs
     skipped = 0
@@ -98,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 if result.status is ParseStatus.FAILURE:
                     failures.extend(result.errors)
                     if not args.quiet:
-                        bar.write(f"FAILED {result.source}: {result.errors[0]['message']}", file=sys.stderr)
+                        bar.write(f"FAILED {result.source}: {result.errors[0].message}", file=sys.stderr)
                     continue
                 done += 1
                 pages += result.document.pages  # type: ignore[union-attr]
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if per_doc_dir:
         err_file = out_path / "_errors.jsonl"  # type: ignore[operator]
         if failures:
-            err_file.write_text("".join(json.dumps(f) + "\n" for f in failures), encoding="utf-8")
+            err_file.write_text("".join(f.model_dump_json() + "\n" for f in failures), encoding="utf-8")
         elif err_file.exists():
             err_file.unlink()
     if not args.quiet:

@@ -77,7 +77,7 @@ def test_parse_many_records_and_continues(bad_inputs: dict[str, Path], sample_do
     paths = [bad_inputs["empty.pdf"], sample_docs / "readme.txt", bad_inputs["random.pdf"], sample_docs / "notes.md"]
     results = list(parse_many(paths))
     assert [r.status for r in results] == [ParseStatus.FAILURE, ParseStatus.SUCCESS, ParseStatus.FAILURE, ParseStatus.SUCCESS]
-    assert results[0].errors[0]["reason"] == "empty" and results[0].errors[0]["source"] == str(paths[0])
+    assert results[0].errors[0].reason == "empty" and results[0].errors[0].source == str(paths[0])
     assert results[1].document is not None
 
 
