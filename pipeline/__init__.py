@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .exceptions import *  # noqa: F401,F403  (light: stdlib only)
 from .exceptions import __all__ as _exc_all
 
-__version__ = "0.2.1"
+from ._version import __version__
 
 # name -> module that defines it; resolved on first attribute access so `import pipeline` stays light.
 _LAZY: dict[str, str] = {

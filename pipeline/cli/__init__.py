@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Run `ragline COMMAND --help` for the options of each command.",
     )
-    from pipeline import __version__
+    from pipeline._version import __version__
 
     parser.add_argument("--version", action="version", version=f"ragline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
