@@ -8,32 +8,90 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from extractors._table_mode import TableMode
 
 from .document import Document, ErrorRecord, ParseResult, ParseStatus
-from .exceptions import FileAccessError, InputError, RaglineError
+from .exceptions import ConfigurationError, FileAccessError, InputError, RaglineError
 
 DEFAULT_INCLUDE = ("*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz")
 
 
-class ParseOptions(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _Options(BaseModel):
+    """Frozen options whose bad values raise :class:`ConfigurationError` naming what is allowed."""
 
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'options'}: {e['msg']}" for e in exc.errors(include_url=False)
+            )
+            raise ConfigurationError(f"invalid {type(self).__name__}: {problems}", stage="parse") from None
+
+
+class PdfOptions(_Options):
     password: str | None = Field(default=None, description="password for encrypted PDFs", repr=False)
     max_pages: int | None = Field(default=None, ge=1, description="refuse PDFs with more pages")
-    max_bytes: int | None = Field(default=None, ge=1, description="refuse files larger than this")
-    tables: str = Field(default="auto", description="PDF tables: auto (fast grid finder on ruled/shaded pages), pymupdf (find_tables on those pages), always, never")
+    tables: TableMode = Field(default=TableMode.AUTO, description="how tables are found (TableMode)")
     keep_furniture: bool = Field(default=False, description="keep running headers/footers/page numbers as elements")
-    main_content_only: bool = Field(default=True, description="HTML: drop navigation and boilerplate")
+
+
+class HtmlOptions(_Options):
+    main_content_only: bool = Field(default=True, description="drop navigation and boilerplate")
+
+
+# Flat keyword names accepted for convenience (ParseOptions(tables="never")), by the group that owns them.
+_FLAT_KEYS = {"password": "pdf", "max_pages": "pdf", "tables": "pdf", "keep_furniture": "pdf", "main_content_only": "html"}
+
+
+class ParseOptions(_Options):
+    """Everything that changes how a file becomes a :class:`Document`, one group per format.
+
+    ``ParseOptions(pdf=PdfOptions(tables="never"))`` or, flat, ``ParseOptions(tables="never")``."""
+
+    max_bytes: int | None = Field(default=None, ge=1, description="refuse files larger than this")
+    pdf: PdfOptions = Field(default_factory=PdfOptions)
+    html: HtmlOptions = Field(default_factory=HtmlOptions)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _group_flat_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not any(k in _FLAT_KEYS for k in data):
+            return data
+        data = dict(data)
+        groups: dict[str, dict[str, Any]] = {"pdf": {}, "html": {}}
+        for key in [k for k in data if k in _FLAT_KEYS]:
+            groups[_FLAT_KEYS[key]][key] = data.pop(key)
+        for name, flat in groups.items():
+            if flat:
+                base = data.get(name) or {}
+                base = base.model_dump() if isinstance(base, BaseModel) else dict(base)
+                data[name] = {**base, **flat}
+        return data
 
     def fingerprint(self) -> str:
-        # The password does not change the output, so it stays out of cache keys (and out of logs).
-        return hashlib.sha256(self.model_dump_json(exclude={"password"}).encode()).hexdigest()[:16]
+        """Cache key of the parse output. The password does not change the output, so it stays out (and out
+        of logs). Computed over the flat form the options had before they were grouped, so indexes built
+        then are not re-parsed for nothing."""
+        flat = {
+            "max_pages": self.pdf.max_pages,
+            "max_bytes": self.max_bytes,
+            "tables": self.pdf.tables.value,
+            "keep_furniture": self.pdf.keep_furniture,
+            "main_content_only": self.html.main_content_only,
+        }
+        return hashlib.sha256(json.dumps(flat, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def file_hash(data: bytes) -> str:
@@ -75,11 +133,13 @@ class Parser:
         fmt = detect_format(payload, source.removesuffix(".gz"))
         o = self.options
         if fmt == "pdf":
+            pdf = o.pdf
             extractor = get_extractor(
-                "pdf", password=o.password, max_pages=o.max_pages, tables=o.tables, keep_furniture=o.keep_furniture
+                "pdf", password=pdf.password, max_pages=pdf.max_pages, tables=pdf.tables.value,
+                keep_furniture=pdf.keep_furniture,
             )
         elif fmt == "html":
-            extractor = get_extractor("html", main_content_only=o.main_content_only)
+            extractor = get_extractor("html", main_content_only=o.html.main_content_only)
         else:
             extractor = get_extractor(fmt)
         try:

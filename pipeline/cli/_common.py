@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from extractors._table_mode import TableMode
+
 if TYPE_CHECKING:
     from pipeline.document import ErrorRecord
 
@@ -21,7 +23,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching GLOB (repeatable)")
     g.add_argument("--password", help="password for encrypted PDFs (also $RAGLINE_PDF_PASSWORD)")
     g.add_argument("--max-pages", type=int, help="fail PDFs with more pages than this")
-    g.add_argument("--tables", choices=["auto", "pymupdf", "always", "never"], default="auto",
+    g.add_argument("--tables", choices=[m.value for m in TableMode], default=TableMode.AUTO.value,
                    help="PDF tables: auto = fast finder on ruled/shaded pages (default); pymupdf = PyMuPDF's "
                         "find_tables on those pages (slower); always = find_tables on every page; never")
     g.add_argument("--keep-furniture", action="store_true", help="keep running headers/footers/page numbers")
@@ -32,7 +34,7 @@ def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[Erro
     """Expand PATH arguments; return (files, ParseOptions, error records for paths that do not exist)."""
     from pipeline.document import ErrorRecord
     from pipeline.exceptions import FileAccessError
-    from pipeline.parsing import ParseOptions, expand_paths
+    from pipeline.parsing import expand_paths
 
     missing = []
     existing = []
@@ -41,14 +43,23 @@ def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[Erro
             existing.append(raw)
         else:
             missing.append(ErrorRecord.from_exception(FileAccessError("no such file or directory", source=raw, stage="read")))
-    options = ParseOptions(
-        password=args.password or os.environ.get("RAGLINE_PDF_PASSWORD"),
-        max_pages=args.max_pages,
-        tables=args.tables,
-        keep_furniture=args.keep_furniture,
-        main_content_only=not args.all_html,
+    return expand_paths(existing, include=args.include, exclude=args.exclude), parse_options(args), missing
+
+
+def parse_options(args: argparse.Namespace) -> Any:
+    """The :class:`ParseOptions` of the input options above: the one place the CLI builds them."""
+    from pipeline.parsing import HtmlOptions, ParseOptions, PdfOptions
+
+    return ParseOptions(
+        max_bytes=getattr(args, "max_bytes", None),
+        pdf=PdfOptions(
+            password=args.password or os.environ.get("RAGLINE_PDF_PASSWORD"),
+            max_pages=args.max_pages,
+            tables=args.tables,
+            keep_furniture=args.keep_furniture,
+        ),
+        html=HtmlOptions(main_content_only=not args.all_html),
     )
-    return expand_paths(existing, include=args.include, exclude=args.exclude), options, missing
 
 
 def common_root(paths: list[Path]) -> Path | None:

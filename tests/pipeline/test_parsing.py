@@ -97,3 +97,24 @@ def test_expand_paths_globs(tmp_path: Path) -> None:
     only_pdf = expand_paths([tmp_path], include=["*.pdf"])
     assert [p.name for p in only_pdf] == ["x.pdf"]
     assert "drafts.txt" not in [p.name for p in expand_paths([tmp_path], exclude=["drafts*"])]
+
+
+def test_bad_tables_value_through_the_api_is_a_configuration_error_naming_the_choices(sample_docs: Path) -> None:
+    from pipeline.exceptions import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="'auto', 'pymupdf', 'always' or 'never'"):
+        pipeline.parse(sample_docs / "report_two_column.pdf", ParseOptions(tables="bogus"))
+    with pytest.raises(ConfigurationError, match="tabels"):
+        ParseOptions(tabels="never")  # a misspelt option is not ignored in silence
+
+
+def test_parse_options_group_by_format_and_keep_their_fingerprint() -> None:
+    from pipeline.parsing import HtmlOptions, PdfOptions, TableMode
+
+    flat = ParseOptions(tables="never", main_content_only=False, password="secret")
+    grouped = ParseOptions(pdf=PdfOptions(tables=TableMode.NEVER, password="secret"), html=HtmlOptions(main_content_only=False))
+    assert flat == grouped
+    assert flat.pdf.tables is TableMode.NEVER and not flat.html.main_content_only
+    # The fingerprint of the default options, as indexes built before the grouping stored it.
+    assert ParseOptions().fingerprint() == ParseOptions(password="x").fingerprint() == "303fb48eaaa9e111"
+    assert "secret" not in repr(flat)
