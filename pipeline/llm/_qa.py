@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..exceptions import ConfigurationError, LLMError
-from ..protocols import Retriever, SearchHit
-from ._client import LLMClient, Usage, parse_json_reply
+from ..exceptions import ConfigurationError
+from ..protocols import Retriever, SearchHit, SearchMode
+from ._client import ChatCompletion, LLMClient, Usage, parse_json_reply
 from ._evidence import SourceText
 from ._prompts import QA_SYSTEM, source_block
+from ._reask import AskSettings, Rejection, ask_until_valid
 
 NOT_FOUND = "not found"
 
@@ -49,7 +50,7 @@ class QAOptions(BaseModel):
     k: int = Field(default=5, ge=1, description="chunks retrieved")
     # hybrid: dense finds the right filing more often, but hybrid more often brings the chunk that holds
     # the answer's figure (figure recall@5 0.20 vs 0.12 on the docugami 10-Q questions, docs/retrieval.md).
-    mode: str = Field(default="hybrid", description="retrieval mode passed to the retriever")
+    mode: SearchMode = Field(default="hybrid", description="retrieval mode passed to the retriever")
     max_context_tokens: int = Field(default=2200, ge=100)
     chars_per_token: float = Field(default=3.2, gt=0)
     max_output_tokens: int = Field(default=400, ge=32)
@@ -103,6 +104,18 @@ def pack_context(hits: list[SearchHit], budget_chars: int) -> list[SearchHit]:
     return out
 
 
+def _parse_reply(completion: ChatCompletion) -> dict[str, Any] | Rejection:
+    try:
+        reply = parse_json_reply(completion.content)
+    except ValueError as exc:
+        problem = str(exc)
+    else:
+        if isinstance(reply, dict):
+            return reply
+        problem = "reply is not a JSON object"
+    return Rejection(for_model=f"{problem}. Reply with the JSON object only.", for_log=problem)
+
+
 class QuestionAnswerer:
     """Pipeline stage: ``question -> Answer`` over a :class:`~pipeline.protocols.Retriever`."""
 
@@ -132,49 +145,36 @@ class QuestionAnswerer:
 
     def run(self, question: str, *, source_glob: str | None = None) -> Answer:
         """Answer ``question``; ``source_glob`` restricts retrieval to matching documents (the retriever
-        must accept a ``source_glob`` keyword, as :class:`~pipeline.index.Index` does)."""
+        must then accept a ``source_glob`` keyword, as :class:`~pipeline.index.Index` does)."""
         t0 = time.perf_counter()
         o = self.options
         if source_glob is None:
+            # Not passed when unset: a retriever with a plain search(query, k, mode) serves too.
             hits = self.retriever.search(question, k=o.k, mode=o.mode)
         else:
-            search: Any = self.retriever.search
-            hits = search(question, k=o.k, mode=o.mode, source_glob=source_glob)
+            hits = self.retriever.search(question, k=o.k, mode=o.mode, source_glob=source_glob)
         given = pack_context(list(hits), int(o.max_context_tokens * o.chars_per_token))
         if not given:
             return Answer(question=question, text=NOT_FOUND, found=False, seconds=time.perf_counter() - t0)
         self.warm_up()
         assert self.client is not None
-        messages = self.build_messages(question, given)
-        usage = Usage()
-        errors: list[str] = []
-        reply: Any = None
-        model = self.client.model
-        for attempt in range(1, o.max_attempts + 1):
-            completion = self.client.chat(
-                messages, schema=ANSWER_SCHEMA, schema_name="answer",
-                max_tokens=o.max_output_tokens, temperature=o.temperature,
-            )
-            usage = usage + completion.usage
-            model = completion.model or model
-            try:
-                reply = parse_json_reply(completion.content)
-                if not isinstance(reply, dict):
-                    raise ValueError("reply is not a JSON object")
-                break
-            except ValueError as exc:
-                errors.append(f"attempt {attempt}: {exc}")
-                reply = None
-                messages = messages[:2] + [
-                    {"role": "assistant", "content": completion.content},
-                    {"role": "user", "content": f"Your previous reply was invalid: {exc}. Reply with the JSON object only."},
-                ]
-        if reply is None:
-            raise LLMError(f"no parseable answer after {o.max_attempts} attempts: {errors[-1]}", stage="qa")
-        answer = self._verify(question, reply, given)
-        answer.usage, answer.model, answer.errors = usage, model, errors
+        outcome = ask_until_valid(self.client, self.build_messages(question, given), _parse_reply, self._ask_settings())
+        if outcome.value is None:
+            assert outcome.error is not None
+            raise outcome.error
+        answer = self._verify(question, outcome.value, given)
+        answer.usage, answer.model = outcome.usage, outcome.model
+        answer.errors = [e.message for e in outcome.errors]
         answer.seconds = time.perf_counter() - t0
         return answer
+
+    def _ask_settings(self) -> AskSettings:
+        o = self.options
+        return AskSettings(
+            reply_schema=ANSWER_SCHEMA, schema_name="answer", max_attempts=o.max_attempts,
+            max_output_tokens=o.max_output_tokens, temperature=o.temperature,
+            failure="no parseable answer", stage="qa",
+        )
 
     def _verify(self, question: str, reply: dict[str, Any], given: list[SearchHit]) -> Answer:
         texts = [SourceText.of_text(h.text, page=h.page_start) for h in given]
@@ -230,23 +230,25 @@ class QuestionAnswerer:
 def ask(
     question: str,
     retriever: Retriever,
-    k: int = 5,
+    k: int | None = None,
     client: LLMClient | None = None,
     options: QAOptions | None = None,
     *,
-    mode: str | None = None,
+    mode: SearchMode | None = None,
     source_glob: str | None = None,
 ) -> Answer:
     """Answer ``question`` from the top ``k`` chunks of ``retriever``, with verified citations.
 
+    ``k`` and ``mode``, when given, override ``options`` (default ``QAOptions()``: k=5, hybrid).
     With ``client=None`` the embedded local model is started (once per process). ``source_glob``
     restricts retrieval to documents whose path or file name matches (``"*2023 Q3 AAPL*"``).
     """
-    opts = options or QAOptions()
-    update: dict[str, Any] = {"k": k}
+    update: dict[str, Any] = {}
+    if k is not None:
+        update["k"] = k
     if mode is not None:
         update["mode"] = mode
-    opts = opts.model_copy(update=update)
+    opts = (options or QAOptions()).model_copy(update=update)
     return QuestionAnswerer(retriever, client, opts).run(question, source_glob=source_glob)
 
 

@@ -20,12 +20,12 @@ from pipeline.llm import (
     LLMClient,
     RetryPolicy,
     StructuredExtractor,
-    evidence_schema,
     extract,
-    field_kind,
 )
-from pipeline.llm._extract import select_context
+from pipeline.llm._context import select_context
+from pipeline.llm._evidence import SourceText
 from pipeline.llm._prompts import EXTRACTION_SYSTEM
+from pipeline.llm._reply_schema import evidence_schema, field_kind
 
 
 class Invoice(BaseModel):
@@ -204,7 +204,7 @@ def test_invalid_json_then_valid_reasks_with_the_error() -> None:
     second = s.bodies()[1]["messages"]
     assert second[2] == {"role": "assistant", "content": '{"invoice_number": {"value": "RE-2018'}
     assert second[3]["role"] == "user" and "not valid JSON" in second[3]["content"]
-    assert res.errors and "not valid JSON" in res.errors[0]
+    assert res.errors and "not valid JSON" in res.errors[0].message
 
 
 def test_validation_error_reasks_with_pydantic_message() -> None:
@@ -247,7 +247,7 @@ def test_gives_up_after_max_attempts_with_extraction_error() -> None:
 def test_connection_failure_is_reported_with_source() -> None:
     s = Script(httpx.ConnectError("refused"))
     res = extract(german_invoice(), schema=Invoice, client=client_for(s), raise_on_failure=False)
-    assert res.status is ExtractionStatus.FAILURE and "unreachable" in res.errors[0]
+    assert res.status is ExtractionStatus.FAILURE and "unreachable" in res.errors[0].message
     with pytest.raises(LLMConnectionError) as ei:
         extract(german_invoice(), schema=Invoice, client=client_for(Script(httpx.ConnectError("refused"))))
     assert ei.value.source == "/data/re-42.pdf"
@@ -341,8 +341,6 @@ def test_extract_from_path_uses_parse(tmp_path: Any) -> None:
 
 
 def test_source_text_matching() -> None:
-    from pipeline.llm import SourceText
-
     st = SourceText([el("Invoice Date:", y=10), el("03/20/2023", y=30), el("Total $ 279.84", page=2, y=50)])
     m = st.find("invoice date: 03/20/2023")
     assert m is not None and m.exact and m.page == 1 and m.bbox == BBox(x0=10, y0=10, x1=200, y1=42)
@@ -486,7 +484,8 @@ def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> No
     ev = res.evidence["amount_tax"]
     assert ev.supported is False and ev.raw_value == "119.00"
     assert ev.note is not None and ev.note.startswith("set to null") and "less than the total" in ev.note
-    assert len(res.errors) == 3 and res.errors[-1] == "attempt 2: same validation errors as the previous attempt; stopped"
+    assert len(res.errors) == 3
+    assert res.errors[-1].message == "attempt 2: same validation errors as the previous attempt; stopped"
     # max_validation_reasks=0: no re-ask at all for a broken rule, the field is nulled at once.
     script = Script(completion(reply))
     res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script),

@@ -42,6 +42,19 @@ def test_retriever_protocol() -> None:
     assert isinstance(FakeRetriever([]), Retriever)
 
 
+def test_options_k_and_mode_hold_unless_ask_overrides_them() -> None:
+    not_found = {"found": False, "answer": "not found", "citations": []}
+    r = FakeRetriever(HITS)
+    ask("q", r, client=client_for(Script(completion(not_found))), options=QAOptions(k=10, mode="dense"))
+    assert r.calls == [("q", 10, "dense")]  # ask's own arguments do not reset the options
+    r = FakeRetriever(HITS)
+    ask("q", r, k=2, client=client_for(Script(completion(not_found))), options=QAOptions(k=10, mode="dense"))
+    assert r.calls == [("q", 2, "dense")]
+    r = FakeRetriever(HITS)
+    ask("q", r, client=client_for(Script(completion(not_found))))
+    assert r.calls == [("q", 5, "hybrid")]
+
+
 def test_answer_with_valid_citation_maps_to_chunk_and_page() -> None:
     reply = {"found": True, "answer": "$81,797 million",
              "citations": [{"source": 1, "quote": "Total net sales were $81,797 million"}]}
