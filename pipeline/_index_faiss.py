@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from .exceptions import IndexStoreError, MissingDependencyError
+from .exceptions import ConfigurationError, IndexStoreError, MissingDependencyError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .protocols import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +35,21 @@ def _faiss() -> Any:
             "the vector index needs faiss: pip install 'ragline[cpu]' (or 'ragline[gpu]')", stage="index"
         ) from exc
     return faiss
+
+
+def embed_checked(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """``embedder.embed(texts)`` as the contiguous float32 ``(len(texts), dimension)`` matrix FAISS takes;
+    a wrong shape (a misbehaving embedder) is a :class:`ConfigurationError`, not a corrupt index."""
+    import numpy as np
+
+    vecs = np.ascontiguousarray(embedder.embed(texts), dtype=np.float32)
+    if vecs.shape != (len(texts), embedder.dimension):
+        raise ConfigurationError(
+            f"embedder {embedder.model_name} returned shape {vecs.shape}, expected "
+            f"({len(texts)}, {embedder.dimension})",
+            stage="embed",
+        )
+    return vecs
 
 
 class VectorIndex:
@@ -126,6 +147,27 @@ class VectorIndex:
             self.stale.update(int(i) for i in arr)
         self.dirty = True
         self._invalidate()
+
+    def reconcile(self, live: np.ndarray, fetch: Callable[[np.ndarray | None], tuple[np.ndarray, np.ndarray]]) -> None:
+        """Make the searchable ids exactly ``live`` (sorted, unique): add the missing ones' vectors from
+        ``fetch(ids)``, drop the extra ones; rebuild from ``fetch(None)`` (all) if ids are duplicated."""
+        import numpy as np
+
+        have = self.ids()
+        if len(have) != len(np.unique(have)):
+            log.warning("vector index has duplicate ids; rebuilding it from the database")
+            self.rebuild(*fetch(None))
+            self.dirty = True
+            return
+        missing = np.setdiff1d(live, have, assume_unique=True)
+        extra = np.setdiff1d(have, live, assume_unique=True)
+        if len(missing):
+            ids, vecs = fetch(missing)
+            if len(ids) < len(missing):
+                log.warning("%d chunks have no stored vector; they are searchable by BM25 only", len(missing) - len(ids))
+            self.add(ids, vecs)
+        # Removed tombstones that are live again cannot happen (ids are never reused).
+        self.remove(np.setdiff1d(extra, np.fromiter(self.stale, dtype=np.int64)))
 
     def needs_rebuild(self, live: int) -> bool:
         if self.kind != self.kind_for(live):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import posixpath
 import sqlite3
 import time
 import zlib
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .exceptions import IndexStoreError
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
     from .chunking import Chunk
     from .document import Document
+    from .retrieval import SearchFilter
 
 SCHEMA_VERSION = "2"  # 2: chunks.context, indexed by FTS next to the text
 
@@ -103,37 +105,6 @@ class ChunkRow:
     metadata: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Filter:
-    """Restriction of a search to some sources and/or pages, as SQL over ``chunks c JOIN documents d``."""
-
-    source_glob: str | None = None
-    page_ranges: tuple[tuple[int, int], ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return bool(self.source_glob or self.page_ranges)
-
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if self.source_glob:
-            # Match the full path or the file name, so "*AAPL*" and "2023 Q1 AAPL.pdf" both work.
-            clauses.append("(fnmatch(d.path, ?) OR fnmatch(basename(d.path), ?))")
-            params += [self.source_glob, self.source_glob]
-        if self.page_ranges:
-            ors = []
-            for lo, hi in self.page_ranges:
-                ors.append("(c.page_end >= ? AND c.page_start <= ?)")
-                params += [lo, hi]
-            clauses.append("(" + " OR ".join(ors) + ")")
-        return (" AND ".join(clauses) or "1"), params
-
-
-def _basename(path: str) -> str:
-    return path.rsplit("/", 1)[-1]
-
-
 class DocStore:
     """Thin typed wrapper over the index's SQLite database (one connection, used under the Index lock)."""
 
@@ -148,7 +119,7 @@ class DocStore:
             # last commits, which a re-run of ingest redoes.
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.create_function("fnmatch", 2, fnmatch.fnmatchcase, deterministic=True)
-            self.conn.create_function("basename", 1, _basename, deterministic=True)
+            self.conn.create_function("basename", 1, posixpath.basename, deterministic=True)
             # executescript() would COMMIT on its own; run the statements inside our transaction instead.
             with self.transaction():
                 migrated = self._migrate_from_1()
@@ -164,11 +135,8 @@ class DocStore:
             raise IndexStoreError(f"cannot open index database {path}: {exc}", source=str(path), stage="index") from exc
         version = self.get_meta("schema_version")
         if version != SCHEMA_VERSION:
-            raise IndexStoreError(
-                f"index schema version {version} is not supported (expected {SCHEMA_VERSION}); rebuild the index",
-                source=str(path),
-                stage="index",
-            )
+            raise IndexStoreError(f"index schema version {version} is not supported (expected {SCHEMA_VERSION}); "
+                                  "rebuild the index", source=str(path), stage="index")
 
     def _migrate_from_1(self) -> bool:
         """Schema 1 -> 2 in place: ``chunks.context`` from the chunk metadata, FTS over text + context.
@@ -192,6 +160,19 @@ class DocStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def vacuum(self) -> None:
+        """Reclaim the disk space of deleted rows (outside any transaction)."""
+        self.conn.execute("VACUUM")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees one state, whatever other processes commit meanwhile."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -225,7 +206,7 @@ class DocStore:
         ).fetchone()
         return DocumentRow(*row) if row else None
 
-    def documents(self, where: str = "1", params: Sequence[Any] = ()) -> list[DocumentRow]:
+    def _documents(self, where: str, params: Sequence[Any] = ()) -> list[DocumentRow]:
         rows = self.conn.execute(
             f"SELECT id, path, doc_id, chunking, parser, status, n_chunks FROM documents WHERE {where} ORDER BY path",
             params,
@@ -233,8 +214,16 @@ class DocStore:
         return [DocumentRow(*r) for r in rows]
 
     def documents_under(self, folder: str) -> list[DocumentRow]:
+        """Documents (indexed or failed) whose path lies under ``folder``."""
         prefix = folder.rstrip("/") + "/"
-        return self.documents("substr(path, 1, ?) = ?", (len(prefix), prefix))
+        return self._documents("substr(path, 1, ?) = ?", (len(prefix), prefix))
+
+    def stale_documents(self, chunking: str) -> list[DocumentRow]:
+        """Indexed documents whose chunks were made with other chunking options than ``chunking``."""
+        return self._documents("status = 'indexed' AND chunking != ?", (chunking,))
+
+    def document_count(self, status: Literal["indexed", "failed"]) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM documents WHERE status = ?", (status,)).fetchone()[0])
 
     def load_document(self, row_id: int) -> Document | None:
         from .document import Document
@@ -243,9 +232,6 @@ class DocStore:
         if row is None or row[0] is None:
             return None
         return Document.model_validate_json(zlib.decompress(row[0]))
-
-    def chunk_ids_of(self, doc_row_id: int) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE doc = ?", (doc_row_id,))]
 
     def replace_document(
         self,
@@ -288,27 +274,32 @@ class DocStore:
                 "INSERT OR IGNORE INTO embeddings (model, text_sha256, vector) VALUES (?, ?, ?)",
                 [(model, h, v) for h, v in new_vectors.items()],
             )
-            added: list[tuple[int, str]] = []
-            for ch, h in zip(chunks, text_hashes):
-                meta = {
-                    "element_kinds": ch.element_kinds,
-                    "n_tokens": ch.n_tokens,
-                    "options_fingerprint": ch.options_fingerprint,
-                    **({"context": ch.context} if ch.context else {}),
-                    **ch.metadata,
-                }
-                cur = c.execute(
-                    "INSERT OR IGNORE INTO chunks (chunk_id, doc, position, text, text_sha256, page_start, page_end, "
-                    "heading_path, metadata, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (ch.id, doc_row, ch.index, ch.text, h, ch.page_start, ch.page_end,
-                     json.dumps(ch.heading_path, ensure_ascii=False), json.dumps(meta, ensure_ascii=False),
-                     ch.context),
-                )
-                if cur.rowcount:  # a chunk repeated verbatim in one document is stored once
-                    added.append((int(cur.lastrowid or 0), h))
+            added = self._insert_chunks(doc_row, chunks, text_hashes)
             c.execute("UPDATE documents SET n_chunks = ? WHERE id = ?", (len(added), doc_row))
             self._bump()
         return removed, added
+
+    def _insert_chunks(self, doc_row: int, chunks: list[Chunk], text_hashes: list[str]) -> list[tuple[int, str]]:
+        """Insert a document's chunks (inside the caller's transaction); returns [(chunk id, text sha256)]."""
+        added: list[tuple[int, str]] = []
+        for ch, h in zip(chunks, text_hashes):
+            meta = {
+                "element_kinds": ch.element_kinds,
+                "n_tokens": ch.n_tokens,
+                "options_fingerprint": ch.options_fingerprint,
+                **({"context": ch.context} if ch.context else {}),
+                **ch.metadata,
+            }
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO chunks (chunk_id, doc, position, text, text_sha256, page_start, page_end, "
+                "heading_path, metadata, context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ch.id, doc_row, ch.index, ch.text, h, ch.page_start, ch.page_end,
+                 json.dumps(ch.heading_path, ensure_ascii=False), json.dumps(meta, ensure_ascii=False),
+                 ch.context),
+            )
+            if cur.rowcount:  # a chunk repeated verbatim in one document is stored once
+                added.append((int(cur.lastrowid or 0), h))
+        return added
 
     def record_failure(self, path: str, doc_id: str, chunking: str, error: dict[str, Any]) -> None:
         """Remember a failure. A file indexed before keeps its old chunks (a bad edit or a transient error
@@ -382,22 +373,24 @@ class DocStore:
         rows = self.conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def filtered_ids(self, flt: Filter) -> np.ndarray:
+    def filtered_ids(self, flt: SearchFilter) -> np.ndarray:
         import numpy as np
 
-        where, params = flt.sql()
+        where, params = _filter_sql(flt)
         rows = self.conn.execute(
             f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc WHERE {where}", params
         ).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def count(self, table: str) -> int:
-        assert table in ("chunks", "documents", "embeddings")
-        return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    def chunk_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
-    def bm25(self, match: str, limit: int, flt: Filter) -> list[tuple[int, float]]:
+    def cached_embedding_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+
+    def bm25(self, match: str, limit: int, flt: SearchFilter) -> list[tuple[int, float]]:
         """(chunk id, score) best first; score = -bm25 so larger is better."""
-        where, params = flt.sql()
+        where, params = _filter_sql(flt)
         try:
             rows = self.conn.execute(
                 "SELECT c.id, -bm25(chunks_fts) AS s FROM chunks_fts "
@@ -428,17 +421,30 @@ class DocStore:
         return out
 
 
+def _filter_sql(flt: SearchFilter) -> tuple[str, list[Any]]:
+    """``flt`` as a WHERE condition over ``chunks c JOIN documents d``, with its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.source_glob:
+        # Match the full path or the file name, so "*AAPL*" and "2023 Q3 AAPL.pdf" both work.
+        clauses.append("(fnmatch(d.path, ?) OR fnmatch(basename(d.path), ?))")
+        params += [flt.source_glob, flt.source_glob]
+    if flt.page_ranges:
+        ors = []
+        for lo, hi in flt.page_ranges:
+            ors.append("(c.page_end >= ? AND c.page_start <= ?)")
+            params += [lo, hi]
+        clauses.append("(" + " OR ".join(ors) + ")")
+    return (" AND ".join(clauses) or "1"), params
+
+
 def _split_sql(script: str) -> list[str]:
     """Split the schema into statements (triggers contain ';' inside BEGIN..END)."""
     out: list[str] = []
-    buf: list[str] = []
-    in_trigger = False
-    for line in script.strip().splitlines():
-        buf.append(line)
-        s = line.strip().upper()
-        if s.startswith("CREATE TRIGGER"):
-            in_trigger = True
-        if (in_trigger and s == "END;") or (not in_trigger and s.endswith(";")):
-            out.append("\n".join(buf))
-            buf, in_trigger = [], False
+    buf = ""
+    for line in script.strip().splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
     return out

@@ -6,11 +6,10 @@ One directory holds everything::
     vectors.faiss   FAISS IndexIDMap2 (exact, or HNSW past a size threshold) keyed by chunk row id
     write.lock      fcntl lock: one writer at a time; readers never block
 
-Ingest is incremental: a file whose bytes (sha256) and chunking options are unchanged is neither parsed
-nor embedded; a changed file's chunks are replaced; a chunk text seen before (by this model) is never
-embedded again. Each document is committed on its own, so killing an ingest loses at most the document
-in flight; the FAISS file is written atomically at the end (and at checkpoints) and reconciled with
-SQLite whenever they disagree, so it can never serve ids SQLite does not know or miss ones it does.
+:class:`Index` owns it: the store, the write lock, and FAISS, written atomically at the end of a write
+(and at checkpoints) and reconciled with SQLite whenever they disagree, so it can never serve ids SQLite
+does not know or miss ones it does. Ingest (:mod:`pipeline.ingest`) and search (:mod:`pipeline.retrieval`)
+are stages over an Index; :meth:`Index.add` and :meth:`Index.search` delegate to them.
 
     index = Index.open("my-index")
     report = index.add(["docs/"], prune=True)
@@ -19,73 +18,32 @@ SQLite whenever they disagree, so it can never serve ids SQLite does not know or
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from typing_extensions import Self
 
 from ._index_faiss import VectorIndex
-from ._index_store import DocStore, Filter
-from .chunking import Chunker, ChunkingOptions
-from .exceptions import (
-    ConfigurationError,
-    EmbeddingModelMismatchError,
-    IndexLockedError,
-    IndexStoreError,
-    InputError,
-    RaglineError,
-)
-from .protocols import Embedder, SearchHit
-from .retrieval import SEARCH_MODES, PagesArg, fts_query, page_ranges, reciprocal_rank_fusion
+from ._index_store import DocStore
+from .chunking import ChunkingOptions
+from .exceptions import EmbeddingModelMismatchError, IndexLockedError, IndexStoreError
+from .ingest import Ingestor, IngestReport, ProgressCallback, chunking_for
+from .protocols import DocumentParser, Embedder, PagesArg, Reranker, SearchHit, SearchMode
+from .retrieval import IndexRetriever
 
 if TYPE_CHECKING:
-    import numpy as np
-
+    from .chunking import Chunk
     from .document import Document
-    from .parsing import ParseOptions, Parser
+    from .parsing import ParseOptions
 
 log = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[int, int, str], None]
-"""``callback(done, total, path)`` after each file."""
-
-
-class FileError(BaseModel):
-    """Why one file was not (re)indexed."""
-
-    source: str
-    reason: str
-    error: str
-    message: str
-
-
-class IngestReport(BaseModel):
-    files: int = Field(default=0, description="files considered after folder expansion")
-    parsed: int = Field(default=0, description="files parsed (new or changed content)")
-    skipped: int = Field(default=0, description="unchanged files: not parsed, not embedded")
-    failed: int = Field(default=0, description="files that could not be read or parsed")
-    rechunked: int = Field(default=0, description="unchanged documents re-chunked for new chunking options")
-    removed: int = Field(default=0, description="documents pruned because their file is gone")
-    embedded: int = Field(default=0, description="chunk texts embedded (embedding cache misses)")
-    cached: int = Field(default=0, description="chunks whose vector came from the embedding cache")
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    pages: int = Field(default=0, description="pages of the parsed files")
-    errors: list[FileError] = Field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.failed == 0
 
 
 class IndexStats(BaseModel):
@@ -99,10 +57,6 @@ class IndexStats(BaseModel):
     dimension: int | None
     chunking_fingerprint: str | None
     cached_embeddings: int
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Index:
@@ -119,7 +73,8 @@ class Index:
         embedder: Embedder | None = None,
         chunking: ChunkingOptions | None = None,
         parse_options: ParseOptions | None = None,
-        parser: Parser | None = None,
+        parser: DocumentParser | None = None,
+        reranker: Reranker | None = None,
         backend: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
         hnsw_threshold: int = 50_000,
@@ -137,21 +92,17 @@ class Index:
         self.checkpoint_seconds = checkpoint_seconds
         self.use_gpu = use_gpu
         self.create = create
-        self._parser = parser
+        self.ingestor = Ingestor(self, parser=parser, parse_options=parse_options)
+        self.retriever = IndexRetriever(self, reranker=reranker)
         self._store: DocStore | None = None
         self._vectors: VectorIndex | None = None
-        self._chunker: Chunker | None = None
         self._generation = -1
         self._lock = threading.RLock()
         self._lock_fd: int | None = None
         self._lock_depth = 0
         self._last_save = 0.0
-        # Filtered dense search over at most this many chunks is exact (numpy), whatever the index kind.
-        self.exact_filter_limit = 20_000
 
-    # ---------------------------------------------------------------------------------------------
-    # opening
-    # ---------------------------------------------------------------------------------------------
+    # -- opening ----------------------------------------------------------------------------------
     @classmethod
     def open(
         cls,
@@ -165,11 +116,25 @@ class Index:
 
         ``embedder``: defaults to the model the index was built with (or all-MiniLM-L6-v2 for a new one);
         a different model raises :class:`EmbeddingModelMismatchError`. ``chunking``: defaults to the
-        options the index was built with; new options re-chunk documents on the next :meth:`add`.
+        options the index was built with; new options re-chunk documents on the next :meth:`add`. Chunk
+        budgets are always counted with the embedding model's tokenizer.
         """
         index = cls(directory, embedder=embedder, chunking=chunking, **kwargs)
         index.warm_up()
         return index
+
+    @classmethod
+    def stored_chunking(cls, directory: str | os.PathLike[str]) -> ChunkingOptions | None:
+        """The chunking options the index in ``directory`` was last written with (None: no index yet)."""
+        db = Path(directory) / cls.DB_FILE
+        if not db.is_file():
+            return None
+        store = DocStore(db)
+        try:
+            stored = store.get_meta("chunking_options")
+        finally:
+            store.close()
+        return ChunkingOptions.model_validate_json(stored) if stored else None
 
     def warm_up(self) -> None:
         with self._lock:
@@ -190,8 +155,9 @@ class Index:
                 self._check_model(store)
                 self._init_chunking(store)
                 self._store = store
+                assert self.embedder is not None
                 self._vectors = VectorIndex(
-                    self._dimension(), hnsw_threshold=self.hnsw_threshold, use_gpu=self.use_gpu
+                    int(self.embedder.dimension), hnsw_threshold=self.hnsw_threshold, use_gpu=self.use_gpu
                 )
                 self._vectors.load(self.directory / self.VECTORS_FILE)
                 self._refresh(force=True)
@@ -221,14 +187,12 @@ class Index:
             )
 
     def _init_chunking(self, store: DocStore) -> None:
-        stored = store.get_meta("chunking_options")
-        if self.chunking is None:
-            self.chunking = ChunkingOptions.model_validate_json(stored) if stored else ChunkingOptions()
-        self._chunker = Chunker(self.chunking)
-
-    def _dimension(self) -> int:
         assert self.embedder is not None
-        return int(self.embedder.dimension)
+        if self.chunking is None:
+            stored = store.get_meta("chunking_options")
+            self.chunking = ChunkingOptions.model_validate_json(stored) if stored else ChunkingOptions()
+        # Budgets are measured in the tokens the embedder sees, whatever options were stored or given.
+        self.chunking = chunking_for(self.embedder, self.chunking)
 
     @property
     def store(self) -> DocStore:
@@ -248,9 +212,7 @@ class Index:
         assert self.chunking is not None
         return self.chunking.fingerprint()
 
-    # ---------------------------------------------------------------------------------------------
-    # keeping FAISS equal to SQLite
-    # ---------------------------------------------------------------------------------------------
+    # -- keeping FAISS equal to SQLite ------------------------------------------------------------
     def _refresh(self, force: bool = False) -> None:
         """Bring the in-memory FAISS index up to SQLite's state when another process (or a crash
         before the FAISS file was saved) left them apart."""
@@ -258,35 +220,14 @@ class Index:
         gen = store.generation()
         if not force and gen == self._generation:
             return
-        import numpy as np
-
         vectors = self.vectors
         assert self.embedder is not None
+        model = self.embedder.model_name
         # One read transaction: a snapshot, so a concurrent writer cannot slip a commit between the
         # id list and the vectors.
-        store.conn.execute("BEGIN")
-        try:
+        with store.snapshot():
             gen = store.generation()
-            live = store.live_ids()
-            have = vectors.ids()
-            if len(have) != len(np.unique(have)):
-                log.warning("vector index has duplicate ids; rebuilding it from the database")
-                ids, vecs = store.vectors_for(self.embedder.model_name, None, vectors.dimension)
-                vectors.rebuild(ids, vecs)
-                vectors.dirty = True
-            else:
-                missing = np.setdiff1d(live, have, assume_unique=True)
-                extra = np.setdiff1d(have, live, assume_unique=True)
-                if len(missing):
-                    ids, vecs = store.vectors_for(self.embedder.model_name, missing, vectors.dimension)
-                    if len(ids) < len(missing):
-                        log.warning("%d chunks have no stored vector; they are searchable by BM25 only",
-                                    len(missing) - len(ids))
-                    vectors.add(ids, vecs)
-                # Removed tombstones that are live again cannot happen (ids are never reused).
-                vectors.remove(np.setdiff1d(extra, np.fromiter(vectors.stale, dtype=np.int64)))
-        finally:
-            store.conn.execute("COMMIT")
+            vectors.reconcile(store.live_ids(), lambda ids: store.vectors_for(model, ids, vectors.dimension))
         self._generation = gen
 
     def _save_vectors(self) -> None:
@@ -294,19 +235,31 @@ class Index:
         or tombstones pile up."""
         vectors = self.vectors
         assert self.embedder is not None
-        live = self.store.count("chunks")
+        live = self.store.chunk_count()
         if vectors.needs_rebuild(live):
-            ids, vecs = self.store.vectors_for(self.embedder.model_name, None, vectors.dimension)
-            vectors.rebuild(ids, vecs)
+            vectors.rebuild(*self.store.vectors_for(self.embedder.model_name, None, vectors.dimension))
             vectors.dirty = True
         path = self.directory / self.VECTORS_FILE
         if vectors.dirty or not path.is_file():
             vectors.save(path)
         self._last_save = time.monotonic()
 
-    # ---------------------------------------------------------------------------------------------
-    # writing
-    # ---------------------------------------------------------------------------------------------
+    def checkpoint(self) -> None:
+        """Save the FAISS file mid-write when it changed and ``checkpoint_seconds`` have passed (a killed
+        writer then leaves less to reconcile)."""
+        if self.vectors.dirty and time.monotonic() - self._last_save >= self.checkpoint_seconds:
+            self._save_vectors()
+
+    @contextmanager
+    def reading(self) -> Iterator[Index]:
+        """An up-to-date view for searching: FAISS reconciled with SQLite, under the in-process lock.
+        Never waits for another process's write lock."""
+        with self._lock:
+            self.warm_up()
+            self._refresh()
+            yield self
+
+    # -- writing ----------------------------------------------------------------------------------
     @contextmanager
     def writing(self) -> Iterator[Index]:
         """Hold the index's write lock (re-entrant). Raises :class:`IndexLockedError` at once if another
@@ -375,24 +328,42 @@ class Index:
             store.set_meta("chunking_options", self.chunking.model_dump_json())
             store.set_meta("chunking_fingerprint", self.fingerprint)
 
-    def _maybe_checkpoint(self) -> None:
-        if self.vectors.dirty and time.monotonic() - self._last_save >= self.checkpoint_seconds:
-            self._save_vectors()
+    def _require_writer(self) -> None:
+        if self._lock_depth == 0:
+            raise IndexStoreError("index writes must run inside Index.writing()", source=str(self.directory))
 
-    def _get_parser(self) -> Parser:
-        if self._parser is None:
-            from .parsing import Parser
+    def commit_document(
+        self, path: str, document: Document, chunks: list[Chunk], text_hashes: list[str], *,
+        cached: Mapping[str, bytes], embedded: Mapping[str, bytes], parser: str | None,
+    ) -> tuple[int, int]:
+        """Swap ``path``'s chunks for ``chunks`` in one SQLite transaction, then in FAISS; call inside
+        :meth:`writing`. ``cached``/``embedded``: the chunks' vectors by text hash, from the embedding
+        cache / embedded now (those join the cache). ``parser``: fingerprint of the parse (None: a stored
+        parse re-chunked). Returns (chunks removed, chunks added)."""
+        import numpy as np
 
-            self._parser = Parser(self.parse_options)
-        return self._parser
+        self._require_writer()
+        assert self.embedder is not None
+        removed, added = self.store.replace_document(
+            path, document, chunks, text_hashes, self.fingerprint, dict(embedded), self.embedder.model_name, parser
+        )
+        vectors = self.vectors
+        vectors.remove(removed)
+        if added:
+            by_hash = {**cached, **embedded}
+            mat = np.frombuffer(b"".join(by_hash[h] for _, h in added), dtype=np.float32)
+            vectors.add(np.array([i for i, _ in added], dtype=np.int64), mat.reshape(len(added), vectors.dimension))
+        # Our own commit; we hold the lock, so nobody else moved the generation.
+        self._generation = self.store.generation()
+        return len(removed), len(added)
 
-    @property
-    def _parser_fp(self) -> str:
-        """Files parsed by another ragline version or with other parse options are parsed again (the
-        embedding cache keeps that cheap when the text did not change)."""
-        from . import __version__
-
-        return f"{__version__}:{self._get_parser().options.fingerprint()}"
+    def drop_document(self, row_id: int) -> int:
+        """Remove a stored document (by row id) and its chunks, inside :meth:`writing`; returns how many chunks."""
+        self._require_writer()
+        removed = self.store.remove_document(row_id)
+        self.vectors.remove(removed)
+        self._generation = self.store.generation()
+        return len(removed)
 
     def add(
         self,
@@ -403,53 +374,12 @@ class Index:
         prune: bool = False,
         progress: bool | ProgressCallback = False,
     ) -> IngestReport:
-        """Index files and folders (folders are walked with ``include``/``exclude`` globs).
-
-        ``prune``: also remove documents whose file no longer exists under the given folders.
-        ``progress``: True for a tqdm bar on stderr, or a ``callback(done, total, path)``.
-        Failures are recorded per file in the report; they never stop the run.
-        """
-        from .parsing import expand_paths
-
-        t0 = time.perf_counter()
-        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        files = expand_paths(paths, include, exclude)
-        report = IngestReport(files=len(files))
-        with self.writing():
-            tick = _progress(progress, len(files))
-            try:
-                for n, path in enumerate(files, start=1):
-                    self._ingest_file(path, report)
-                    self._maybe_checkpoint()
-                    tick(n, str(path))
-                if prune:
-                    for folder in paths:
-                        if Path(folder).is_dir():
-                            self._prune(os.path.abspath(folder), report)
-                self._rechunk_stale(report)
-            finally:
-                tick(-1, "")
-        report.seconds = time.perf_counter() - t0
-        return report
+        """Index files and folders; see :meth:`pipeline.ingest.Ingestor.run`."""
+        return self.ingestor.run(paths, include=include, exclude=exclude, prune=prune, progress=progress)
 
     def add_documents(self, documents: Iterable[Document]) -> IngestReport:
         """Index already-parsed documents, keyed by ``Document.source`` (counted as ``parsed``)."""
-        t0 = time.perf_counter()
-        report = IngestReport()
-        with self.writing():
-            for doc in documents:
-                report.files += 1
-                row = self.store.document(doc.source)
-                if row and row.status == "indexed" and row.doc_id == doc.content_hash and row.chunking == self.fingerprint:
-                    report.skipped += 1
-                    continue
-                report.parsed += 1
-                report.pages += doc.pages
-                self._index_document(doc.source, doc, report, parser="external")
-                self._maybe_checkpoint()
-            self._rechunk_stale(report)
-        report.seconds = time.perf_counter() - t0
-        return report
+        return self.ingestor.run_documents(documents)
 
     def remove(self, sources: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> int:
         """Remove documents by path (as indexed: absolute) or ``Document.source``; returns how many."""
@@ -460,219 +390,44 @@ class Index:
             for s in sources:
                 row = self.store.document(str(s)) or self.store.document(os.path.abspath(s))
                 if row is not None:
-                    self.vectors.remove(self.store.remove_document(row.id))
+                    self.drop_document(row.id)
                     n += 1
         return n
-
-    def _ingest_file(self, path: Path, report: IngestReport) -> None:
-        key = os.path.abspath(path)
-        parser = self._get_parser()
-        try:
-            data = parser.read(path)
-        except InputError as exc:
-            self._fail(key, "", exc, report)
-            return
-        content_hash = hashlib.sha256(data).hexdigest()
-        row = self.store.document(key)
-        if row is not None and row.status == "indexed" and row.doc_id == content_hash and row.parser == self._parser_fp:
-            if row.chunking == self.fingerprint:
-                report.skipped += 1
-                return
-            stored = self.store.load_document(row.id)
-            if stored is not None:
-                report.rechunked += 1
-                self._index_document(key, stored, report)
-                return
-        try:
-            doc = parser.parse_bytes(data, source=key)
-        except (InputError, ConfigurationError) as exc:
-            self._fail(key, content_hash, exc, report)
-            return
-        report.parsed += 1
-        report.pages += doc.pages
-        self._index_document(key, doc, report, parser=self._parser_fp)
-
-    def _fail(self, key: str, content_hash: str, exc: RaglineError, report: IngestReport) -> None:
-        report.failed += 1
-        report.errors.append(
-            FileError(source=key, reason=exc.reason, error=type(exc).__name__, message=exc.message)
-        )
-        if content_hash:
-            self.store.record_failure(key, content_hash, self.fingerprint, exc.to_dict())
-
-    def _index_document(self, key: str, doc: Document, report: IngestReport, parser: str | None = None) -> None:
-        """Chunk, embed (cache misses only) and commit one document. ``parser``: fingerprint of the parse
-        that produced ``doc`` (None: re-chunking a stored parse, which keeps its fingerprint)."""
-        import numpy as np
-
-        assert self._chunker is not None and self.embedder is not None
-        chunks = self._chunker.run(doc)
-        # What is embedded (and cached by hash) is the chunk text behind its document context.
-        hashes = [_sha256(c.embedding_text) for c in chunks]
-        model = self.embedder.model_name
-        cached = self.store.cached_vectors(model, hashes)
-        todo = {h: c.embedding_text for h, c in zip(hashes, chunks) if h not in cached}
-        new: dict[str, bytes] = {}
-        if todo:
-            vecs = self._embed(list(todo.values()))
-            new = {h: vecs[i].tobytes() for i, h in enumerate(todo)}
-        report.embedded += len(todo)
-        report.cached += sum(1 for h in hashes if h in cached)
-        removed, added = self.store.replace_document(
-            key, doc, chunks, hashes, self.fingerprint, new, model, parser
-        )
-        vectors = self.vectors
-        vectors.remove(removed)
-        if added:
-            by_hash = {**cached, **new}
-            dim = vectors.dimension
-            mat = np.frombuffer(b"".join(by_hash[h] for _, h in added), dtype=np.float32).reshape(len(added), dim)
-            vectors.add(np.array([i for i, _ in added], dtype=np.int64), mat)
-        # Our own commit; we hold the lock, so nobody else moved the generation.
-        self._generation = self.store.generation()
-        report.chunks_added += len(added)
-        report.chunks_removed += len(removed)
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        import numpy as np
-
-        assert self.embedder is not None
-        vecs = np.ascontiguousarray(self.embedder.embed(texts), dtype=np.float32)
-        if vecs.shape != (len(texts), self.embedder.dimension):
-            raise ConfigurationError(
-                f"embedder {self.embedder.model_name} returned shape {vecs.shape}, expected "
-                f"({len(texts)}, {self.embedder.dimension})",
-                stage="embed",
-            )
-        return vecs
-
-    def _prune(self, folder: str, report: IngestReport) -> None:
-        for row in self.store.documents_under(folder):
-            if not os.path.exists(row.path):
-                removed = self.store.remove_document(row.id)
-                self.vectors.remove(removed)
-                self._generation = self.store.generation()
-                report.removed += 1
-                report.chunks_removed += len(removed)
-
-    def _rechunk_stale(self, report: IngestReport) -> None:
-        """Documents chunked with other options than the current ones (and not seen in this run):
-        re-chunk from the stored parse; only chunk texts never seen before get embedded."""
-        for row in self.store.documents("status = 'indexed' AND chunking != ?", (self.fingerprint,)):
-            doc = self.store.load_document(row.id)
-            if doc is None:
-                continue
-            report.rechunked += 1
-            self._index_document(row.path, doc, report)
-            self._maybe_checkpoint()
 
     def compact(self) -> int:
         """Drop cached vectors no chunk uses and reclaim disk space; returns how many were dropped."""
         with self.writing():
             n = self.store.prune_embeddings()
-        self.store.conn.execute("VACUUM")
+        self.store.vacuum()
         return n
 
-    # ---------------------------------------------------------------------------------------------
-    # reading
-    # ---------------------------------------------------------------------------------------------
+    # -- reading ----------------------------------------------------------------------------------
     def search(
         self,
         query: str,
         k: int = 5,
-        mode: str = "hybrid",
+        mode: SearchMode = "hybrid",
         source_glob: str | None = None,
         pages: PagesArg = None,
     ) -> list[SearchHit]:
-        """Top ``k`` chunks for ``query``.
-
-        ``mode``: ``dense`` (cosine over embeddings), ``bm25`` (SQLite FTS5) or ``hybrid`` (reciprocal
-        rank fusion of both). ``source_glob`` keeps chunks whose path or file name matches;
-        ``pages`` keeps chunks overlapping a page, a list of pages or a ``range``.
-        """
-        if mode not in SEARCH_MODES:
-            raise ConfigurationError(f"unknown search mode {mode!r} (dense, bm25 or hybrid)", stage="search")
-        if k < 1:
-            raise ConfigurationError("k must be at least 1", stage="search")
-        with self._lock:
-            self.warm_up()
-            self._refresh()
-            flt = Filter(source_glob=source_glob, page_ranges=page_ranges(pages))
-            allowed = self.store.filtered_ids(flt) if flt.active else None
-            if allowed is not None and len(allowed) == 0:
-                return []
-            depth = k if mode != "hybrid" else max(50, 4 * k)
-            dense: list[tuple[int, float]] = []
-            sparse: list[tuple[int, float]] = []
-            if mode in ("dense", "hybrid"):
-                dense = self._dense(query, depth, allowed)
-            if mode in ("bm25", "hybrid"):
-                match = fts_query(query)
-                sparse = self.store.bm25(match, depth, flt) if match else []
-            if mode == "dense":
-                ranked = dense
-            elif mode == "bm25":
-                ranked = sparse
-            else:
-                ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]])
-            rows = self.store.chunks([i for i, _ in ranked[: k * 2]])
-        dense_rank = {i: (r, s) for r, (i, s) in enumerate(dense, start=1)}
-        sparse_rank = {i: (r, s) for r, (i, s) in enumerate(sparse, start=1)}
-        hits: list[SearchHit] = []
-        for cid, score in ranked:
-            row = rows.get(cid)
-            if row is None:  # a tombstone or a row deleted since the FAISS snapshot
-                continue
-            meta: dict[str, Any] = {"mode": mode, "chunk_index": row.position, **row.metadata}
-            if cid in dense_rank:
-                meta["dense_rank"], meta["dense_score"] = dense_rank[cid]
-            if cid in sparse_rank:
-                meta["bm25_rank"], meta["bm25_score"] = sparse_rank[cid]
-            hits.append(
-                SearchHit(
-                    chunk_id=row.chunk_id, doc_id=row.doc_id, source=row.source, page_start=row.page_start,
-                    page_end=row.page_end, heading_path=row.heading_path, score=float(score), text=row.text,
-                    metadata=meta,
-                )
-            )
-            if len(hits) == k:
-                break
-        return hits
-
-    def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
-        vectors = self.vectors
-        if vectors.live_count == 0:
-            return []
-        q = self._embed([query])[0]
-        if allowed is not None and vectors.kind == "hnsw" and len(allowed) <= self.exact_filter_limit:
-            # A selective filter starves HNSW's graph walk (it can return fewer than k hits); scoring the
-            # few allowed vectors exactly is both correct and cheap.
-            import numpy as np
-
-            assert self.embedder is not None
-            ids, mat = self.store.vectors_for(self.embedder.model_name, allowed, vectors.dimension)
-            scores = mat @ q
-            top = np.argsort(-scores)[:depth]
-            return [(int(ids[i]), float(scores[i])) for i in top]
-        scores, ids = vectors.search(q, depth, allowed)
-        return [(int(i), float(s)) for i, s in zip(ids, scores)]
+        """Top ``k`` chunks for ``query``; see :meth:`pipeline.retrieval.IndexRetriever.search`."""
+        return self.retriever.search(query, k=k, mode=mode, source_glob=source_glob, pages=pages)
 
     def stats(self) -> IndexStats:
-        with self._lock:
+        with self.reading():
             store = self.store
-            self._refresh()
             dim = store.get_meta("embedding_dim")
             return IndexStats(
                 directory=str(self.directory),
-                documents=len(store.documents("status = 'indexed'")),
-                failed_documents=len(store.documents("status = 'failed'")),
-                chunks=store.count("chunks"),
+                documents=store.document_count("indexed"),
+                failed_documents=store.document_count("failed"),
+                chunks=store.chunk_count(),
                 vectors=self.vectors.live_count,
                 vector_index=self.vectors.kind,
                 embedding_model=store.get_meta("embedding_model"),
                 dimension=int(dim) if dim else None,
                 chunking_fingerprint=store.get_meta("chunking_fingerprint"),
-                cached_embeddings=store.count("embeddings"),
+                cached_embeddings=store.cached_embedding_count(),
             )
 
     def close(self) -> None:
@@ -690,26 +445,4 @@ class Index:
         self.close()
 
 
-def _progress(progress: bool | ProgressCallback, total: int) -> Callable[[int, str], None]:
-    """A ``tick(done, path)`` function; ``tick(-1, "")`` closes a tqdm bar."""
-    if callable(progress):
-        cb = progress
-        return lambda n, path: cb(n, total, path) if n >= 0 else None
-    if not progress:
-        return lambda n, path: None
-    from tqdm import tqdm
-
-    # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
-    bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, disable=None, dynamic_ncols=True)
-
-    def tick(n: int, path: str) -> None:
-        if n < 0:
-            bar.close()
-            return
-        bar.set_postfix_str(os.path.basename(path)[-40:], refresh=False)
-        bar.update(1)
-
-    return tick
-
-
-__all__ = ["FileError", "Index", "IndexStats", "IngestReport", "ProgressCallback"]
+__all__ = ["Index", "IndexStats"]

@@ -5,12 +5,22 @@ Tests use small fakes that satisfy these; real implementations live in their sta
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
 from .document import Document
+
+if TYPE_CHECKING:
+    from .chunking import Chunk, ChunkingOptions
+
+SearchMode = Literal["dense", "bm25", "hybrid"]
+"""``dense``: cosine over embeddings; ``bm25``: full-text; ``hybrid``: reciprocal rank fusion of both."""
+
+PagesArg = int | Sequence[int] | range | tuple[int, int] | None
+"""A page, a list of pages or a ``range`` (1-based) that search hits must overlap."""
 
 
 class SearchHit(BaseModel):
@@ -45,16 +55,69 @@ class Embedder(Protocol):
         ...
 
 
+class Fingerprinted(Protocol):
+    """Options whose fingerprint is stored with what they produced, so a change of options is noticed."""
+
+    def fingerprint(self) -> str: ...
+
+
+@runtime_checkable
+class DocumentParser(Protocol):
+    """Role of :class:`pipeline.parsing.Parser` during ingest: read a file's bytes, then parse them."""
+
+    @property
+    def options(self) -> Fingerprinted: ...
+
+    def read(self, path: str | os.PathLike[str]) -> bytes: ...
+
+    def parse_bytes(self, data: bytes, *, source: str, content_hash: str | None = None) -> Document: ...
+
+
+@runtime_checkable
+class DocumentChunker(Protocol):
+    """Role of :class:`pipeline.chunking.Chunker`: ``Document -> list[Chunk]`` with known options."""
+
+    @property
+    def options(self) -> ChunkingOptions: ...
+
+    def run(self, document: Document) -> list[Chunk]: ...
+
+
 @runtime_checkable
 class Retriever(Protocol):
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[SearchHit]: ...
+    """Top ``k`` chunks for a query. ``source_glob`` keeps hits whose path or file name matches; ``pages``
+    keeps hits overlapping those pages."""
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        source_glob: str | None = None,
+        pages: PagesArg = None,
+    ) -> list[SearchHit]: ...
 
 
 @runtime_checkable
-class LLMClient(Protocol):
-    model: str
+class Reranker(Protocol):
+    """Second retrieval stage: reorders the first stage's candidates (best first)."""
 
-    def chat(self, messages: list[dict[str, Any]], **kwargs: Any) -> Any: ...
+    def depth(self, k: int) -> int:
+        """How many first-stage candidates to fetch for a top-``k`` answer."""
+        ...
+
+    def rerank(self, query: str, hits: list[SearchHit]) -> list[SearchHit]: ...
 
 
-PathLike = str | Path
+__all__ = [
+    "DocumentChunker",
+    "DocumentParser",
+    "Embedder",
+    "Extractor",
+    "Fingerprinted",
+    "PagesArg",
+    "Reranker",
+    "Retriever",
+    "SearchHit",
+    "SearchMode",
+]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import textwrap
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ._common import add_input_options
+from ._common import add_input_options, parse_options
+from ._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from ._index_options import add_index_options, open_index
+
+if TYPE_CHECKING:
+    from pipeline.chunking import ChunkingOptions
+    from pipeline.index import IndexStats
+    from pipeline.ingest import IngestReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,9 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
-    p.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    add_index_options(p)
     p.add_argument("--prune", action="store_true", help="remove indexed documents whose file no longer exists under the given folders")
-    add_embedding_options(p)
     p.add_argument("--max-tokens", type=int, metavar="N",
                    help="chunk token budget (default: the index's current setting, 256 for a new index)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON on stdout")
@@ -45,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def add_embedding_options(p: argparse.ArgumentParser) -> None:
+    """--backend/--model alone; kept for ``ask_cmd`` until it uses :func:`._index_options.add_index_options`."""
     g = p.add_argument_group("embedding model")
     g.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
                    help="auto: torch on a CUDA GPU, else ONNX Runtime (default)")
@@ -53,86 +60,44 @@ def add_embedding_options(p: argparse.ArgumentParser) -> None:
                         "all-MiniLM-L6-v2 for a new index)")
 
 
-def open_index(args: argparse.Namespace, *, create: bool, chunking: Any = None, parse_options: Any = None) -> Any:
-    """Open ``--index`` with the embedding options; env vars are read here (CLI only)."""
-    from pipeline.embedding import make_embedder
-    from pipeline.index import Index
-
-    cache_dir = os.environ.get("RAGLINE_CACHE_DIR") or None
-    embedder = make_embedder(args.backend, args.model, cache_dir=cache_dir) if args.model else None
-    return Index.open(
-        args.index, embedder=embedder, chunking=chunking, parse_options=parse_options,
-        backend=args.backend, cache_dir=cache_dir, create=create,
-    )
-
-
-def _chunking(args: argparse.Namespace) -> Any:
+def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
     """New options only when --max-tokens is given: otherwise the index keeps what it was built with."""
     if args.max_tokens is None:
         return None
     from pipeline.chunking import ChunkingOptions
     from pipeline.index import Index
 
-    db = Path(args.index) / Index.DB_FILE
-    base = ChunkingOptions()
-    if db.is_file():
-        from pipeline._index_store import DocStore
-
-        store = DocStore(db)
-        try:
-            stored = store.get_meta("chunking_options")
-        finally:
-            store.close()
-        if stored:
-            base = ChunkingOptions.model_validate_json(stored)
+    base = Index.stored_chunking(args.index) or ChunkingOptions()
     return base.model_copy(update={"max_tokens": args.max_tokens})
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.exceptions import ConfigurationError, RaglineError
-    from pipeline.parsing import ParseOptions, expand_paths
+    from pipeline.parsing import expand_paths
 
     if args.max_tokens is not None and args.max_tokens < 16:
-        print("ragline ingest: error: --max-tokens must be at least 16", file=sys.stderr)
-        return 2
+        raise UsageError("--max-tokens must be at least 16")
     existing = [p for p in args.paths if os.path.exists(p)]
     if not args.prune and len(existing) == len(args.paths) and not expand_paths(existing, args.include, args.exclude):
         print("ragline ingest: no matching documents found", file=sys.stderr)
-        return 2
-    parse_options = ParseOptions(
-        password=args.password or os.environ.get("RAGLINE_PDF_PASSWORD"),
-        max_pages=args.max_pages,
-        tables=args.tables,
-        keep_furniture=args.keep_furniture,
-        main_content_only=not args.all_html,
-    )
-    try:
-        index = open_index(args, create=True, chunking=_chunking(args), parse_options=parse_options)
-        with index:
-            # Missing paths go through add() too: they come back as per-file failures in the report.
-            report = index.add(
-                args.paths, include=args.include, exclude=args.exclude, prune=args.prune,
-                progress=not (args.quiet or args.json),
-            )
-            stats = index.stats()
-    except ConfigurationError as exc:
-        print(f"ragline ingest: error: {exc}", file=sys.stderr)
-        return 2
-    except RaglineError as exc:
-        print(f"ragline ingest: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_USAGE
+    # Index errors (locked, another model, bad options) reach the CLI's one error wrapper.
+    with open_index(args, create=True, chunking=_chunking(args), parse_options=parse_options(args)) as index:
+        # Missing paths go through add() too: they come back as per-file failures in the report.
+        report = index.add(
+            args.paths, include=args.include, exclude=args.exclude, prune=args.prune,
+            progress=not (args.quiet or args.json),
+        )
+        stats = index.stats()
     if args.json:
         payload = report.model_dump(mode="json")
         payload["index"] = stats.model_dump(mode="json")
-        import json
-
         print(json.dumps(payload, indent=2))
     elif not args.quiet:
         print(_summary(report, stats), file=sys.stderr)
-    return 0 if report.ok else 1
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _summary(report: Any, stats: Any) -> str:
+def _summary(report: IngestReport, stats: IndexStats) -> str:
     lines = [
         f"ingested {report.files} file(s) in {report.seconds:.1f}s: parsed {report.parsed}, "
         f"skipped {report.skipped} unchanged, failed {report.failed}"

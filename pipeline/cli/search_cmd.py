@@ -7,9 +7,13 @@ import json
 import re
 import sys
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .ingest_cmd import add_embedding_options, open_index
+from ._errors import EXIT_OK, UsageError
+from ._index_options import add_index_options, open_index, require_existing_index
+
+if TYPE_CHECKING:
+    from pipeline.protocols import SearchHit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,13 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("query", metavar="QUERY")
-    p.add_argument("--index", required=True, metavar="DIR", help="index directory")
+    add_index_options(p)
     p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="default hybrid")
     p.add_argument("--source", metavar="GLOB", help="only documents whose path or file name matches GLOB")
     p.add_argument("--pages", metavar="LIST", help="only chunks on these pages, e.g. 3 or 1-4,9")
     p.add_argument("--json", action="store_true", help="print hits as a JSON array on stdout")
-    add_embedding_options(p)
     p.set_defaults(func=run)
 
 
@@ -56,31 +59,19 @@ def parse_pages(spec: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.exceptions import ConfigurationError, RaglineError
-    from pipeline.index import Index
-
     if args.k < 1:
-        print("ragline search: error: -k must be at least 1", file=sys.stderr)
-        return 2
+        raise UsageError("-k must be at least 1")
     try:
         pages = parse_pages(args.pages) if args.pages else None
     except ValueError as exc:
-        print(f"ragline search: error: {exc}", file=sys.stderr)
-        return 2
-    from pathlib import Path
-
-    if not (Path(args.index) / Index.DB_FILE).is_file():
-        print(f"ragline search: error: no index in {args.index} (build one with `ragline ingest`)", file=sys.stderr)
-        return 2
-    try:
-        with open_index(args, create=False) as index:
-            hits = index.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages)
-    except RaglineError as exc:
-        print(f"ragline search: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigurationError) else 1
+        raise UsageError(str(exc)) from None
+    require_existing_index(args)  # never create an index just to search it
+    # Index errors reach the CLI's one error wrapper (bad options exit 2, the rest 1).
+    with open_index(args, create=False) as index:
+        hits = index.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages)
     if args.json:
         print(json.dumps([_hit_json(h, r) for r, h in enumerate(hits, start=1)], indent=2, ensure_ascii=False))
-        return 0
+        return EXIT_OK
     if not hits:
         print("no hits", file=sys.stderr)
     for rank, h in enumerate(hits, start=1):
@@ -89,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"{rank}. [{h.score:.4f}] {h.source} {pages_s}" + (f"  ({where})" if where else ""))
         snippet = " ".join(h.text.split())
         print("   " + (snippet[:300] + ("..." if len(snippet) > 300 else "")))
-    return 0
+    return EXIT_OK
 
 
-def _hit_json(hit: Any, rank: int) -> dict[str, Any]:
+def _hit_json(hit: SearchHit, rank: int) -> dict[str, Any]:
     return {
         "rank": rank,
         "chunk_id": hit.chunk_id,

@@ -38,9 +38,9 @@ class SpyParser(Parser):
         super().__init__()
         self.parsed: list[str] = []
 
-    def parse_bytes(self, data: bytes, *, source: str) -> Document:
+    def parse_bytes(self, data: bytes, *, source: str, content_hash: str | None = None) -> Document:
         self.parsed.append(source)
-        return super().parse_bytes(data, source=source)
+        return super().parse_bytes(data, source=source, content_hash=content_hash)
 
 
 def word(i: int) -> str:
