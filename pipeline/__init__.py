@@ -18,76 +18,71 @@ from .exceptions import __all__ as _exc_all
 
 from ._version import __version__
 
-# name -> module that defines it; resolved on first attribute access so `import pipeline` stays light.
+# The public surface: what ingest scripts and notebooks need. Everything else stays importable from its
+# module (pipeline.embedding, pipeline.llm, ...). name -> defining module, resolved on first attribute
+# access so `import pipeline` stays light.
 _LAZY: dict[str, str] = {
+    # documents and parsing
     "Document": "pipeline.document",
     "Element": "pipeline.document",
     "ElementKind": "pipeline.document",
     "BBox": "pipeline.document",
     "TableData": "pipeline.document",
+    "ErrorRecord": "pipeline.document",
     "ParseResult": "pipeline.document",
     "ParseStatus": "pipeline.document",
-    "Chunk": "pipeline.chunking",
-    "ChunkingOptions": "pipeline.chunking",
-    "Chunker": "pipeline.chunking",
-    "chunk": "pipeline.chunking",
     "ParseOptions": "pipeline.parsing",
-    "Parser": "pipeline.parsing",
+    "PdfOptions": "pipeline.parsing",
+    "HtmlOptions": "pipeline.parsing",
+    "TableMode": "pipeline.parsing",
     "parse": "pipeline.parsing",
     "parse_many": "pipeline.parsing",
-    "SearchHit": "pipeline.protocols",
+    # chunking, the index, retrieval
+    "Chunk": "pipeline.chunking",
+    "ChunkingOptions": "pipeline.chunking",
+    "chunk": "pipeline.chunking",
     "Index": "pipeline.index",
     "IndexStats": "pipeline.index",
-    "IngestReport": "pipeline.index",
-    "FileError": "pipeline.index",
-    "OnnxEmbedder": "pipeline.embedding",
-    "SentenceTransformerEmbedder": "pipeline.embedding",
+    "IngestReport": "pipeline.ingest",
+    "SearchHit": "pipeline.protocols",
     "make_embedder": "pipeline.embedding",
+    # the LLM stage
+    "LLMSettings": "pipeline.llm",
+    "open_llm": "pipeline.llm",
     "LLMClient": "pipeline.llm",
-    "AsyncLLMClient": "pipeline.llm",
-    "ChatCompletion": "pipeline.llm",
-    "Usage": "pipeline.llm",
-    "RetryPolicy": "pipeline.llm",
-    "LocalLLMServer": "pipeline.llm",
-    "StructuredExtractor": "pipeline.llm",
+    "extract": "pipeline.llm",
     "ExtractionOptions": "pipeline.llm",
     "ExtractionResult": "pipeline.llm",
     "ExtractionStatus": "pipeline.llm",
     "FieldEvidence": "pipeline.llm",
-    "extract": "pipeline.llm",
-    "QuestionAnswerer": "pipeline.llm",
+    "ask": "pipeline.llm",
     "QAOptions": "pipeline.llm",
     "Answer": "pipeline.llm",
     "Citation": "pipeline.llm",
-    "ask": "pipeline.llm",
 }
 
 if TYPE_CHECKING:
-    from .chunking import Chunk, Chunker, ChunkingOptions, chunk
-    from .document import BBox, Document, Element, ElementKind, ParseResult, ParseStatus, TableData
-    from .parsing import ParseOptions, Parser, parse, parse_many
-    from .protocols import SearchHit
-    from .embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder
-    from .index import FileError, Index, IndexStats, IngestReport
+    from .chunking import Chunk, ChunkingOptions, chunk
+    from .document import BBox, Document, Element, ElementKind, ErrorRecord, ParseResult, ParseStatus, TableData
+    from .embedding import make_embedder
+    from .index import Index, IndexStats
+    from .ingest import IngestReport
     from .llm import (
         Answer,
-        AsyncLLMClient,
-        ChatCompletion,
         Citation,
         ExtractionOptions,
         ExtractionResult,
         ExtractionStatus,
         FieldEvidence,
         LLMClient,
-        LocalLLMServer,
+        LLMSettings,
         QAOptions,
-        QuestionAnswerer,
-        RetryPolicy,
-        StructuredExtractor,
-        Usage,
         ask,
         extract,
+        open_llm,
     )
+    from .parsing import HtmlOptions, ParseOptions, PdfOptions, TableMode, parse, parse_many
+    from .protocols import SearchHit
 
 
 def __getattr__(name: str) -> Any:

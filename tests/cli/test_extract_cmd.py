@@ -217,11 +217,18 @@ def test_ask_cli(monkeypatch: pytest.MonkeyPatch, sample_docs: Path, tmp_path: P
 def test_validation_reasks_default_depends_on_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     import argparse
 
-    from pipeline.cli._llm import validation_reasks
+    from pipeline.cli._llm import add_llm_options, llm_settings
+
+    parser = argparse.ArgumentParser()
+    add_llm_options(parser)
+    parser.add_argument("--validation-reasks", type=int, default=None)
+
+    def validation_reasks(argv: list[str]) -> int:
+        ns = parser.parse_args(argv)
+        return llm_settings(ns).validation_reasks(ns.validation_reasks)
 
     monkeypatch.delenv("RAGLINE_LLM_BASE_URL", raising=False)
-    ns = argparse.Namespace(llm_url=None, validation_reasks=None)
-    assert validation_reasks(ns) == 0  # embedded 0.5B: re-asks never helped (docs/llm.md)
+    assert validation_reasks([]) == 0  # embedded 0.5B: re-asks never helped (docs/llm.md)
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
-    assert validation_reasks(ns) == 2
-    assert validation_reasks(argparse.Namespace(llm_url=None, validation_reasks=1)) == 1
+    assert validation_reasks([]) == 2
+    assert validation_reasks(["--validation-reasks", "1"]) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.evaluation.extract_eval import ExtractEval, FieldScore, format_extract, norm_value, same
-from pipeline.evaluation.qa_eval import _figure_in, key_figure, load_qa_items
+from pipeline.evaluation.docugami import figure_in, key_figure, load_qa_items
 
 
 def test_field_comparison_normalises() -> None:
@@ -33,9 +33,9 @@ def test_format_extract_table() -> None:
 def test_key_figure_and_matching() -> None:
     assert key_figure("The gross margin for the three months ended July 1, 2023, was $36,413 million.") == Decimal("36413")
     assert key_figure("No, there were none in 2023.") is None
-    assert _figure_in("$36,413 million", Decimal("36413"))
-    assert _figure_in("net cash of $23.198 billion", Decimal("23198"))
-    assert not _figure_in("$36,414 million", Decimal("36413"))
+    assert figure_in("$36,413 million", Decimal("36413"))
+    assert figure_in("net cash of $23.198 billion", Decimal("23198"))
+    assert not figure_in("$36,414 million", Decimal("36413"))
 
 
 @pytest.mark.eval

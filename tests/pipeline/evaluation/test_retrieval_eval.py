@@ -12,7 +12,7 @@ from pipeline.evaluation.retrieval_eval import (
     FigureRecall,
     ModeScore,
     RetrievalEval,
-    _figure_recall,
+    figure_recall,
     format_figure_table,
     format_table,
     load_questions,
@@ -49,15 +49,16 @@ def test_questions_load_from_the_real_csv(eval_dir: Path) -> None:
 
 @pytest.mark.eval
 def test_figure_recall_finds_the_chunk_that_holds_the_figure(eval_dir: Path) -> None:
-    from pipeline.evaluation.qa_eval import load_qa_items
-    from pipeline.protocols import SearchHit
+    from pipeline.evaluation.docugami import load_qa_items
+    from pipeline.protocols import PagesArg, SearchHit, SearchMode
 
     items = load_qa_items(eval_dir)[:2]
 
     class Scripted:
         """Rank 3 holds the first question's figure in its gold filing; the second never appears."""
 
-        def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[SearchHit]:
+        def search(self, query: str, k: int = 5, mode: SearchMode = "hybrid", source_glob: str | None = None,
+                   pages: PagesArg = None) -> list[SearchHit]:
             def h(i: int, text: str, src: str) -> SearchHit:
                 return SearchHit(chunk_id=str(i), doc_id="d", source=f"/x/{src}", page_start=1, page_end=1,
                                  score=1.0, text=text)
@@ -68,7 +69,7 @@ def test_figure_recall_finds_the_chunk_that_holds_the_figure(eval_dir: Path) -> 
             return [h(1, "no figure", it.gold_docs[0]), h(2, f"Total {fig}", "other.pdf"),
                     h(3, f"Total {fig}", it.gold_docs[0])]
 
-    (dense, *_rest) = _figure_recall(Scripted(), eval_dir, 2)
+    (dense, *_rest) = figure_recall(Scripted(), eval_dir, 2)
     assert dense.questions == 2 and dense.recall_at == {1: 0.0, 5: 0.5, 10: 0.5, 20: 0.5}
     table = format_figure_table(RetrievalEval(
         k=5, documents=1, chunks=1, embedding_model="m", ingest_seconds=0, ingest={}, search_ms_per_query={},

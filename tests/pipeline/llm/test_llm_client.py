@@ -322,3 +322,17 @@ def test_async_fallback_and_400() -> None:
 
     asyncio.run(main())
     assert len(s.requests) == 3
+
+
+def test_sync_and_async_clients_share_one_constructor() -> None:
+    # The arguments are declared once (_ClientCore.__init__); the clients only add their I/O.
+    assert "__init__" not in vars(LLMClient) and "__init__" not in vars(AsyncLLMClient)
+    s = Script(httpx.Response(200, json={"data": [{"id": "m1"}, {"id": "m2"}]}))
+
+    async def main() -> list[str]:
+        async with AsyncLLMClient("http://llm.test/v1", model="m", transport=s.async_transport(),
+                                  timeout=5, max_concurrency=2, structured_mode="prompt") as c:
+            assert (c.timeout, c.max_concurrency, c.structured_mode) == (5, 2, "prompt")
+            return await c.models()
+
+    assert asyncio.run(main()) == ["m1", "m2"]

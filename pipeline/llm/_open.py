@@ -1,0 +1,63 @@
+"""The one place that turns :class:`~pipeline.llm.LLMSettings` into a client.
+
+    from pipeline.llm import LLMSettings, extract, open_llm
+
+    with open_llm(LLMSettings.from_env()) as client:      # endpoint, or the embedded model
+        result = extract("invoice.pdf", schema=Invoice, client=client)
+
+Used by ``ragline extract/ask/eval`` and :mod:`pipeline.evaluation` alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from ._client import LLMClient
+from ._local import LocalLLMServer
+from ._settings import (
+    DEFAULT_ENDPOINT_MODEL,
+    EMBEDDED_CONCURRENCY,
+    EMBEDDED_STRUCTURED_MODE,
+    ENDPOINT_CONCURRENCY,
+    ENDPOINT_STRUCTURED_MODE,
+    LLMSettings,
+)
+
+
+@contextlib.contextmanager
+def open_llm(settings: LLMSettings) -> Iterator[LLMClient]:
+    """An :class:`LLMClient` for ``settings``, closed when the ``with`` block ends.
+
+    With ``settings.base_url`` it talks to that endpoint. Without, an embedded
+    :class:`LocalLLMServer` is started for ``settings.embedded`` and stopped with the block.
+    Raises :class:`~pipeline.exceptions.ConfigurationError` (e.g. the ``local`` extra is missing) or
+    :class:`~pipeline.exceptions.LLMError` (the server does not start).
+    """
+    if settings.base_url is not None:
+        client = LLMClient(
+            settings.base_url,
+            model=settings.model or DEFAULT_ENDPOINT_MODEL,
+            api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+            timeout=settings.timeout,
+            structured_mode=settings.structured_mode or ENDPOINT_STRUCTURED_MODE,
+            max_concurrency=settings.max_concurrency or ENDPOINT_CONCURRENCY,
+        )
+        with client:
+            yield client
+        return
+    embedded = settings.embedded
+    server = LocalLLMServer(
+        embedded.model, cache_dir=embedded.cache_dir, n_threads=embedded.threads, n_ctx=embedded.n_ctx,
+    )
+    with server:
+        client = server.client(
+            structured_mode=settings.structured_mode or EMBEDDED_STRUCTURED_MODE,
+            timeout=settings.timeout,
+            max_concurrency=settings.max_concurrency or EMBEDDED_CONCURRENCY,
+        )
+        with client:
+            yield client
+
+
+__all__ = ["open_llm"]
