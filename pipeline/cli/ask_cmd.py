@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from ._errors import UsageError
+from ._index_options import add_index_options, open_index, require_existing_index
 from ._llm import add_llm_options, llm_settings
-from .ingest_cmd import add_embedding_options, open_index
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("question", metavar="QUESTION")
-    p.add_argument("--index", required=True, metavar="DIR", help="index directory (built by `ragline ingest`)")
     p.add_argument("-k", type=int, default=5, help="chunks retrieved (default 5)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid",
                    help="retrieval mode (default hybrid: brings answer-bearing chunks most often on 10-Q questions)")
@@ -37,33 +36,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", metavar="GLOB",
                    help="retrieve only from documents whose path or file name matches GLOB, e.g. '*2023 Q3 AAPL*'")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
-    add_embedding_options(p)
+    add_index_options(p, help="index directory (built by `ragline ingest`)")
     add_llm_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.exceptions import ConfigurationError, IndexStoreError, LLMError
-    from pipeline.index import Index
+    """Index, LLM and option errors reach the CLI's one error wrapper (exit 1, or 2 for usage)."""
     from pipeline.llm import QAOptions, QuestionAnswerer, open_llm
 
     if args.k < 1:
-        print("ragline ask: error: -k must be at least 1", file=sys.stderr)
-        return 2
-    if not (Path(args.index) / Index.DB_FILE).is_file():
-        print(f"ragline ask: error: no index in {args.index} (build one with `ragline ingest`)", file=sys.stderr)
-        return 2
+        raise UsageError("-k must be at least 1")
+    require_existing_index(args)
     options = QAOptions(k=args.k, mode=args.mode, max_context_tokens=args.max_context_tokens)
-    try:
-        settings = llm_settings(args)
-        with open_index(args, create=False) as index, open_llm(settings) as client:
-            answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
-    except ConfigurationError as exc:
-        print(f"ragline ask: error: {exc}", file=sys.stderr)
-        return 2
-    except (IndexStoreError, LLMError) as exc:
-        print(f"ragline ask: error: {exc}", file=sys.stderr)
-        return 1
+    settings = llm_settings(args)
+    with open_index(args, create=False) as index, open_llm(settings) as client:
+        answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0

@@ -50,16 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def add_embedding_options(p: argparse.ArgumentParser) -> None:
-    """--backend/--model alone; kept for ``ask_cmd`` until it uses :func:`._index_options.add_index_options`."""
-    g = p.add_argument_group("embedding model")
-    g.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
-                   help="auto: torch on a CUDA GPU, else ONNX Runtime (default)")
-    g.add_argument("--model", metavar="DIR",
-                   help="local sentence-transformers model directory (default: the index's model, "
-                        "all-MiniLM-L6-v2 for a new index)")
-
-
 def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
     """New options only when --max-tokens is given: otherwise the index keeps what it was built with."""
     if args.max_tokens is None:

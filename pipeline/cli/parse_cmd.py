@@ -112,23 +112,30 @@ def run(args: argparse.Namespace) -> int:
                     single.writelines(lines)
                     single.flush()
                 else:
-                    target = _target(out_path, Path(result.source), args.to, root)  # type: ignore[arg-type]
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = target.with_name(target.name + ".part")
-                    tmp.write_text("".join(lines), encoding="utf-8")
-                    tmp.replace(target)  # atomic: a killed run never leaves half a file behind
+                    _write_atomic(_target(out_path, Path(result.source), args.to, root), lines)  # type: ignore[arg-type]
     finally:
         if single is not None and single is not sys.stdout:
             single.close()
     if per_doc_dir:
-        err_file = out_path / "_errors.jsonl"  # type: ignore[operator]
-        if failures:
-            err_file.write_text("".join(f.model_dump_json() + "\n" for f in failures), encoding="utf-8")
-        elif err_file.exists():
-            err_file.unlink()
+        _write_errors(out_path / "_errors.jsonl", failures)  # type: ignore[operator]
     if not args.quiet:
         print(summary_line("parsed", done, pages, skipped, failures, time.perf_counter() - t0), file=sys.stderr)
     return 1 if failures else 0
+
+
+def _write_atomic(target: Path, lines: list[str]) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".part")
+    tmp.write_text("".join(lines), encoding="utf-8")
+    tmp.replace(target)  # atomic: a killed run never leaves half a file behind
+
+
+def _write_errors(err_file: Path, failures: list[ErrorRecord]) -> None:
+    """``_errors.jsonl`` beside folder output: this run's failures, or no file when there were none."""
+    if failures:
+        err_file.write_text("".join(f.model_dump_json() + "\n" for f in failures), encoding="utf-8")
+    elif err_file.exists():
+        err_file.unlink()
 
 
 def _target(out_dir: Path, source: Path, kind: str, root: Path | None = None) -> Path:

@@ -9,7 +9,7 @@ from _llm_fakes import Script, completion
 
 from pipeline.llm import LLMClient, QAOptions, RetryPolicy, ask
 from pipeline.llm._qa import pack_context
-from pipeline.protocols import Retriever, SearchHit
+from pipeline.protocols import PagesArg, Retriever, SearchHit
 
 
 def hit(cid: str, text: str, score: float, page: int = 1, source: str = "10q.pdf") -> SearchHit:
@@ -21,7 +21,9 @@ class FakeRetriever:
         self.hits = hits
         self.calls: list[tuple[str, int, str]] = []
 
-    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[SearchHit]:
+    def search(
+        self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None, pages: PagesArg = None
+    ) -> list[SearchHit]:
         self.calls.append((query, k, mode))
         return self.hits[:k]
 
@@ -147,7 +149,9 @@ def test_injected_source_cannot_close_its_block() -> None:
 
 def test_source_glob_is_passed_to_the_retriever() -> None:
     class FilteringRetriever(FakeRetriever):
-        def search(self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None) -> list[SearchHit]:
+        def search(
+            self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None, pages: PagesArg = None
+        ) -> list[SearchHit]:
             self.calls.append((query, k, f"{mode}|{source_glob}"))
             return [h for h in self.hits if source_glob is None or h.source == source_glob][:k]
 
