@@ -89,10 +89,18 @@ def _merge_collinear(segs: list[Box], *, horizontal: bool) -> list[Box]:
 
 def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
     """Bounding boxes of connected rule groups (h-v touching), plus stacks of aligned horizontal rules."""
+    if len(hs) + len(vs) > 4000:  # pathological drawings (maps, charts): not tables
+        return []
+    grids, lone_h = _grids_and_lone_rules(hs, vs)
+    regions = _merge_stacked(grids + _booktabs_stacks(lone_h))
+    regions = [r for r in _merge_side_by_side(regions) if r[2] - r[0] > 40 and r[3] - r[1] > 10]
+    return [_with_header_rules(r, lone_h) for r in regions]
+
+
+def _connected_rules(hs: list[Box], vs: list[Box]) -> list[list[int]]:
+    """Groups of touching rules (a horizontal rule meeting a vertical one), as indices into ``hs + vs``."""
     segs = hs + vs
     n = len(segs)
-    if n > 4000:  # pathological drawings (maps, charts): not tables
-        return []
     parent = list(range(n))
 
     def find(i: int) -> int:
@@ -115,38 +123,54 @@ def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(find(i), []).append(i)
-    out: list[Box] = []
+    return list(groups.values())
+
+
+def _grids_and_lone_rules(hs: list[Box], vs: list[Box]) -> tuple[list[Box], list[Box]]:
+    """Bounding boxes of the rule groups with both horizontal and vertical rules, and the horizontal rules
+    that touch no vertical one."""
+    segs = hs + vs
+    grids: list[Box] = []
     lone_h: list[Box] = []
-    for idx in groups.values():
+    for idx in _connected_rules(hs, vs):
         members = [segs[i] for i in idx]
-        if len(idx) == 1 and idx[0] < nh:
+        if len(idx) == 1 and idx[0] < len(hs):
             lone_h.append(members[0])
             continue
         has_v = any(m[0] == m[2] for m in members)
         has_h = any(m[1] == m[3] for m in members)
         if has_v and has_h:
-            out.append(_union(members))
+            grids.append(_union(members))
         elif has_h:
             lone_h.extend(members)
-    # Booktabs: >= 3 horizontal rules with (nearly) the same x-extent, each within 250 pt of the next.
-    lone_h.sort(key=lambda s: (round(s[0]), round(s[2]), s[1]))
+    return grids, lone_h
+
+
+def _booktabs_stacks(lone_h: list[Box]) -> list[Box]:
+    """Booktabs: >= 3 horizontal rules with (nearly) the same x-extent, each within 250 pt of the next."""
+    rules = sorted(lone_h, key=lambda s: (round(s[0]), round(s[2]), s[1]))
+    stacks: list[Box] = []
     i = 0
-    while i < len(lone_h):
+    while i < len(rules):
         j = i
         while (
-            j + 1 < len(lone_h)
-            and abs(lone_h[j + 1][0] - lone_h[i][0]) < 4
-            and abs(lone_h[j + 1][2] - lone_h[i][2]) < 4
-            and 0 < lone_h[j + 1][1] - lone_h[j][1] < 250
+            j + 1 < len(rules)
+            and abs(rules[j + 1][0] - rules[i][0]) < 4
+            and abs(rules[j + 1][2] - rules[i][2]) < 4
+            and 0 < rules[j + 1][1] - rules[j][1] < 250
         ):
             j += 1
         if j - i + 1 >= 3:
-            out.append(_union(lone_h[i : j + 1]))
+            stacks.append(_union(rules[i : j + 1]))
         i = j + 1
-    # Regions close above one another that share most of their width are one table whose rule groups are
-    # drawn apart (row groups separated by horizontal rules only, or alternate-row shading).
+    return stacks
+
+
+def _merge_stacked(regions: list[Box]) -> list[Box]:
+    """Regions close above one another that share most of their width are one table whose rule groups are
+    drawn apart (row groups separated by horizontal rules only, or alternate-row shading)."""
     merged: list[Box] = []
-    for r in sorted(out, key=lambda b: b[1]):
+    for r in sorted(regions, key=lambda b: b[1]):
         for k, m in enumerate(merged):
             overlap = min(r[2], m[2]) - max(r[0], m[0])
             # <= 20 pt apart: alternate-row shading leaves one unshaded row between shaded ones.
@@ -155,11 +179,14 @@ def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
                 break
         else:
             merged.append(r)
-    # Regions side by side at the same height are one table whose rows are shaded column by column
-    # (EDGAR statements shade the label+first-amount band and the last amount column apart, 5 pt away).
-    merged.sort(key=lambda b: b[0])
+    return merged
+
+
+def _merge_side_by_side(regions: list[Box]) -> list[Box]:
+    """Regions side by side at the same height are one table whose rows are shaded column by column
+    (EDGAR statements shade the label+first-amount band and the last amount column apart, 5 pt away)."""
     side: list[Box] = []
-    for r in merged:
+    for r in sorted(regions, key=lambda b: b[0]):
         for k, m in enumerate(side):
             v_overlap = min(r[3], m[3]) - max(r[1], m[1])
             if v_overlap >= 0.8 * min(r[3] - r[1], m[3] - m[1]) and 0 <= r[0] - m[2] <= 12:
@@ -167,8 +194,7 @@ def _regions(hs: list[Box], vs: list[Box]) -> list[Box]:
                 break
         else:
             side.append(r)
-    out = [r for r in side if r[2] - r[0] > 40 and r[3] - r[1] > 10]
-    return [_with_header_rules(r, lone_h) for r in out]
+    return side
 
 
 def _with_header_rules(region: Box, lone_h: list[Box]) -> Box:
