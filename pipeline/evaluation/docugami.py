@@ -54,7 +54,7 @@ def load_questions(eval_dir: Path) -> list[Question]:
 def key_figure(answer: str) -> Decimal | None:
     """First amount of a reviewed answer that is not a year or a day of month (e.g. 36,413 in '$36,413 million')."""
     # No public name: pipeline.llm keeps its locale parsing private, so this is the one private import here.
-    from pipeline.llm._normalize import find_amounts
+    from pipeline.values import find_amounts
 
     for a in find_amounts(answer, decimal_separator="."):
         v = abs(a.value)
@@ -79,7 +79,7 @@ def load_qa_items(eval_dir: Path) -> list[QAItem]:
 
 def figure_in(text: str, fig: Decimal) -> bool:
     """True when ``fig`` is among the amounts of ``text`` (also as ``23.198 billion`` for ``23,198 million``)."""
-    from pipeline.llm._normalize import find_amounts
+    from pipeline.values import find_amounts
 
     vals = {abs(a.value) for a in find_amounts(text, decimal_separator=".")}
     # "$23.198 billion" for 23,198 million: compare on significant digits too.
