@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_eval_dir_option(p)
     p.add_argument("--limit", type=int, help="only the first N invoices")
     p.add_argument("--validation-reasks", type=int, default=None, metavar="N", help=VALIDATION_REASKS_HELP)
+    p.add_argument("--strategy", choices=("candidates", "free"), default="candidates",
+                   help="extraction strategy (see ragline extract --help)")
     p.add_argument("--json", action="store_true", help="print results (per document too) as JSON")
     add_llm_options(p)
     p.set_defaults(func=run)
@@ -30,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         result = run_extract_eval(llm_settings(args), eval_dir, limit=args.limit,
-                                  validation_reasks=args.validation_reasks,
+                                  validation_reasks=args.validation_reasks, strategy=args.strategy,
                                   log=None if args.json else log_to_stderr)
     except ConfigurationError as exc:
         print(f"ragline eval extract: error: {exc}", file=sys.stderr)

@@ -25,9 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "extract",
         help="extract typed fields (with verbatim evidence) from documents using an LLM",
         description=(
-            "Extract the fields of a pydantic model (or flat JSON schema) from each document. For every field the "
-            "model returns the value as printed and a verbatim quote; ragline checks the quote against the "
-            "document, locates it (page, bbox) and parses amounts/dates/percentages itself. One JSON line per "
+            "Extract the fields of a pydantic model (or flat JSON schema) from each document. By default "
+            "(--strategy candidates) amounts, dates and identifiers are chosen among the values the document "
+            "prints, ranked by their labels, position and arithmetic, and the model only picks among the few best "
+            "where rules cannot decide; with --strategy free the model returns every value and a verbatim quote. "
+            "Either way ragline checks each quote against the document, locates it (page, bbox) and parses "
+            "amounts/dates/percentages itself. One JSON line per "
             "document: source, status (success | partial = some values unsupported by the text | failure), data, "
             "evidence, errors, usage. Exit status: 0 all extracted, 1 some failed, 2 usage error."
         ),
@@ -47,6 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="FILE.jsonl", help="output file (default stdout)")
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="LLM calls per document incl. re-asks (default 3)")
     p.add_argument("--validation-reasks", type=int, default=None, metavar="N", help=VALIDATION_REASKS_HELP)
+    p.add_argument("--strategy", choices=("candidates", "free"), default="candidates",
+                   help="candidates (default): typed fields are chosen among the document's own amounts, dates and "
+                   "identifiers, ranked by labels, position and arithmetic; the model only picks among the few best "
+                   "ids where rules cannot decide; free: the model writes every value and quote (docs/llm.md)")
     p.add_argument("--max-context-tokens", type=int, default=2400, metavar="N",
                    help="document tokens shown to the model; longer documents are cut to the most relevant passages")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress or summary on stderr")
@@ -129,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
         schema = load_schema(args.schema)
         settings = llm_settings(args)
         options = ExtractionOptions(max_attempts=args.max_attempts, max_context_tokens=args.max_context_tokens,
-                                    max_validation_reasks=settings.validation_reasks(args.validation_reasks))
+                                    max_validation_reasks=settings.validation_reasks(args.validation_reasks),
+                                    strategy=args.strategy)
     except (ConfigurationError, ValueError) as exc:
         print(f"ragline extract: error: {exc}", file=sys.stderr)
         return 2

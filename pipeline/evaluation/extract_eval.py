@@ -165,12 +165,14 @@ def evaluate_extract(eval_dir: Path, client: LLMClient, *, limit: int | None = N
 
 
 def run_extract_eval(settings: LLMSettings, eval_dir: Path, *, limit: int | None = None,
-                     validation_reasks: int | None = None, log: Log | None = None) -> ExtractEval:
+                     validation_reasks: int | None = None, log: Log | None = None,
+                     strategy: str = "candidates") -> ExtractEval:
     """:func:`evaluate_extract` on the LLM of ``settings``, with its re-ask policy unless
     ``validation_reasks`` is given (an embedded server lives as long as the run)."""
     from pipeline.llm import ExtractionOptions, open_llm
 
-    options = ExtractionOptions(max_validation_reasks=settings.validation_reasks(validation_reasks))
+    options = ExtractionOptions(max_validation_reasks=settings.validation_reasks(validation_reasks),
+                                strategy=strategy)  # type: ignore[arg-type]
     with open_llm(settings) as client:
         return evaluate_extract(eval_dir, client, limit=limit, log=log, options=options)
 

@@ -22,12 +22,13 @@ import enum
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..document import Document, Element, ErrorRecord
 from ..exceptions import ConfigurationError, ExtractionError
+from ._choose import CandidateOptions
 from ._client import ChatCompletion, LLMClient, Usage, parse_json_reply
 from ._context import select_context
 from ._evidence import SourceText, render_element
@@ -54,6 +55,14 @@ class ExtractionStatus(str, enum.Enum):
 class ExtractionOptions(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    strategy: Literal["candidates", "free"] = Field(
+        default="candidates",
+        description="candidates: typed fields are chosen among the document's own amounts, dates and "
+        "identifiers, ranked by their labels, position and arithmetic; rules settle what they can and the "
+        "model picks among the few best ids of the rest; every value carries a verified quote by construction "
+        "(docs/llm.md). free: the model writes every value and quote, verified afterwards",
+    )
+    candidates: CandidateOptions = Field(default_factory=CandidateOptions)
     max_attempts: int = Field(default=3, ge=1, description="LLM calls per document, re-asks included")
     max_validation_reasks: int = Field(
         default=2, ge=0,
@@ -179,6 +188,10 @@ class StructuredExtractor(Generic[T]):
     # -- run --------------------------------------------------------------------------------------
     def run(self, document: Document, *, raise_on_failure: bool = True) -> ExtractionResult[T]:
         """Extract the schema from ``document``; with ``raise_on_failure=False`` a failure is a result."""
+        if self.options.strategy == "candidates":
+            from ._candidate_extract import CandidateExtraction
+
+            return CandidateExtraction(self).run(document, raise_on_failure)
         self.warm_up()
         assert self.client is not None
         t0 = time.perf_counter()

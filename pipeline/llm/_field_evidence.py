@@ -47,10 +47,11 @@ class FieldEvidence(BaseModel):
     page: int | None = None
     bbox: BBox | None = None
     normalized: bool = Field(default=False, description="value computed from the text by ragline, not the model")
-    quote_origin: Literal["model", "document"] | None = Field(
+    quote_origin: Literal["model", "document", "attachment"] | None = Field(
         default=None,
-        description="model: the model's own quote, verified; document: the model gave no usable quote and "
-        "ragline took the line of the document where the value is printed",
+        description="model: the model's own quote, verified; document: the line of the document where the "
+        "value is printed (a candidate's line, or the model gave no usable quote); attachment: the element of "
+        "an invoice XML embedded in the PDF (Factur-X, ZUGFeRD, XRechnung, UBL) that the value comes from",
     )
     model_quote: str | None = Field(
         default=None, description="the model's quote when it was not found in the document (replaced by the line)"

@@ -86,7 +86,7 @@ def test_extract_writes_one_json_line_per_document(
     shutil.copy(sample_docs / "invoice_acme.pdf", docs / "a.pdf")
     shutil.copy(sample_docs / "invoice_acme.pdf", tmp_path / "in" / "b.pdf")
     out = tmp_path / "out.jsonl"
-    rc = main(["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out)])
+    rc = main(["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out), "--strategy", "free"])
     assert rc == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert [Path(r["source"]).name for r in lines] == ["b.pdf", "a.pdf"]  # folders walked recursively, sorted
@@ -130,7 +130,7 @@ def test_extract_model_output_never_valid_is_a_failure(
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", srv.url)
     try:
         rc = main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.llm:Invoice",
-                   "--max-attempts", "2", "-q"])
+                   "--max-attempts", "2", "-q", "--strategy", "free"])
     finally:
         srv.close()
     assert rc == 1
@@ -146,7 +146,7 @@ def test_schema_from_py_file_and_json(fake_llm: FakeOpenAI, sample_docs: Path, t
         "class Inv(BaseModel):\n    invoice_number: str\n    date: dt.date | None = Field(None, description='issue date')\n",
         encoding="utf-8",
     )
-    assert main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", f"{py}:Inv", "-q"]) == 0
+    assert main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", f"{py}:Inv", "-q", "--strategy", "free"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["data"] == {"invoice_number": "INV-2026-0042", "date": "2026-03-14"}
     sent = fake_llm.requests[-1]["response_format"]["json_schema"]["schema"]
@@ -156,7 +156,7 @@ def test_schema_from_py_file_and_json(fake_llm: FakeOpenAI, sample_docs: Path, t
     js.write_text(json.dumps({"title": "T", "properties": {
         "amount": {"type": "number", "description": "total"},
         "date": {"type": "string", "format": "date"}}, "required": ["amount"]}), encoding="utf-8")
-    assert main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", str(js), "-q"]) == 0
+    assert main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", str(js), "-q", "--strategy", "free"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["data"] == {"amount": 1234.56, "date": "2026-03-14"}
 

@@ -27,6 +27,9 @@ from pipeline.llm._evidence import SourceText
 from pipeline.llm._prompts import EXTRACTION_SYSTEM
 from pipeline.llm._reply_schema import evidence_schema, field_kind
 
+# These tests cover the free strategy: the model writes every value and quote (the default is candidates).
+FREE = ExtractionOptions(strategy="free")
+
 
 class Invoice(BaseModel):
     """An invoice."""
@@ -100,7 +103,7 @@ def test_evidence_schema_asks_value_and_quote_per_field() -> None:
 
 def test_extract_normalises_from_evidence_and_locates_it() -> None:
     s = Script(completion(GOOD, prompt=300, out=80))
-    res = extract(german_invoice(), schema=Invoice, client=client_for(s))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(s), options=FREE)
     assert res.status is ExtractionStatus.SUCCESS, res.evidence
     assert res.data == Invoice(invoice_number="RE-2018-0042", date=dt.date(2018, 6, 5), total=Decimal("1234.56"),
                                currency="EUR", vat_rate=19.0)
@@ -125,7 +128,7 @@ def test_model_typed_value_is_not_trusted() -> None:
     reply = dict(GOOD)
     reply["total"] = {"value": 1.23456, "quote": "Gesamtbetrag: 1.234,56 EUR"}
     reply["date"] = {"value": "2018-05-06", "quote": "Rechnungsdatum: 05.06.2018"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None
     assert res.data.date == dt.date(2018, 5, 6)  # its value parses, but disagrees with the quote ...
     assert res.evidence["date"].supported is False  # ... so it is flagged
@@ -136,7 +139,7 @@ def test_model_typed_value_is_not_trusted() -> None:
 def test_value_taken_from_quote_when_value_unparseable() -> None:
     reply = dict(GOOD)
     reply["total"] = {"value": "see total", "quote": "Gesamtbetrag: 1.234,56 EUR"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None and res.data.total == Decimal("1234.56")
     assert res.evidence["total"].supported is True
 
@@ -148,7 +151,7 @@ def test_negative_amount_in_parentheses_comes_from_the_document() -> None:
     doc = Document(source="x", content_hash="c", format="text", pages=1,
                    elements=[el("Net income (loss) $ (1,577) million")])
     reply = {"net_income": {"value": "1,577", "quote": "Net income (loss) $ (1,577)"}}
-    res = extract(doc, schema=Pnl, client=client_for(Script(completion(reply))))
+    res = extract(doc, schema=Pnl, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None and res.data.net_income == -1577.0
     assert res.evidence["net_income"].supported
 
@@ -156,7 +159,7 @@ def test_negative_amount_in_parentheses_comes_from_the_document() -> None:
 def test_unsupported_quote_is_flagged() -> None:
     reply = dict(GOOD)
     reply["invoice_number"] = {"value": "RE-9999", "quote": "Invoice number RE-9999"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     ev = res.evidence["invoice_number"]
     assert ev.supported is False and ev.page is None and ev.quote_origin is None
     assert ev.note == "quote not found in the document, and the value is not printed in the document"
@@ -167,7 +170,7 @@ def test_unsupported_quote_is_flagged() -> None:
 def test_fuzzy_quote_match() -> None:
     reply = dict(GOOD)
     reply["invoice_number"] = {"value": "RE-2018-0042", "quote": "Rechnung Nr RE-2018-0042"}  # dropped "."
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     ev = res.evidence["invoice_number"]
     assert ev.supported and 0.85 <= ev.match_score < 1.0 and ev.page == 1
 
@@ -176,7 +179,7 @@ def test_invented_quote_with_other_digits_is_not_a_fuzzy_match() -> None:
     # A small model writes "Gesamtbetrag: 37,50 EUR": close to a real line, but not what it says.
     reply = dict(GOOD)
     reply["total"] = {"value": "37,50 EUR", "quote": "Gesamtbetrag: 37,50 EUR"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     ev = res.evidence["total"]
     assert ev.supported is False and ev.note is not None
     assert ev.note.startswith("quote not found in the document; the value is printed on page 1")
@@ -190,7 +193,7 @@ def test_absent_fields_are_null() -> None:
     reply = dict(GOOD)
     reply["vat_rate"] = {"value": None, "quote": None}
     reply["currency"] = {"value": "N/A", "quote": ""}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None and res.data.vat_rate is None and res.data.currency is None
     assert res.evidence["vat_rate"].supported is None and res.evidence["vat_rate"].value is None
     assert res.status is ExtractionStatus.SUCCESS
@@ -198,7 +201,7 @@ def test_absent_fields_are_null() -> None:
 
 def test_invalid_json_then_valid_reasks_with_the_error() -> None:
     s = Script(completion('{"invoice_number": {"value": "RE-2018'), completion(GOOD))
-    res = extract(german_invoice(), schema=Invoice, client=client_for(s))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(s), options=FREE)
     assert res.status is ExtractionStatus.SUCCESS and res.attempts == 2
     assert res.usage.requests == 2
     second = s.bodies()[1]["messages"]
@@ -211,7 +214,7 @@ def test_validation_error_reasks_with_pydantic_message() -> None:
     bad = dict(GOOD)
     bad["invoice_number"] = {"value": None, "quote": None}  # required field
     s = Script(completion(bad), completion(GOOD))
-    res = extract(german_invoice(), schema=Invoice, client=client_for(s))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(s), options=FREE)
     assert res.attempts == 2
     msg = s.bodies()[1]["messages"][3]["content"]
     assert "invoice_number" in msg and "do not validate" in msg
@@ -220,7 +223,7 @@ def test_validation_error_reasks_with_pydantic_message() -> None:
 def test_truncated_output_reasks_with_more_tokens() -> None:
     s = Script(completion('{"invoice_number": {"value": "RE', finish_reason="length"), completion(GOOD))
     res = extract(german_invoice(), schema=Invoice, client=client_for(s),
-                  options=ExtractionOptions(max_output_tokens=100))
+                  options=ExtractionOptions(strategy="free", max_output_tokens=100))
     assert res.status is ExtractionStatus.SUCCESS
     b = s.bodies()
     assert b[0]["max_tokens"] == 100 and b[1]["max_tokens"] == 150
@@ -234,22 +237,22 @@ def test_truncated_output_reasks_with_more_tokens() -> None:
 def test_gives_up_after_max_attempts_with_extraction_error() -> None:
     s = Script(completion("I cannot do that."))
     with pytest.raises(ExtractionError) as ei:
-        extract(german_invoice(), schema=Invoice, client=client_for(s), options=ExtractionOptions(max_attempts=3))
+        extract(german_invoice(), schema=Invoice, client=client_for(s), options=ExtractionOptions(strategy="free", max_attempts=3))
     err = ei.value
     assert len(s.requests) == 3 and len(err.attempts) == 3
     assert err.last_completion == "I cannot do that." and err.source == "/data/re-42.pdf"
     # Non-raising form for batch use.
     res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion("no"))),
-                  raise_on_failure=False)
+                  raise_on_failure=False, options=FREE)
     assert res.status is ExtractionStatus.FAILURE and res.data is None and len(res.errors) == 3
 
 
 def test_connection_failure_is_reported_with_source() -> None:
     s = Script(httpx.ConnectError("refused"))
-    res = extract(german_invoice(), schema=Invoice, client=client_for(s), raise_on_failure=False)
+    res = extract(german_invoice(), schema=Invoice, client=client_for(s), raise_on_failure=False, options=FREE)
     assert res.status is ExtractionStatus.FAILURE and "unreachable" in res.errors[0].message
     with pytest.raises(LLMConnectionError) as ei:
-        extract(german_invoice(), schema=Invoice, client=client_for(Script(httpx.ConnectError("refused"))))
+        extract(german_invoice(), schema=Invoice, client=client_for(Script(httpx.ConnectError("refused"))), options=FREE)
     assert ei.value.source == "/data/re-42.pdf"
 
 
@@ -258,7 +261,7 @@ def test_long_document_context_selects_relevant_passages() -> None:
               for i in range(300)]
     target = el("Gesamtbetrag total amount due: 1.234,56 EUR", page=30, y=500)
     doc = german_invoice(extra=filler[:150] + [target] + filler[150:])
-    opts = ExtractionOptions(max_context_tokens=400)
+    opts = ExtractionOptions(strategy="free", max_context_tokens=400)
     ex = StructuredExtractor(Invoice, options=opts)
     chosen = ex._context(doc)
     total_chars = sum(len(e.text) + 1 for e in chosen)
@@ -295,8 +298,8 @@ def naive_obeying_llm(request: httpx.Request) -> httpx.Response:
 
 def test_injected_instructions_stay_inside_the_data_block() -> None:
     clean, dirty = Script(naive_obeying_llm), Script(naive_obeying_llm)
-    res_clean = extract(german_invoice(), schema=Invoice, client=client_for(clean))
-    res_dirty = extract(german_invoice([el(INJECTION, page=2, y=300)]), schema=Invoice, client=client_for(dirty))
+    res_clean = extract(german_invoice(), schema=Invoice, client=client_for(clean), options=FREE)
+    res_dirty = extract(german_invoice([el(INJECTION, page=2, y=300)]), schema=Invoice, client=client_for(dirty), options=FREE)
     bc, bd = clean.bodies()[0], dirty.bodies()[0]
     # Same instructions and same output schema, whatever the document says.
     assert bd["response_format"] == bc["response_format"]
@@ -321,7 +324,7 @@ def test_escaping_keeps_quotes_matchable() -> None:
     doc = german_invoice([el("Note: <b>bold</b> & <document> tag", page=2, y=400)])
     reply = dict(GOOD)
     reply["invoice_number"] = {"value": "RE-2018-0042", "quote": "Note: <b>bold</b> & <document> tag"}
-    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.evidence["invoice_number"].page == 2  # the original text is searched, not the escaped one
 
 
@@ -335,7 +338,7 @@ def test_extract_from_path_uses_parse(tmp_path: Any) -> None:
         "currency": {"value": "PLN", "quote": "316,83 PLN"},
         "vat_rate": {"value": None, "quote": None},
     }
-    res = extract(p, schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(p, schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.status is ExtractionStatus.SUCCESS, res.evidence
     assert res.data is not None and res.data.total == Decimal("316.83") and res.source == str(p)
 
@@ -356,7 +359,7 @@ def test_unreadable_typed_value_becomes_null_and_flagged() -> None:
     reply["date"] = {"value": "Rechnungsdatum", "quote": "Rechnungsdatum"}
     reply["total"] = {"value": "Gesamtbetrag", "quote": ""}
     s = Script(completion(reply))
-    res = extract(german_invoice(), schema=Invoice, client=client_for(s))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(s), options=FREE)
     assert len(s.requests) == 1  # no re-ask: the rest of the document is still usable
     assert res.data is not None and res.data.date is None and res.data.total is None
     ev = res.evidence["date"]
@@ -367,7 +370,7 @@ def test_unreadable_typed_value_becomes_null_and_flagged() -> None:
 def test_value_with_several_numbers_is_taken_from_its_quote() -> None:
     reply = dict(GOOD)
     reply["total"] = {"value": "1.000,00 EUR 37,50 EUR", "quote": "Gesamtbetrag: 1.234,56 EUR"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None and res.data.total == Decimal("1234.56")
     assert res.evidence["total"].supported is True
 
@@ -375,7 +378,7 @@ def test_value_with_several_numbers_is_taken_from_its_quote() -> None:
 def test_missing_quote_is_not_support() -> None:
     reply = dict(GOOD)
     reply["invoice_number"] = {"value": "RE-2018-0042", "quote": ""}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     ev = res.evidence["invoice_number"]
     # The line printing the value becomes the quote; "Rechnung Nr." is a label of "invoice_number"
     # (German synonyms of its words), so the value is supported by the document's own line.
@@ -386,7 +389,7 @@ def test_missing_quote_is_not_support() -> None:
     # A value printed with no label of its field stays unsupported.
     reply["vat_rate"] = {"value": "7 %", "quote": ""}
     doc = german_invoice([el("Ermäßigt 7 %", page=2, y=140)])
-    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     vat = res.evidence["vat_rate"]
     assert vat.quote == "Ermäßigt 7 %" and vat.supported is False and res.status is ExtractionStatus.PARTIAL
 
@@ -405,7 +408,7 @@ def test_missing_quote_recovered_from_a_labelled_line() -> None:
         "currency": {"value": "USD", "quote": ""},
         "vat_rate": {"value": None, "quote": ""},
     }
-    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     ev = res.evidence["invoice_number"]
     assert ev.supported is True and ev.quote == "Invoice number: INV-7731" and ev.quote_origin == "document"
     total = res.evidence["total"]
@@ -413,7 +416,7 @@ def test_missing_quote_recovered_from_a_labelled_line() -> None:
     assert res.status is ExtractionStatus.SUCCESS
     # The subtotal given as the total: printed, but next to no label of a total -> flagged.
     reply["total"] = {"value": "1,000.00", "quote": ""}
-    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(doc, schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     total = res.evidence["total"]
     assert total.supported is False and total.quote == "Subtotal 1,000.00 USD"
     assert res.status is ExtractionStatus.PARTIAL
@@ -422,11 +425,11 @@ def test_missing_quote_recovered_from_a_labelled_line() -> None:
 def test_currency_answer_that_is_no_currency() -> None:
     reply = dict(GOOD)
     reply["currency"] = {"value": "the currency the amounts are in", "quote": "Gesamtbetrag: 1.234,56 EUR"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None and res.data.currency == "EUR"  # from the quote
     assert res.evidence["currency"].supported is True
     reply["currency"] = {"value": "the currency the amounts are in", "quote": "the currency"}
-    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))))
+    res = extract(german_invoice(), schema=Invoice, client=client_for(Script(completion(reply))), options=FREE)
     assert res.data is not None and res.data.currency == "EUR"  # from the document's amounts, flagged
     assert res.evidence["currency"].supported is False
     assert "inferred from the document" in (res.evidence["currency"].note or "")
@@ -458,7 +461,7 @@ def test_business_rule_violation_is_reasked_with_the_rule() -> None:
     }
     good = dict(bad, invoice_number={"value": "4711", "quote": "Invoice No. 4711"})
     script = Script(completion(bad), completion(good))
-    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script))
+    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script), options=FREE)
     assert res.data is not None and res.data.invoice_number == "4711" and res.attempts == 2
     reask = script.bodies()[1]["messages"][-1]["content"]
     assert "bank account (IBAN)" in reask and "invoice_number" in reask
@@ -476,7 +479,7 @@ def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> No
         "currency": {"value": "USD", "quote": "Total 119.00 USD"},
     }
     script = Script(completion(reply))
-    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script), options=ExtractionOptions(max_attempts=4))
+    res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script), options=ExtractionOptions(strategy="free", max_attempts=4))
     # The second reply repeats the first one's broken rule: no third or fourth attempt.
     assert len(script.requests) == 2 and res.attempts == 2
     assert res.status is ExtractionStatus.PARTIAL and res.data is not None
@@ -489,12 +492,12 @@ def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> No
     # max_validation_reasks=0: no re-ask at all for a broken rule, the field is nulled at once.
     script = Script(completion(reply))
     res = extract(us_invoice(), schema=InvoiceSchema, client=client_for(script),
-                  options=ExtractionOptions(max_validation_reasks=0))
+                  options=ExtractionOptions(strategy="free", max_validation_reasks=0))
     assert len(script.requests) == 1 and res.attempts == 1 and res.data is not None and res.data.amount_tax is None
     # Opting out keeps instructor's behaviour: a typed error with the attempts.
     with pytest.raises(ExtractionError) as info:
         extract(us_invoice(), schema=InvoiceSchema, client=client_for(Script(completion(reply))),
-                options=ExtractionOptions(max_attempts=2, null_invalid_fields=False))
+                options=ExtractionOptions(strategy="free", max_attempts=2, null_invalid_fields=False))
     assert len(info.value.attempts) == 2
 
 
@@ -512,7 +515,7 @@ def test_required_field_breaking_a_rule_fails_the_document() -> None:
     reply = {"code": {"value": "X1", "quote": "Invoice No. 4711"}}
     with pytest.raises(ExtractionError):
         extract(us_invoice(), schema=StrictRule, client=client_for(Script(completion(reply))),
-                options=ExtractionOptions(max_attempts=2))
+                options=ExtractionOptions(strategy="free", max_attempts=2))
 
 
 def test_field_with_several_errors_is_salvaged_as_one() -> None:
@@ -523,7 +526,7 @@ def test_field_with_several_errors_is_salvaged_as_one() -> None:
     reply = {"code": {"value": "RE-2018-0042", "quote": "Rechnung Nr. RE-2018-0042"},
              "tags": {"value": ["a", "b"], "quote": ""}}  # two errors, both on "tags"
     res = extract(german_invoice(), schema=Tagged, client=client_for(Script(completion(reply))),
-                  options=ExtractionOptions(max_validation_reasks=0))
+                  options=ExtractionOptions(strategy="free", max_validation_reasks=0))
     assert res.status is ExtractionStatus.PARTIAL and res.data is not None
     assert res.data.code == "RE-2018-0042" and res.data.tags is None
     assert res.evidence["tags"].note is not None and res.evidence["tags"].note.startswith("set to null")
