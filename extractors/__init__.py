@@ -2,7 +2,7 @@
 
 The format is chosen by content (magic bytes), the file name only breaks ties between text formats.
 Each backend is a class with a light ``__init__`` and an ``extract(data, source=..., content_hash=...)``;
-heavy libraries (PyMuPDF, unstructured) load on first use.
+heavy libraries (PyMuPDF, unstructured, python-docx, python-pptx, openpyxl, rapidocr) load on first use.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ if TYPE_CHECKING:
     from pipeline.protocols import Extractor
 
 
+_OFFICE = {"docx": "DocxExtractor", "pptx": "PptxExtractor", "xlsx": "XlsxExtractor"}
+
+
 def get_extractor(fmt: str, **options: Any) -> Extractor:
-    """Backend instance for ``fmt`` ("pdf", "html", "markdown", "text")."""
+    """Backend instance for ``fmt`` ("pdf", "html", "markdown", "text", "docx", "pptx", "xlsx", "image")."""
     if fmt == "pdf":
         from .pdf import PdfExtractor
 
@@ -29,6 +32,18 @@ def get_extractor(fmt: str, **options: Any) -> Extractor:
         from .text import TextExtractor
 
         return TextExtractor(markdown=fmt == "markdown")
+    if fmt in _OFFICE:
+        import importlib
+
+        from ._office_zip import ZipLimits
+
+        limits = ZipLimits(**{k: v for k, v in options.items() if k in ZipLimits.model_fields and v is not None})
+        cls = getattr(importlib.import_module(f".{fmt}", __name__), _OFFICE[fmt])
+        return cls(limits=limits)
+    if fmt == "image":
+        from .image import ImageExtractor
+
+        return ImageExtractor(**{k: v for k, v in options.items() if k in ImageExtractor.OPTION_NAMES})
     raise ValueError(f"no extractor for format {fmt!r}")
 
 

@@ -26,12 +26,19 @@ def maybe_decompress(data: bytes, source: str) -> bytes:
 
 
 def detect_format(data: bytes, source: str = "") -> str:
-    """Return "pdf", "html", "markdown" or "text" for ``data``; raise a typed error otherwise."""
+    """Return "pdf", "docx", "pptx", "xlsx", "image", "html", "markdown" or "text" for ``data``; raise a typed
+    error otherwise."""
     if not data.strip():
         raise EmptyDocumentError("file is empty (0 bytes of content)", source=source, stage="detect")
     head = data[:2048]
     if b"%PDF-" in data[:1024]:
         return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        from ._office_zip import office_kind
+
+        return office_kind(data, source)
+    if head.startswith(_IMAGE_SIGNATURES):
+        return "image"
     stripped = head
     for bom in _BOMS:
         if stripped.startswith(bom):
@@ -44,7 +51,8 @@ def detect_format(data: bytes, source: str = "") -> str:
     if not _looks_textual(head):
         kind = _binary_kind(head)
         raise UnsupportedFormatError(
-            f"unsupported or binary content{f' ({kind})' if kind else ''}: not PDF, HTML, Markdown or text",
+            f"unsupported or binary content{f' ({kind})' if kind else ''}: not PDF, DOCX, PPTX, XLSX, an image, "
+            "HTML, Markdown or text",
             source=source,
             stage="detect",
         )
@@ -76,12 +84,16 @@ def _looks_textual(head: bytes) -> bool:
     return ctrl <= max(2, len(head) // 100)
 
 
+# PNG, JPEG, TIFF (little- and big-endian): read by OCR.
+_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+
 _SIGNATURES = {
-    b"PK\x03\x04": "zip / office document",
-    b"\x89PNG": "PNG image",
-    b"\xff\xd8\xff": "JPEG image",
     b"GIF8": "GIF image",
-    b"\xd0\xcf\x11\xe0": "legacy MS Office document",
+    b"RIFF": "RIFF container (WebP image, audio or video)",
+    b"\xd0\xcf\x11\xe0": "legacy MS Office document (.doc/.xls/.ppt) or password-protected Office file",
+    b"{\\rtf": "RTF document",
+    b"\x1f\x8b": "gzip data",
+    b"7z\xbc\xaf": "7-zip archive",
 }
 
 

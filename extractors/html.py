@@ -14,10 +14,12 @@ import re
 from typing import Any
 
 from pipeline.document import Document, Element, ElementKind, TableData
-from pipeline.exceptions import MissingDependencyError
+from pipeline.exceptions import DocumentTooLargeError, MissingDependencyError
 
 from ._encoding import decode_text
 from ._structure import assign_heading_paths
+
+MAX_HTML_BYTES = 64 * 1024 * 1024  # one page; larger is refused with this limit named (DocumentTooLargeError)
 
 # Tags that never hold article content.
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "form", "button", "select", "input",
@@ -67,7 +69,26 @@ def _partition_html() -> Any:
     # unstructured would otherwise download en_core_web_sm at first use, which fails offline.
     tok._load_spacy_model = _load
     _skip_narrative_classifier()
+    _allow_huge_text()
     return partition_html
+
+
+def _allow_huge_text() -> None:
+    """libxml2 cuts a text node past 10 MB unless ``huge_tree`` is set, and a minified page can be one
+    such node: give unstructured's parser (same element classes) the same option as ours. The size of what is
+    parsed stays bounded by ``MAX_HTML_CHARS``."""
+    try:
+        import unstructured.partition.html.parser as hp
+        import unstructured.partition.html.partition as pp
+        from lxml import etree
+    except ImportError:  # pragma: no cover - layout of another unstructured version
+        return
+    if getattr(pp, "_ragline_huge_tree", False) or not hasattr(pp, "html_parser"):
+        return
+    parser = etree.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True)
+    parser.set_element_class_lookup(hp.element_class_lookup)
+    pp.html_parser = parser
+    setattr(pp, "_ragline_huge_tree", True)  # noqa: B010
 
 
 def _skip_narrative_classifier() -> None:
@@ -101,6 +122,11 @@ class HtmlExtractor:
         _partition_html()
 
     def extract(self, data: bytes, *, source: str, content_hash: str) -> Document:
+        if len(data) > MAX_HTML_BYTES:
+            raise DocumentTooLargeError(
+                f"HTML page is {len(data):,} bytes, over the limit of {MAX_HTML_BYTES:,} for one page",
+                source=source, stage="parse",
+            )
         text, encoding, warnings = decode_text(data, html=True)
         title, cleaned = clean_html(text, main_content_only=self.main_content_only)
         elements = self._partition(cleaned) if cleaned.strip() else []
@@ -145,7 +171,7 @@ def clean_html(text: str, *, main_content_only: bool = True) -> tuple[str, str]:
     from lxml import etree
 
     try:
-        root = lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=lxml.html.HTMLParser(huge_tree=True))
     except (etree.ParserError, ValueError):
         return "", text
     title_el = root.find(".//title")

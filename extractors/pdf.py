@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.document import Document, Element, ElementKind
+from pipeline.document import Document, Element, ElementKind, ErrorRecord
 from pipeline.exceptions import (
     ConfigurationError,
     CorruptDocumentError,
@@ -29,10 +29,12 @@ from pipeline.exceptions import (
     NeedsOCRError,
 )
 
+from ._ocr import OcrUnavailable
 from ._pdf_classify import classify, font_statistics, outline_by_page, promote_title
 from ._pdf_furniture import mark_furniture
 from ._pdf_hyphens import resolve_hyphens
 from ._pdf_layout import Page
+from ._pdf_ocr import ocr_page, wants_ocr
 from ._pdf_page_reader import read_page
 from ._pdf_reading_order import order_blocks
 from ._structure import assign_heading_paths
@@ -49,6 +51,9 @@ class _ReadPdf:
     repaired: bool  # MuPDF had to repair the file (e.g. truncated)
     warnings: list[str]
     unreadable: list[int]  # 1-based pages that raised while reading
+    issues: list[ErrorRecord]  # one per unreadable page, with the reason
+    ocr_pages: list[int]  # 1-based pages read by OCR
+    ocr_error: str | None  # why OCR could not run, when it was wanted
 
 
 class PdfExtractor:
@@ -63,7 +68,13 @@ class PdfExtractor:
         max_pages: int | None = None,
         tables: TableMode | str = TableMode.AUTO,
         keep_furniture: bool = False,
+        ocr: str = "auto",
+        ocr_dpi: int = 150,
     ) -> None:
+        if ocr not in ("auto", "always", "never"):
+            raise ConfigurationError(f"ocr must be one of 'auto', 'always', 'never', not {ocr!r}", stage="parse")
+        self.ocr = ocr
+        self.ocr_dpi = ocr_dpi
         try:
             self.tables = TableMode(tables)
         except ValueError:
@@ -80,6 +91,8 @@ class PdfExtractor:
         # PyMuPDF prints an advert for its layout package on stdout, which would corrupt piped output.
         if hasattr(pymupdf, "no_recommend_layout"):
             pymupdf.no_recommend_layout()
+        # MuPDF prints every repair message on stderr; a repair is reported as a result instead (Document.repaired).
+        pymupdf.TOOLS.mupdf_display_errors(False)
 
         if not data:
             raise EmptyDocumentError("file is empty (0 bytes)", source=source, stage="parse")
@@ -111,14 +124,18 @@ class PdfExtractor:
         doc = self._open(data, source)
         warnings: list[str] = []
         unreadable: list[int] = []
+        issues: list[ErrorRecord] = []
         pages: list[Page] = []
+        ocr = _OcrState(self.ocr, self.ocr_dpi)
         try:
             for pno in range(doc.page_count):
                 try:
-                    pages.append(read_page(doc[pno], pno + 1, self.tables))
+                    pages.append(ocr.maybe_ocr(doc[pno], read_page(doc[pno], pno + 1, self.tables)))
                 except Exception as exc:  # noqa: BLE001  # one broken page must not lose the document
                     warnings.append(f"page {pno + 1}: could not be read ({exc})")
                     unreadable.append(pno + 1)
+                    issues.append(_issue(CorruptDocumentError(
+                        f"page {pno + 1} could not be read: {exc}", source=source, page=pno + 1, stage="parse")))
                     pages.append(Page(number=pno + 1, width=612, height=792))
             metadata = {k: v for k, v in (doc.metadata or {}).items() if v}
             toc = doc.get_toc(simple=True)
@@ -127,13 +144,14 @@ class PdfExtractor:
             doc.close()
         if warnings and all(not p.blocks for p in pages):
             raise CorruptDocumentError("no page of the PDF could be read: " + warnings[0], source=source, stage="parse")
-        return _ReadPdf(pages, metadata, toc, repaired, warnings, unreadable)
+        return _ReadPdf(pages, metadata, toc, repaired, warnings, unreadable, issues, ocr.pages, ocr.error)
 
     # ------------------------------------------------------------------ extract
     def extract(self, data: bytes, *, source: str, content_hash: str) -> Document:
         read = self._read(data, source)
         pages, warnings = read.pages, read.warnings
-        _check_text_layer(pages, read.repaired, warnings, source)
+        _check_text_layer(read, source)
+        _record_missing_pages(read, source)
 
         furniture = mark_furniture(pages)
         body_size, heading_levels, bold_body = font_statistics(pages)
@@ -147,6 +165,9 @@ class PdfExtractor:
         assign_heading_paths(elements)
         if not self.keep_furniture:
             elements = [e for e in elements if e.kind not in (ElementKind.PAGE_HEADER, ElementKind.PAGE_FOOTER)]
+        for element in elements:
+            if element.page in read.ocr_pages:
+                element.metadata["ocr"] = True
         metadata = read.metadata
         metadata.update(
             {
@@ -163,32 +184,93 @@ class PdfExtractor:
             elements=elements,
             metadata=metadata,
             warnings=warnings,
-            unreadable_pages=read.unreadable,
+            unreadable_pages=sorted(read.unreadable),
+            repaired=read.repaired,
+            ocr_pages=read.ocr_pages,
+            issues=sorted(read.issues, key=lambda r: (r.page or 0, r.reason)),
         )
 
 
-def _check_text_layer(pages: list[Page], repaired: bool, warnings: list[str], source: str) -> None:
-    """Raise when the PDF has no text to extract (damaged, empty, or images only that need OCR); append a
-    warning for a repaired file and for pages without a text layer."""
+def _check_text_layer(read: _ReadPdf, source: str) -> None:
+    """Raise when the PDF has no text to extract (damaged, empty, or images only that OCR could not read); append
+    a warning for a repaired file and for pages without a text layer."""
+    pages, warnings = read.pages, read.warnings
     total_chars = sum(p.chars for p in pages)
-    if repaired:
+    if read.repaired:
         warnings.append("the PDF file is damaged (e.g. truncated); MuPDF repaired it and content may be missing")
-    if total_chars == 0 and repaired:
+    if total_chars == 0 and read.repaired:
         raise CorruptDocumentError(
             "PDF is damaged (truncated or corrupt): no readable content after repair", source=source, stage="parse"
         )
     if total_chars == 0 and not any(p.has_images for p in pages):
         raise EmptyDocumentError(f"PDF has {len(pages)} page(s) but no text and no images", source=source, stage="parse")
+    if total_chars == 0 and read.ocr_pages:
+        raise EmptyDocumentError(
+            f"PDF has no text layer and OCR found no text on its {len(read.ocr_pages)} image page(s)",
+            source=source, stage="parse",
+        )
     if total_chars == 0:
         images = sum(p.has_images for p in pages)
         raise NeedsOCRError(
-            f"PDF has no text layer ({images} of {len(pages)} pages are images only); it needs OCR",
+            f"PDF has no text layer ({images} of {len(pages)} pages are images only); it needs OCR{_ocr_hint(read)}",
             source=source,
             stage="parse",
         )
-    empty_pages = [p.number for p in pages if p.chars == 0 and p.has_images]
+    empty_pages = [p.number for p in pages if p.chars == 0 and p.has_images and p.number not in read.ocr_pages]
     if empty_pages:
         warnings.append(f"pages without a text layer (need OCR): {_ranges(empty_pages)}")
+    if read.ocr_pages:
+        warnings.append(f"pages read by OCR: {_ranges(read.ocr_pages)}")
+
+
+def _ocr_hint(read: _ReadPdf) -> str:
+    return f" ({read.ocr_error})" if read.ocr_error else " (OCR is off: --ocr never)"
+
+
+class _OcrState:
+    """OCR of the pages that want it, until the engine turns out to be unavailable."""
+
+    def __init__(self, mode: str, dpi: int) -> None:
+        self.mode, self.dpi = mode, dpi
+        self.pages: list[int] = []
+        self.error: str | None = None
+
+    def maybe_ocr(self, pdf_page: Any, page: Page) -> Page:
+        if self.error is not None or not wants_ocr(page, self.mode):
+            return page
+        try:
+            page = ocr_page(pdf_page, page, self.dpi)
+        except OcrUnavailable as exc:
+            self.error = f"OCR unavailable: {exc}"
+            return page
+        self.pages.append(page.number)
+        return page
+
+
+def _issue(exc: Exception, reason: str | None = None) -> ErrorRecord:
+    record = ErrorRecord.from_exception(exc)
+    return record.model_copy(update={"reason": reason}) if reason else record
+
+
+def _record_missing_pages(read: _ReadPdf, source: str) -> None:
+    """Structured results for what could not be read (the document is partial): pages that are images only
+    (no text layer), a repaired file, and pages left empty by the repair."""
+    for page in read.pages:
+        if page.number in read.unreadable or page.chars:
+            continue
+        if page.number in read.ocr_pages:
+            continue
+        if page.has_images:
+            msg = f"page {page.number} has no text layer (an image only); it needs OCR{_ocr_hint(read)}"
+            read.issues.append(_issue(NeedsOCRError(msg, source=source, page=page.number, stage="parse")))
+            read.unreadable.append(page.number)
+        elif read.repaired:
+            msg = f"page {page.number} is empty after the repair of the damaged file; its content is probably lost"
+            read.issues.append(_issue(CorruptDocumentError(msg, source=source, page=page.number, stage="parse"), "repaired"))
+            read.unreadable.append(page.number)
+    if read.repaired:
+        msg = "the PDF file is damaged (e.g. truncated); MuPDF repaired it and content may be missing"
+        read.issues.append(_issue(CorruptDocumentError(msg, source=source, stage="parse"), "repaired"))
 
 
 def _ranges(nums: list[int]) -> str:

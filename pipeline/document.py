@@ -104,41 +104,6 @@ class Element(BaseModel):
         return self.text
 
 
-class Document(BaseModel):
-    source: str = Field(description="path or name the document came from")
-    content_hash: str = Field(description="sha256 of the source bytes; also the document id")
-    format: Literal["pdf", "html", "text", "markdown"]
-    pages: int = Field(ge=0)
-    elements: list[Element] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    warnings: list[str] = Field(default_factory=list)
-    unreadable_pages: list[int] = Field(
-        default_factory=list, description="1-based pages whose content could not be read (the document is partial)"
-    )
-
-    @property
-    def id(self) -> str:
-        return self.content_hash
-
-    @property
-    def body(self) -> list[Element]:
-        """Elements without page furniture (running headers, footers, page numbers)."""
-        return [e for e in self.elements if e.kind not in FURNITURE_KINDS]
-
-    @property
-    def text(self) -> str:
-        return "\n\n".join(e.text for e in self.body)
-
-    def to_markdown(self) -> str:
-        return "\n\n".join(e.to_markdown() for e in self.body if e.text.strip()) + "\n"
-
-
-class ParseStatus(str, Enum):
-    SUCCESS = "success"
-    PARTIAL = "partial"
-    FAILURE = "failure"
-
-
 class ErrorRecord(BaseModel):
     """One failure, as every result and every JSON output of ragline reports it.
 
@@ -163,6 +128,56 @@ class ErrorRecord(BaseModel):
             page=getattr(exc, "page", None),
             stage=getattr(exc, "stage", None) or stage,
         )
+
+
+class Document(BaseModel):
+    source: str = Field(description="path or name the document came from")
+    content_hash: str = Field(description="sha256 of the source bytes; also the document id")
+    format: Literal["pdf", "html", "text", "markdown", "docx", "pptx", "xlsx", "image"]
+    pages: int = Field(ge=0, description="pages (PDF), slides (PPTX), sheets (XLSX); 1 for formats without pages")
+    elements: list[Element] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    unreadable_pages: list[int] = Field(
+        default_factory=list, description="1-based pages whose content could not be read (the document is partial)"
+    )
+    ocr_pages: list[int] = Field(
+        default_factory=list, description="1-based pages read by OCR (no usable text layer); read, so not partial"
+    )
+    repaired: bool = Field(
+        default=False, description="the file was damaged and repaired on opening; content may be missing (partial)"
+    )
+    issues: list[ErrorRecord] = Field(
+        default_factory=list,
+        description="why the document is partial: one record per unreadable page or repair, with reason and page",
+    )
+
+    @property
+    def is_partial(self) -> bool:
+        """Some content could not be read: unreadable pages, or a file that had to be repaired."""
+        return bool(self.unreadable_pages or self.repaired)
+
+    @property
+    def id(self) -> str:
+        return self.content_hash
+
+    @property
+    def body(self) -> list[Element]:
+        """Elements without page furniture (running headers, footers, page numbers)."""
+        return [e for e in self.elements if e.kind not in FURNITURE_KINDS]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(e.text for e in self.body)
+
+    def to_markdown(self) -> str:
+        return "\n\n".join(e.to_markdown() for e in self.body if e.text.strip()) + "\n"
+
+
+class ParseStatus(str, Enum):
+    SUCCESS = "success"
+    PARTIAL = "partial"
+    FAILURE = "failure"
 
 
 class ParseResult(BaseModel):

@@ -12,6 +12,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Iterator
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from extractors._table_mode import TableMode
 from .document import Document, ErrorRecord, ParseResult, ParseStatus
 from .exceptions import ConfigurationError, FileAccessError, InputError, RaglineError
 
-DEFAULT_INCLUDE = ("*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz")
+DEFAULT_INCLUDE = (
+    "*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz",
+    "*.docx", "*.docm", "*.pptx", "*.pptm", "*.xlsx", "*.xlsm", "*.png", "*.jpg", "*.jpeg", "*.tif", "*.tiff",
+)
 
 
 class _Options(BaseModel):
@@ -51,6 +55,24 @@ class HtmlOptions(_Options):
     main_content_only: bool = Field(default=True, description="drop navigation and boilerplate")
 
 
+class OfficeOptions(_Options):
+    """Caps on DOCX/PPTX/XLSX archives (zip bombs): what the zip may expand to, and how many members it may hold."""
+
+    max_uncompressed_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="refuse larger expansions")
+    max_members: int = Field(default=10_000, ge=1, description="refuse archives with more members")
+
+
+class OcrMode(str, Enum):
+    AUTO = "auto"  # pages without a usable text layer, and images
+    ALWAYS = "always"  # every PDF page, replacing its text layer
+    NEVER = "never"  # such pages are reported unreadable (the document is partial)
+
+
+class OcrOptions(_Options):
+    mode: OcrMode = Field(default=OcrMode.AUTO, description="when to run OCR (OcrMode: auto, always, never)")
+    dpi: int = Field(default=150, ge=50, le=600, description="resolution PDF pages are rendered at for OCR")
+
+
 # Flat keyword names accepted for convenience (ParseOptions(tables="never")), by the group that owns them.
 _FLAT_KEYS = {"password": "pdf", "max_pages": "pdf", "tables": "pdf", "keep_furniture": "pdf", "main_content_only": "html"}
 
@@ -63,6 +85,8 @@ class ParseOptions(_Options):
     max_bytes: int | None = Field(default=None, ge=1, description="refuse files larger than this")
     pdf: PdfOptions = Field(default_factory=PdfOptions)
     html: HtmlOptions = Field(default_factory=HtmlOptions)
+    office: OfficeOptions = Field(default_factory=OfficeOptions)
+    ocr: OcrOptions = Field(default_factory=OcrOptions)
 
     @model_validator(mode="before")
     @classmethod
@@ -91,6 +115,11 @@ class ParseOptions(_Options):
             "keep_furniture": self.pdf.keep_furniture,
             "main_content_only": self.html.main_content_only,
         }
+        # Groups added later count only when they differ from their defaults: the default fingerprint stays.
+        for name in ("office", "ocr"):
+            group = getattr(self, name)
+            if group != type(group)():
+                flat[name] = group.model_dump(mode="json")
         return hashlib.sha256(json.dumps(flat, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
@@ -131,17 +160,7 @@ class Parser:
         content_hash = content_hash or file_hash(data)
         payload = maybe_decompress(data, source)
         fmt = detect_format(payload, source.removesuffix(".gz"))
-        o = self.options
-        if fmt == "pdf":
-            pdf = o.pdf
-            extractor = get_extractor(
-                "pdf", password=pdf.password, max_pages=pdf.max_pages, tables=pdf.tables.value,
-                keep_furniture=pdf.keep_furniture,
-            )
-        elif fmt == "html":
-            extractor = get_extractor("html", main_content_only=o.html.main_content_only)
-        else:
-            extractor = get_extractor(fmt)
+        extractor = get_extractor(fmt, **self._backend_options(fmt))
         try:
             doc = extractor.extract(payload, source=source, content_hash=content_hash)
         except RaglineError:
@@ -155,6 +174,21 @@ class Parser:
 
             raise EmptyDocumentError(f"no text content found in {fmt} document", source=source, stage="parse")
         return doc
+
+
+    def _backend_options(self, fmt: str) -> dict[str, Any]:
+        o = self.options
+        if fmt == "pdf":
+            pdf = o.pdf
+            return {"password": pdf.password, "max_pages": pdf.max_pages, "tables": pdf.tables.value,
+                    "keep_furniture": pdf.keep_furniture, "ocr": o.ocr.mode.value, "ocr_dpi": o.ocr.dpi}
+        if fmt == "html":
+            return {"main_content_only": o.html.main_content_only}
+        if fmt in ("docx", "pptx", "xlsx"):
+            return o.office.model_dump()
+        if fmt == "image":
+            return {"ocr": o.ocr.mode.value}
+        return {}
 
 
 def parse(path: str | os.PathLike[str], options: ParseOptions | None = None) -> Document:
@@ -196,8 +230,24 @@ def _parse_one(parser: Parser, path: str | os.PathLike[str]) -> ParseResult:
             source=str(path), status=ParseStatus.FAILURE, errors=[ErrorRecord.from_exception(exc)],
             seconds=time.perf_counter() - t0,
         )
-    status = ParseStatus.PARTIAL if doc.unreadable_pages else ParseStatus.SUCCESS
-    return ParseResult(source=str(path), status=status, document=doc, seconds=time.perf_counter() - t0)
+    status = ParseStatus.PARTIAL if doc.is_partial else ParseStatus.SUCCESS
+    return ParseResult(
+        source=str(path), status=status, document=doc, errors=list(doc.issues), seconds=time.perf_counter() - t0
+    )
+
+
+class SkippedFile(BaseModel):
+    """A file in a walked folder that was not parsed, and why."""
+
+    path: str
+    reason: str
+
+
+class PathScan(BaseModel):
+    """What :func:`scan_paths` found: the files to parse, and every file it passed over with the reason."""
+
+    files: list[Path] = Field(default_factory=list)
+    skipped: list[SkippedFile] = Field(default_factory=list)
 
 
 def expand_paths(
@@ -207,29 +257,52 @@ def expand_paths(
 ) -> list[Path]:
     """Files named directly are kept as given; folders are walked recursively and filtered by globs
     (matched against the file name and the path relative to the folder). Sorted, de-duplicated."""
+    return scan_paths(paths, include, exclude).files
+
+
+def scan_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
+) -> PathScan:
+    """:func:`expand_paths`, also naming every file of a walked folder that is left out and why (an
+    unsupported type, not matched by ``include``, matched by ``exclude``, or inside a hidden folder)."""
     inc = tuple(include) if include else DEFAULT_INCLUDE
     exc = tuple(exclude)
-    out: list[Path] = []
+    scan = PathScan()
     seen: set[Path] = set()
 
-    def keep(rel: str, name: str) -> bool:
-        if any(fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(name, g) for g in exc):
-            return False
-        return any(fnmatch.fnmatch(name.lower(), g.lower()) or fnmatch.fnmatch(rel, g) for g in inc)
+    def why_not(rel: str, name: str) -> str | None:
+        glob = next((g for g in exc if fnmatch.fnmatch(rel, g) or fnmatch.fnmatch(name, g)), None)
+        if glob is not None:
+            return f"excluded by --exclude {glob!r}"
+        if any(fnmatch.fnmatch(name.lower(), g.lower()) or fnmatch.fnmatch(rel, g) for g in inc):
+            return None
+        if include:
+            return "not matched by --include " + " ".join(repr(g) for g in inc)
+        kind = Path(name).suffix.lower() or "no extension"
+        return f"unsupported file type ({kind}); --include '{Path(name).suffix and '*' + Path(name).suffix or name}' tries it anyway"
 
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    fp = Path(root) / f
-                    rel = str(fp.relative_to(p))
-                    if keep(rel, f) and fp.resolve() not in seen:
-                        seen.add(fp.resolve())
-                        out.append(fp)
-        else:
-            if p.resolve() not in seen and not any(fnmatch.fnmatch(p.name, g) for g in exc):
-                seen.add(p.resolve())
-                out.append(p)
-    return out
+            _walk(p, why_not, scan, seen)
+        elif p.resolve() not in seen and not any(fnmatch.fnmatch(p.name, g) for g in exc):
+            seen.add(p.resolve())
+            scan.files.append(p)
+    return scan
+
+
+def _walk(top: Path, why_not: Any, scan: PathScan, seen: set[Path]) -> None:
+    for root, dirs, files in os.walk(top):
+        for d in sorted(d for d in dirs if d.startswith(".")):
+            scan.skipped.append(SkippedFile(path=str(Path(root) / d), reason="hidden folder (not walked)"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for f in sorted(files):
+            fp = Path(root) / f
+            reason = why_not(str(fp.relative_to(top)), f)
+            if reason is not None:
+                scan.skipped.append(SkippedFile(path=str(fp), reason=reason))
+            elif fp.resolve() not in seen:
+                seen.add(fp.resolve())
+                scan.files.append(fp)

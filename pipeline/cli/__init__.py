@@ -4,11 +4,22 @@ this module only wires them up, so ``ragline --help`` imports nothing heavy."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
 
-from ._errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, exit_code_for
+from ._errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    OutputError,
+    UsageError,
+    exit_code_for,
+)
 
 # Subcommand modules, in the order --help lists them.
 _COMMANDS = ["parse", "ingest", "search", "extract", "ask", "eval"]
@@ -30,7 +41,45 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _COMMANDS:
         mod = importlib.import_module(f"pipeline.cli.{name}_cmd")
         mod.register(sub)
+    for command in sub.choices.values():
+        _add_verbosity(command)
     return parser
+
+
+def _add_verbosity(p: argparse.ArgumentParser) -> None:
+    """``-v`` (repeatable) and ``-q`` on every command, unless the command defines its own."""
+    g = p.add_argument_group("messages")
+    with contextlib.suppress(argparse.ArgumentError):
+        g.add_argument("-v", "--verbose", action="count", default=0,
+                       help="say more on stderr: -v progress messages (e.g. starting the local LLM), -vv debug")
+    with contextlib.suppress(argparse.ArgumentError):
+        g.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr (no progress or summary)")
+
+
+@contextlib.contextmanager
+def _logging(args: argparse.Namespace) -> Iterator[None]:
+    """Log records of ragline's own loggers on stderr at the level ``-v``/``-q`` ask for, for this command only."""
+    verbose = int(getattr(args, "verbose", 0) or 0)
+    quiet = bool(getattr(args, "quiet", False))
+    if not verbose and not quiet:
+        yield
+        return
+    level = logging.ERROR if quiet else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ragline: %(message)s" if verbose < 2 else "ragline %(name)s: %(message)s"))
+    loggers = [logging.getLogger(n) for n in ("pipeline", "extractors")]
+    saved = [(lg, lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(level)
+        lg.addHandler(handler)
+        lg.propagate = False
+    try:
+        yield
+    finally:
+        for lg, old_level, old_propagate in saved:
+            lg.removeHandler(handler)
+            lg.setLevel(old_level)
+            lg.propagate = old_propagate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,19 +97,24 @@ def run_command(args: argparse.Namespace) -> int:
     from pipeline.exceptions import RaglineError
 
     try:
-        return int(args.func(args) or 0)
+        with _logging(args):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (UsageError, RaglineError) as exc:
+    except (UsageError, RaglineError, OutputError) as exc:
         print(f"ragline {args.command}: error: {exc}", file=sys.stderr)
         return exit_code_for(exc)
     except BrokenPipeError:
         # The reader went away (`ragline parse ... | head`): stop writing, and keep Python from
         # complaining about stdout when it flushes at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):  # stdout may have no file descriptor (captured)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:  # an output (or input) fault a command did not name itself: one line, no traceback
+        print(f"ragline {args.command}: error: {exc.strerror or exc}"
+              + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from extractors._table_mode import TableMode
 
+from ._errors import OutputError
+
 if TYPE_CHECKING:
     from pipeline.document import ErrorRecord
 
@@ -19,7 +22,8 @@ if TYPE_CHECKING:
 def add_input_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("input selection and parsing")
     g.add_argument("--include", action="append", metavar="GLOB",
-                   help="only files matching GLOB in folders (repeatable; default: pdf, html, htm, md, txt, *.html.gz)")
+                   help="only files matching GLOB in folders (repeatable; default: pdf, html, htm, md, txt, *.html.gz, "
+                        "docx, pptx, xlsx, png, jpg, tif); files passed over are named in the summary")
     g.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip files matching GLOB (repeatable)")
     g.add_argument("--password", help="password for encrypted PDFs (also $RAGLINE_PDF_PASSWORD)")
     g.add_argument("--max-pages", type=int, help="fail PDFs with more pages than this")
@@ -28,13 +32,26 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
                         "find_tables on those pages (slower); always = find_tables on every page; never")
     g.add_argument("--keep-furniture", action="store_true", help="keep running headers/footers/page numbers")
     g.add_argument("--all-html", action="store_true", help="HTML: keep navigation and boilerplate (no main-content pass)")
+    g.add_argument("--ocr", choices=("auto", "always", "never"), default="auto",
+                   help="OCR (rapidocr, a few seconds a page): auto = PDF pages without a text layer and image files "
+                        "(default); always = every PDF page; never = such pages are reported unreadable (partial)")
 
 
-def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[ErrorRecord]]:
-    """Expand PATH arguments; return (files, ParseOptions, error records for paths that do not exist)."""
+@dataclasses.dataclass
+class Inputs:
+    """The PATH arguments resolved: files to parse, paths that do not exist, and files a folder walk passed over."""
+
+    files: list[Path]
+    options: Any  # ParseOptions
+    missing: list[ErrorRecord]
+    skipped: list[Any]  # parsing.SkippedFile
+
+
+def scan_inputs(args: argparse.Namespace) -> Inputs:
+    """Expand PATH arguments, keeping what was skipped and why."""
     from pipeline.document import ErrorRecord
     from pipeline.exceptions import FileAccessError
-    from pipeline.parsing import expand_paths
+    from pipeline.parsing import scan_paths
 
     missing = []
     existing = []
@@ -43,12 +60,19 @@ def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[Erro
             existing.append(raw)
         else:
             missing.append(ErrorRecord.from_exception(FileAccessError("no such file or directory", source=raw, stage="read")))
-    return expand_paths(existing, include=args.include, exclude=args.exclude), parse_options(args), missing
+    scan = scan_paths(existing, include=args.include, exclude=args.exclude)
+    return Inputs(scan.files, parse_options(args), missing, scan.skipped)
+
+
+def collect_inputs(args: argparse.Namespace) -> tuple[list[Path], Any, list[ErrorRecord]]:
+    """Expand PATH arguments; return (files, ParseOptions, error records for paths that do not exist)."""
+    found = scan_inputs(args)
+    return found.files, found.options, found.missing
 
 
 def parse_options(args: argparse.Namespace) -> Any:
     """The :class:`ParseOptions` of the input options above: the one place the CLI builds them."""
-    from pipeline.parsing import HtmlOptions, ParseOptions, PdfOptions
+    from pipeline.parsing import HtmlOptions, OcrMode, OcrOptions, ParseOptions, PdfOptions
 
     return ParseOptions(
         max_bytes=getattr(args, "max_bytes", None),
@@ -59,6 +83,7 @@ def parse_options(args: argparse.Namespace) -> Any:
             keep_furniture=args.keep_furniture,
         ),
         html=HtmlOptions(main_content_only=not args.all_html),
+        ocr=OcrOptions(mode=OcrMode(getattr(args, "ocr", "auto"))),
     )
 
 
@@ -72,8 +97,17 @@ def common_root(paths: list[Path]) -> Path | None:
 
 
 def open_output(path: Path) -> IO[str]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return open(path, "w", encoding="utf-8")
+    """``path`` opened for writing (folders above it made); an :class:`OutputError` naming it when impossible."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise OutputError(f"cannot write {path}: a file is in the way of its folder {path.parent}") from exc
+    except OSError as exc:
+        raise OutputError.of(exc, path.parent) from exc
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise OutputError.of(exc, path) from exc
 
 
 class _NoBar:
@@ -100,16 +134,3 @@ def progress(total: int, desc: str, quiet: bool = False) -> Iterator[Any]:
         yield bar
     finally:
         bar.close()
-
-
-def summary_line(verb: str, done: int, pages: int, skipped: int, failures: list[ErrorRecord], seconds: float) -> str:
-    lines = [f"{verb} {done} document(s), {pages} page(s) in {seconds:.1f}s"
-             + (f"; skipped {skipped} already done" if skipped else "")
-             + (f"; {len(failures)} failed" if failures else "")]
-    by_reason: dict[str, int] = {}
-    for f in failures:
-        by_reason[f.reason] = by_reason.get(f.reason, 0) + 1
-        lines.append(f"  FAILED {f.source}: [{f.reason}] {f.message}")
-    if by_reason:
-        lines.append("  failures by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(by_reason.items())))
-    return "\n".join(lines)

@@ -7,31 +7,36 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
+
+from ._common import Inputs, add_input_options, common_root, progress, scan_inputs
+from ._errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from pipeline.document import ErrorRecord
+    from ._parse_output import DocOutcome, ParseReport
 
-from ._common import add_input_options, collect_inputs, common_root, open_output, progress, summary_line
-
-FORMATS = {"markdown": ".md", "elements": ".jsonl", "chunks": ".jsonl"}
+FORMATS = ("markdown", "elements", "chunks")  # pydantic-free here: `ragline --help` stays light
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "parse",
-        help="parse PDF/HTML/Markdown/text into markdown, elements or chunks",
+        help="parse PDF/DOCX/PPTX/XLSX/images/HTML/Markdown/text into markdown, elements or chunks",
         description=(
-            "Parse documents (folders are walked recursively). The format of each file is detected from its "
-            "content. Failed files are reported and the rest are still written. Exit status: 0 all parsed, "
-            "1 some failed, 2 usage error."
+            "Parse documents (folders are walked recursively; files passed over are named with the reason). The "
+            "format of each file is detected from its content. Pages without a text layer and images are read by "
+            "OCR (--ocr). Failed and partial documents (a page that could not be read, a repaired file) are named "
+            "in the summary and recorded in the output (_errors.jsonl beside folder output; status records in "
+            "single-file output); the rest are still written. Exit status: 0 every page of every document read, "
+            "1 some failed or partial, or output that cannot be written, 2 usage error."
         ),
         epilog=(
             "examples:\n"
             "  ragline parse report.pdf                       # markdown to stdout\n"
             "  ragline parse docs/ --to chunks -o chunks.jsonl\n"
             "  ragline parse docs/ --to markdown -o out/      # one .md per document, errors in out/_errors.jsonl\n"
-            "  ragline parse docs/ --include '*.pdf' --exclude 'drafts/*' --to elements -o elements.jsonl"
+            "  ragline parse docs/ --include '*.pdf' --exclude 'drafts/*' --to elements -o elements.jsonl\n"
+            "  ragline parse scans/ --ocr always -o out/ --json   # JSON report of the run on stdout"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -46,106 +51,91 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overlap", type=int, default=0, help="overlap tokens between split chunks (default 0)")
     p.add_argument("--skip-existing", action="store_true", help="folder output: skip documents whose output exists (resume)")
     p.add_argument("--workers", "-j", type=int, default=1, help="parse in N processes (default 1)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    p.add_argument("--json", action="store_true", help="print a JSON report of the run on stdout (needs -o)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary; errors only")
     p.set_defaults(func=run)
 
 
-def _doc_lines(result: Any, kind: str, chunk_options: Any) -> list[str]:
-    doc = result.document
+def _doc_lines(document: Any, kind: str, chunk_options: Any) -> list[str]:
     if kind == "markdown":
-        return [doc.to_markdown()]
+        return [document.to_markdown()]
     if kind == "elements":
         return [
-            json.dumps({"source": doc.source, "doc_id": doc.id, **e.model_dump(mode="json", exclude_none=True)}, ensure_ascii=False)
-            + "\n"
-            for e in doc.elements
+            json.dumps({"source": document.source, "doc_id": document.id, **e.model_dump(mode="json", exclude_none=True)},
+                       ensure_ascii=False) + "\n"
+            for e in document.elements
         ]
     from pipeline.chunking import chunk
 
-    return [c.model_dump_json() + "\n" for c in chunk(doc, chunk_options)]
+    return [c.model_dump_json() + "\n" for c in chunk(document, chunk_options)]
+
+
+def _outcome(result: Any) -> DocOutcome:
+    from ._parse_output import DocOutcome
+
+    doc = result.document
+    return DocOutcome(
+        source=result.source, status=result.status.value, errors=list(result.errors), seconds=round(result.seconds, 3),
+        pages=doc.pages if doc else 0, ocr_pages=list(doc.ocr_pages) if doc else [],
+        unreadable_pages=list(doc.unreadable_pages) if doc else [],
+    )
+
+
+def _check(args: argparse.Namespace, inputs: Inputs) -> None:
+    from ._parse_output import skipped_lines
+
+    if args.json and not args.output:
+        raise UsageError("--json needs -o FILE_OR_DIR: stdout carries the documents")
+    if not inputs.files and not inputs.missing:
+        if inputs.skipped and not args.quiet:
+            print("\n".join(skipped_lines(inputs.skipped)), file=sys.stderr)
+        listed = f" ({len(inputs.skipped)} file(s) skipped, listed above)" if inputs.skipped else ""
+        raise UsageError(f"no matching documents found{listed}")
 
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.chunking import ChunkingOptions
-    from pipeline.document import ParseStatus
+
+    from ._parse_output import DocOutcome, FolderSink, ParseReport, open_sink
+
+    inputs = scan_inputs(args)
+    _check(args, inputs)
+    chunk_options = ChunkingOptions(max_tokens=args.max_tokens, overlap_tokens=args.overlap)
+    root = common_root(inputs.files)
+    sink = open_sink(args.output, args.to, root, many=len(inputs.files) + len(inputs.missing) > 1)
+    report = ParseReport(skipped_files=inputs.skipped)
+    t0 = time.perf_counter()
+    for record in inputs.missing:
+        outcome = DocOutcome(source=record.source or "", status="failure", errors=[record])
+        sink.failure(outcome)
+        report.add(outcome)
+    todo = inputs.files
+    if isinstance(sink, FolderSink) and args.skip_existing:
+        todo = [p for p in inputs.files if not sink.target(p).exists()]
+        report.skipped_existing = len(inputs.files) - len(todo)
+    _parse_all(args, todo, inputs.options, chunk_options, sink, report)
+    report.seconds = round(time.perf_counter() - t0, 3)
+    sink.finish(report)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    if not args.quiet:
+        print(report.summary(), file=sys.stderr)
+    return EXIT_FAILED if report.failed or report.partial else EXIT_OK
+
+
+def _parse_all(args: argparse.Namespace, todo: list[Path], options: Any, chunk_options: Any, sink: Any,
+               report: ParseReport) -> None:
     from pipeline.parsing import parse_many
 
-    inputs, options, missing = collect_inputs(args)
-    if not inputs and not missing:
-        print("ragline parse: no matching documents found", file=sys.stderr)
-        return 2
-    chunk_options = ChunkingOptions(max_tokens=args.max_tokens, overlap_tokens=args.overlap)
-    out_path = Path(args.output) if args.output else None
-    per_doc_dir = out_path is not None and (out_path.is_dir() or not out_path.suffix)
-    single: IO[str] | None = None
-    if out_path is None:
-        single = sys.stdout
-    elif not per_doc_dir:
-        single = open_output(out_path)
-    else:
-        out_path.mkdir(parents=True, exist_ok=True)
-
-    t0 = time.perf_counter()
-    failures: list[ErrorRecord] = list(missing)
-    done = pages = 0
-    todo = inputs
-    skipped = 0
-    root = common_root(inputs)
-    if per_doc_dir and args.skip_existing:
-        todo = [p for p in inputs if not _target(out_path, p, args.to, root).exists()]  # type: ignore[arg-type]
-        skipped = len(inputs) - len(todo)
-    try:
-        with progress(len(todo), "parse", args.quiet) as bar:
-            for result in parse_many(todo, options, workers=args.workers):
-                bar.update(1)
-                if result.status is ParseStatus.FAILURE:
-                    failures.extend(result.errors)
-                    if not args.quiet:
-                        bar.write(f"FAILED {result.source}: {result.errors[0].message}", file=sys.stderr)
-                    continue
-                done += 1
-                pages += result.document.pages  # type: ignore[union-attr]
-                lines = _doc_lines(result, args.to, chunk_options)
-                if single is not None:
-                    if args.to == "markdown" and len(inputs) > 1:
-                        single.write(f"<!-- source: {result.source} -->\n")
-                    single.writelines(lines)
-                    single.flush()
-                else:
-                    _write_atomic(_target(out_path, Path(result.source), args.to, root), lines)  # type: ignore[arg-type]
-    finally:
-        if single is not None and single is not sys.stdout:
-            single.close()
-    if per_doc_dir:
-        _write_errors(out_path / "_errors.jsonl", failures)  # type: ignore[operator]
-    if not args.quiet:
-        print(summary_line("parsed", done, pages, skipped, failures, time.perf_counter() - t0), file=sys.stderr)
-    return 1 if failures else 0
-
-
-def _write_atomic(target: Path, lines: list[str]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".part")
-    tmp.write_text("".join(lines), encoding="utf-8")
-    tmp.replace(target)  # atomic: a killed run never leaves half a file behind
-
-
-def _write_errors(err_file: Path, failures: list[ErrorRecord]) -> None:
-    """``_errors.jsonl`` beside folder output: this run's failures, or no file when there were none."""
-    if failures:
-        err_file.write_text("".join(f.model_dump_json() + "\n" for f in failures), encoding="utf-8")
-    elif err_file.exists():
-        err_file.unlink()
-
-
-def _target(out_dir: Path, source: Path, kind: str, root: Path | None = None) -> Path:
-    """Output file for ``source``: its path relative to the common input folder, plus the extension,
-    so files with the same name in different sub-folders do not overwrite each other."""
-    rel = Path(source.name)
-    if root is not None:
-        try:
-            rel = source.resolve().relative_to(root)
-        except ValueError:
-            pass
-    name = rel.name.removesuffix(".gz")
-    return out_dir / rel.parent / (name + FORMATS[kind])
+    with progress(len(todo), "parse", args.quiet) as bar:
+        for result in parse_many(todo, options, workers=args.workers):
+            bar.update(1)
+            outcome = _outcome(result)
+            if result.document is None:
+                sink.failure(outcome)
+            else:
+                sink.document(outcome, _doc_lines(result.document, args.to, chunk_options))
+                if getattr(args, "verbose", 0) and outcome.status == "success":
+                    ocr = f", {len(outcome.ocr_pages)} by OCR" if outcome.ocr_pages else ""
+                    bar.write(f"parsed {outcome.source}: {outcome.pages} page(s){ocr}", file=sys.stderr)
+            report.add(outcome)

@@ -18,12 +18,12 @@ from pipeline.parsing import ParseOptions, expand_paths, parse_many
         ("empty.pdf", ex.EmptyDocumentError, "empty"),
         ("random.pdf", ex.UnsupportedFormatError, "unsupported_format"),
         ("encrypted.pdf", ex.EncryptedDocumentError, "encrypted"),
-        ("scanned.pdf", ex.NeedsOCRError, "needs_ocr"),
+        ("scanned.pdf", ex.NeedsOCRError, "needs_ocr"),  # with OCR off (tests/extractors/test_ocr.py reads it)
     ],
 )
 def test_bad_pdf_inputs(bad_inputs: dict[str, Path], name: str, error: type[ex.RaglineError], reason: str) -> None:
     with pytest.raises(error) as info:
-        pipeline.parse(bad_inputs[name])
+        pipeline.parse(bad_inputs[name], ParseOptions(ocr={"mode": "never"}))
     assert info.value.source == str(bad_inputs[name])
     assert info.value.reason == reason
     assert isinstance(info.value, ex.InputError) and isinstance(info.value, ex.RaglineError)
@@ -90,10 +90,10 @@ def test_content_hash_is_document_id(sample_docs: Path) -> None:
 
 def test_expand_paths_globs(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
-    for name in ("a/x.pdf", "a/y.html", "a/z.png", "b.md", "drafts.txt"):
+    for name in ("a/x.pdf", "a/y.html", "a/z.gif", "b.md", "drafts.txt"):
         (tmp_path / name).write_text("x")
     found = [p.relative_to(tmp_path).as_posix() for p in expand_paths([tmp_path])]
-    assert sorted(found) == ["a/x.pdf", "a/y.html", "b.md", "drafts.txt"]  # z.png is not a document type
+    assert sorted(found) == ["a/x.pdf", "a/y.html", "b.md", "drafts.txt"]  # z.gif is not a document type
     only_pdf = expand_paths([tmp_path], include=["*.pdf"])
     assert [p.name for p in only_pdf] == ["x.pdf"]
     assert "drafts.txt" not in [p.name for p in expand_paths([tmp_path], exclude=["drafts*"])]
@@ -118,3 +118,39 @@ def test_parse_options_group_by_format_and_keep_their_fingerprint() -> None:
     # The fingerprint of the default options, as indexes built before the grouping stored it.
     assert ParseOptions().fingerprint() == ParseOptions(password="x").fingerprint() == "303fb48eaaa9e111"
     assert "secret" not in repr(flat)
+
+
+def test_scan_paths_names_every_skipped_file_and_why(tmp_path: Path) -> None:
+    from pipeline.parsing import scan_paths
+
+    for name in ("a.docx", "b.pptx", "c.xlsx", "d.png", "e.pdf", "old.doc", "data.csv", "drafts/x.pdf", ".git/config"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    scan = scan_paths([tmp_path], exclude=["drafts/*"])
+    assert sorted(p.name for p in scan.files) == ["a.docx", "b.pptx", "c.xlsx", "d.png", "e.pdf"]
+    reasons = {Path(s.path).relative_to(tmp_path).as_posix(): s.reason for s in scan.skipped}
+    assert set(reasons) == {"old.doc", "data.csv", "drafts/x.pdf", ".git"}
+    assert reasons["old.doc"].startswith("unsupported file type (.doc)")
+    assert reasons["drafts/x.pdf"] == "excluded by --exclude 'drafts/*'"
+    assert reasons[".git"] == "hidden folder (not walked)"
+    only = scan_paths([tmp_path], include=["*.pdf"])
+    assert {Path(s.path).name: s.reason for s in only.skipped}["a.docx"] == "not matched by --include '*.pdf'"
+
+
+def test_repaired_pdf_is_partial_with_structured_issues(bad_inputs: dict[str, Path]) -> None:
+    [result] = list(parse_many([bad_inputs["repaired.pdf"]]))
+    assert result.status is ParseStatus.PARTIAL
+    doc = result.document
+    assert doc is not None and doc.repaired and doc.is_partial and doc.unreadable_pages == [3]
+    assert "Northgate" in doc.text  # what MuPDF recovered is kept
+    assert [(e.reason, e.page) for e in result.errors] == [("repaired", None), ("repaired", 3)]
+    assert all(e.source == str(bad_inputs["repaired.pdf"]) and e.stage == "parse" for e in result.errors)
+
+
+def test_new_option_groups_keep_the_default_fingerprint() -> None:
+    from pipeline.parsing import OcrOptions, OfficeOptions
+
+    assert ParseOptions(ocr=OcrOptions(), office=OfficeOptions()).fingerprint() == "303fb48eaaa9e111"
+    assert ParseOptions(ocr=OcrOptions(mode="always")).fingerprint() != "303fb48eaaa9e111"
+    with pytest.raises(ex.ConfigurationError, match="OcrOptions: mode: .*'auto', 'always' or 'never'"):
+        ParseOptions(ocr={"mode": "sometimes"})
