@@ -22,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_eval_dir_option(p)
     p.add_argument("--set", choices=["docling-pdf", "articles", "all"], default="all")
     p.add_argument("--limit", type=int, help="evaluate only the first N documents of each set")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="articles: do not also score trafilatura (defaults, favor_precision) on the same pages")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=run)
 
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             print("== docling PDF ground truth (markdown) ==")
             print(format_pdf_table(scores))
     if args.set in ("articles", "all"):
-        art = evaluate_articles(eval_dir, args.limit)
+        art = evaluate_articles(eval_dir, args.limit, baselines=not args.no_baseline)
         result["articles"] = art.model_dump()
         if not args.json:
             print("\n== article extraction benchmark (human-annotated bodies) ==")

@@ -3,18 +3,21 @@
 * docling PDF set: token F1 and word-4-gram F1 of ``Document.to_markdown()`` against docling's markdown,
   heading recall, and the share of ground-truth text items found on the right page.
 * article extraction benchmark (human-annotated article bodies): token recall/precision of the HTML
-  extractor's body text.
+  extractor's body text, and of trafilatura's plain text on the same pages in the same run (the benchmark).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .metrics import heading_recall, ngram_prf, token_prf, tokens
 
@@ -38,6 +41,17 @@ class PdfDocScore(BaseModel):
     error: str | None = None
 
 
+class ArticleBaseline(BaseModel):
+    """Another extractor scored on the same pages in the same run (e.g. trafilatura with its defaults)."""
+
+    name: str
+    recall: float
+    precision: float
+    f1: float
+    empty: int  # pages with an empty body
+    seconds_per_doc: float
+
+
 class ArticleScore(BaseModel):
     documents: int
     failed: int
@@ -45,6 +59,8 @@ class ArticleScore(BaseModel):
     precision: float
     f1: float
     seconds_per_doc: float
+    empty: int = 0  # pages parsed without error but with an empty body (TITLE excluded)
+    baselines: list[ArticleBaseline] = Field(default_factory=list)
 
 
 def _page_accuracy(doc: Document, gt_json: Path) -> tuple[float, int]:
@@ -109,7 +125,54 @@ def evaluate_docling_pdf(eval_dir: Path, limit: int | None = None) -> list[PdfDo
     return out
 
 
-def evaluate_articles(eval_dir: Path, limit: int | None = None) -> ArticleScore:
+# A Markdown link ``[label](target)``: the target is markup, not body text (the HTML backend keeps links).
+_MD_LINK = re.compile(r"\[((?:\\.|[^\]\\])*)\]\([^)\s]*\)")
+
+
+def strip_markdown_links(text: str) -> str:
+    """``[label](url)`` -> ``label``, so that link targets do not count as body words."""
+    return _MD_LINK.sub(r"\1", text)
+
+
+class _Tally:
+    """Pooled bag-of-words overlap of one extractor over the article pages."""
+
+    def __init__(self) -> None:
+        self.overlap = self.n_pred = self.n_gold = self.empty = 0
+        self.seconds = 0.0
+
+    def add(self, text: str, gold: Counter[str]) -> None:
+        pred = Counter(tokens(text))
+        self.overlap += sum((pred & gold).values())
+        self.n_pred += sum(pred.values())
+        self.n_gold += sum(gold.values())
+        self.empty += int(not pred)
+
+    def prf(self) -> tuple[float, float, float]:
+        p = self.overlap / self.n_pred if self.n_pred else 0.0
+        r = self.overlap / self.n_gold if self.n_gold else 0.0
+        return r, p, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def _trafilatura_baselines() -> dict[str, Callable[[bytes], str]]:
+    """trafilatura's plain-text extraction, with its defaults and with ``favor_precision``; none when missing."""
+    try:
+        import trafilatura
+    except ImportError:
+        return {}
+    import logging
+
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    version = getattr(trafilatura, "__version__", "?")
+    return {
+        f"trafilatura {version} (defaults)": lambda html: trafilatura.extract(html) or "",
+        f"trafilatura {version} (favor_precision)": lambda html: trafilatura.extract(html, favor_precision=True) or "",
+    }
+
+
+def evaluate_articles(eval_dir: Path, limit: int | None = None, *, baselines: bool = True) -> ArticleScore:
+    """ragline's HTML body text (TITLE excluded, link targets dropped) against the human-annotated bodies,
+    pooled over the pages; with ``baselines``, trafilatura's plain text on the same pages in the same run."""
     from pipeline.document import ElementKind
     from pipeline.exceptions import RaglineError
     from pipeline.parsing import Parser
@@ -117,36 +180,45 @@ def evaluate_articles(eval_dir: Path, limit: int | None = None) -> ArticleScore:
     base = eval_dir / "article_extraction_benchmark"
     truth = json.loads((base / "ground-truth.json").read_text(encoding="utf-8"))
     parser = Parser()
-    overlap = n_pred = n_gold = failed = 0
+    # One-off imports (trafilatura, lxml) are not per-page work; trafilatura's baseline is imported here too.
+    parser.parse_bytes(b"<html><body><p>Warm-up page with a sentence.</p></body></html>", source="warm-up.html")
+    others = _trafilatura_baselines() if baselines else {}
+    ours, theirs = _Tally(), {name: _Tally() for name in others}
+    failed = 0
     # Pages of 4 MiB or more were not copied into the corpus: evaluate what is there.
     items = [(sha, gt) for sha, gt in sorted(truth.items()) if (base / "html" / f"{sha}.html.gz").is_file()][:limit]
-    t0 = time.perf_counter()
-    from collections import Counter
-
     for sha, gt in items:
         path = base / "html" / f"{sha}.html.gz"
+        html = gzip.decompress(path.read_bytes())
+        gold = Counter(tokens(gt.get("articleBody", "")))
+        t0 = time.perf_counter()
         try:
-            doc = parser.parse_bytes(gzip.decompress(path.read_bytes()), source=str(path))
+            doc = parser.parse_bytes(html, source=str(path))
             text = "\n".join(e.text for e in doc.body if e.kind is not ElementKind.TITLE)
         except RaglineError:
             failed += 1
             text = ""
-        pred, gold = Counter(tokens(text)), Counter(tokens(gt.get("articleBody", "")))
-        overlap += sum((pred & gold).values())
-        n_pred += sum(pred.values())
-        n_gold += sum(gold.values())
-    p = overlap / n_pred if n_pred else 0.0
-    r = overlap / n_gold if n_gold else 0.0
+        ours.seconds += time.perf_counter() - t0
+        ours.add(strip_markdown_links(text), gold)
+        for name, extract in others.items():
+            t0 = time.perf_counter()
+            out = extract(html)
+            theirs[name].seconds += time.perf_counter() - t0
+            theirs[name].add(out, gold)
+    n = max(1, len(items))
+    r, p, f = ours.prf()
     return ArticleScore(
-        documents=len(items), failed=failed, recall=r, precision=p, f1=2 * p * r / (p + r) if p + r else 0.0,
-        seconds_per_doc=(time.perf_counter() - t0) / max(1, len(items)),
+        documents=len(items), failed=failed, recall=r, precision=p, f1=f, seconds_per_doc=ours.seconds / n,
+        empty=ours.empty - failed,
+        baselines=[ArticleBaseline(name=name, recall=t.prf()[0], precision=t.prf()[1], f1=t.prf()[2], empty=t.empty,
+                                   seconds_per_doc=t.seconds / n) for name, t in theirs.items()],
     )
 
 
 def format_pdf_table(scores: list[PdfDocScore]) -> str:
     """Per-document scores of the docling PDF set, then the mean per script."""
-    lines = [f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}"
-             f" | raw get_text: {'tokF1':>6} {'4gF1':>6}"]
+    lines = [(f"{'document':32} {'script':6} {'pages':>5} {'tokF1':>6} {'4gF1':>6} {'headR':>6} {'pageAcc':>7} {'s':>6}"
+              f" | raw get_text: {'tokF1':>6} {'4gF1':>6}")]
     for s in scores:
         lines.append(f"{s.name[:32]:32} {s.script:6} {s.pages:5d} {s.token_f1:6.3f} {s.ngram4_f1:6.3f} "
                      f"{s.heading_recall:6.2f} {s.page_accuracy:7.2f} {s.seconds:6.2f} |               "
@@ -169,15 +241,22 @@ def format_pdf_table(scores: list[PdfDocScore]) -> str:
 
 
 def format_articles(art: ArticleScore) -> str:
-    return (f"documents {art.documents}  failed {art.failed}  recall {art.recall:.3f}  "
-            f"precision {art.precision:.3f}  F1 {art.f1:.3f}  ({art.seconds_per_doc:.2f} s/doc)")
+    lines = [f"{'extractor':36} {'docs':>4} {'failed':>6} {'empty':>5} {'recall':>6} {'prec.':>6} {'F1':>6} {'s/doc':>6}",
+             (f"{'ragline':36} {art.documents:4d} {art.failed:6d} {art.empty:5d} {art.recall:6.3f} "
+              f"{art.precision:6.3f} {art.f1:6.3f} {art.seconds_per_doc:6.3f}")]
+    for b in art.baselines:
+        lines.append(f"{b.name:36} {art.documents:4d} {'':6} {b.empty:5d} {b.recall:6.3f} {b.precision:6.3f} "
+                     f"{b.f1:6.3f} {b.seconds_per_doc:6.3f}")
+    return "\n".join(lines)
 
 
 __all__ = [
+    "ArticleBaseline",
     "ArticleScore",
     "PdfDocScore",
     "evaluate_articles",
     "evaluate_docling_pdf",
     "format_articles",
     "format_pdf_table",
+    "strip_markdown_links",
 ]

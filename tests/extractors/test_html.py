@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pipeline
-from extractors.html import clean_html
 from pipeline.document import ElementKind
 
 
@@ -34,11 +33,14 @@ def test_broken_utf8_keeps_text(bad_inputs: dict[str, Path]) -> None:
     assert any("invalid UTF-8" in w for w in doc.warnings)
 
 
-def test_clean_html_keeps_header_inside_article() -> None:
-    html = "<html><body><header>Site</header><article><header><h1>Real title</h1></header>" + "<p>word " * 50 + "</p></article></body></html>"
-    title, cleaned = clean_html(html)
-    assert title == "Real title"
-    assert "Real title" in cleaned and "Site" not in cleaned
+def test_header_inside_article_kept_site_header_dropped(tmp_path: Path) -> None:
+    page = tmp_path / "a.html"
+    page.write_text("<html><body><header><a href='/'>Site</a></header><article><header><h1>Real title</h1></header>"
+                    + "<p>" + "Some words of the article body. " * 20 + "</p></article></body></html>")
+    doc = pipeline.parse(page)
+    assert doc.elements[0].kind is ElementKind.TITLE and doc.elements[0].text == "Real title"
+    assert doc.metadata["title"] == "Real title"
+    assert "Site" not in doc.text
 
 
 def test_undeclared_cp1252_detected(tmp_path: Path) -> None:
