@@ -430,11 +430,11 @@ def _filter_sql(flt: SearchFilter) -> tuple[str, list[Any]]:
         clauses.append("(fnmatch(d.path, ?) OR fnmatch(basename(d.path), ?))")
         params += [flt.source_glob, flt.source_glob]
     if flt.page_ranges:
-        ors = []
-        for lo, hi in flt.page_ranges:
-            ors.append("(c.page_end >= ? AND c.page_start <= ?)")
-            params += [lo, hi]
-        clauses.append("(" + " OR ".join(ors) + ")")
+        clauses.append("(" + " OR ".join(["(c.page_end >= ? AND c.page_start <= ?)"] * len(flt.page_ranges)) + ")")
+        params += [p for rng in flt.page_ranges for p in rng]
+    if flt.documents:  # query linking: only these documents
+        clauses.append(f"d.path IN ({','.join('?' * len(flt.documents))})")
+        params += list(flt.documents)
     return (" AND ".join(clauses) or "1"), params
 
 

@@ -36,9 +36,15 @@ class ChunkingOptions(BaseModel):
         description="what names the document in each chunk's embedding text (Chunk.context): nothing, the file "
         "name, or the file name plus a descriptive title/subject from the file's metadata",
     )
+    table_rows: bool = Field(
+        default=False, description="also index every table row as a small unit (row label, column headers, heading) "
+        "linked to its table chunk; a row hit returns the table with the row marked",
+    )
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        # Off, table_rows leaves the fingerprint as it was before the option existed: no index re-chunks.
+        dump = self.model_dump_json(exclude=None if self.table_rows else {"table_rows"})
+        return hashlib.sha256(dump.encode()).hexdigest()[:16]
 
 
 class Chunk(BaseModel):
@@ -226,6 +232,10 @@ class Chunker:
                 chunks.append(self._make(
                     document, doc_context, path[:-1], [(path[-1], elements[0].page, 0, "heading")], fp, len(chunks)
                 ))
+        if opts.table_rows:
+            from ._table_rows import row_chunks
+
+            chunks += row_chunks(document, chunks, doc_context, fp)
         self._prime([c.text for c in chunks])
         for c in chunks:
             c.n_tokens = self._count(c.text)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field
 
 from ._index_faiss import embed_checked
+from ._profile_store import load_profiles, save_profile
 from ._tokenizer import DEFAULT_TOKENIZER
 from .chunking import Chunker, ChunkingOptions
 from .document import ErrorRecord
@@ -196,6 +197,7 @@ class Ingestor:
                         if Path(folder).is_dir():
                             self._prune(os.path.abspath(folder), report)
                 self._rechunk_stale(report)
+                load_profiles(self.index.store)  # profiles documents indexed before profiles existed
             finally:
                 tick(-1, "")
         report.seconds = time.perf_counter() - t0
@@ -279,6 +281,7 @@ class Ingestor:
         )
         report.chunks_added += added
         report.chunks_removed += removed
+        save_profile(self.index.store, key, doc)  # who and when the document is about (query linking)
 
     def _vectors(self, chunks: list[Chunk], hashes: list[str]) -> tuple[dict[str, bytes], dict[str, bytes]]:
         """(vectors from the embedding cache, vectors embedded now), both by text hash."""

@@ -9,12 +9,16 @@ Also the helpers it is built from: query parsing, page filters and rank fusion.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ._index_faiss import embed_checked
+from ._linking import QueryLinker, QueryLinks, diversify
+from ._rerank import DEFAULT_RERANKER, RERANKERS, FeatureReranker, MaxSimReranker, make_reranker
+from ._table_rows import collapse_rows
 from .exceptions import ConfigurationError
 from .protocols import PagesArg, Reranker, SearchHit, SearchMode
 
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
 
     from ._index_store import ChunkRow
     from .index import Index
+
+log = logging.getLogger(__name__)
 
 SEARCH_MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")
 
@@ -78,10 +84,11 @@ class SearchFilter:
 
     source_glob: str | None = None
     page_ranges: tuple[tuple[int, int], ...] = ()
+    documents: tuple[str, ...] = ()  # document paths (what query linking resolved); empty: any
 
     @property
     def active(self) -> bool:
-        return bool(self.source_glob or self.page_ranges)
+        return bool(self.source_glob or self.page_ranges or self.documents)
 
 
 class PassThroughReranker:
@@ -96,13 +103,22 @@ class PassThroughReranker:
 
 class IndexRetriever:
     """Pipeline stage: ``query -> list[SearchHit]`` over an :class:`~pipeline.index.Index`; a
-    :class:`~pipeline.protocols.Retriever`. Readers never take the index's write lock."""
+    :class:`~pipeline.protocols.Retriever`. Readers never take the index's write lock.
 
-    def __init__(self, index: Index, *, reranker: Reranker | None = None, exact_filter_limit: int = 20_000) -> None:
+    ``linking``: link names, tickers and periods in the query to the documents they point at (see
+    :mod:`pipeline._linking`) and search only those; the hits then carry ``metadata["links"]``.
+    """
+
+    def __init__(
+        self, index: Index, *, reranker: Reranker | None = None, exact_filter_limit: int = 20_000,
+        linking: bool = True,
+    ) -> None:
         self.index = index
         self.reranker: Reranker = reranker or PassThroughReranker()
         # Filtered dense search over at most this many chunks is exact (numpy), whatever the index kind.
         self.exact_filter_limit = exact_filter_limit
+        self.linking = linking
+        self._linker: tuple[int, QueryLinker] | None = None
 
     def warm_up(self) -> None:
         self.index.warm_up()
@@ -126,10 +142,40 @@ class IndexRetriever:
         if k < 1:
             raise ConfigurationError("k must be at least 1", stage="search")
         flt = SearchFilter(source_glob=source_glob, page_ranges=page_ranges(pages))
-        candidates = self._first_stage(query, self.reranker.depth(k), mode, flt)
-        return self.reranker.rerank(query, candidates)[:k]
+        links = self.link(query) if self.linking else None
+        depth = self.reranker.depth(k)
+        candidates: list[SearchHit] = []
+        if links is not None and links.applied:
+            if links.diversify:  # enough candidates for every linked document to get its share
+                depth = max(depth, k * min(len(links.documents), 8))
+            candidates = self._first_stage(query, depth, mode, replace(flt, documents=tuple(links.documents)))
+        if not candidates:  # nothing linked, or the linked documents hold nothing under the user's filters
+            candidates = self._first_stage(query, depth, mode, flt)
+            links = links.model_copy(update={"documents": [], "diversify": False}) if links else None
+        ranked = self.reranker.rerank(query, candidates)
+        if links is not None and links.diversify:
+            ranked = [h for h in diversify(ranked) if isinstance(h, SearchHit)]
+        hits = ranked[:k]
+        if links is not None and (links.entities or links.periods or links.latest):
+            note = links.model_dump()
+            for h in hits:
+                h.metadata["links"] = note
+        return hits
 
     run = search  # the stage's entry point, under the name every stage uses
+
+    def link(self, query: str) -> QueryLinks:
+        """Names, tickers and periods of ``query`` linked to the index's documents (cached per write generation)."""
+        from ._profile_store import load_profiles
+
+        index = self.index
+        with index.reading():
+            gen = index.store.generation()
+            if self._linker is None or self._linker[0] != gen:
+                self._linker = (gen, QueryLinker(load_profiles(index.store)))
+                _warn_if_stale(index)
+            linker = self._linker[1]
+        return linker.link(query)
 
     def _first_stage(self, query: str, k: int, mode: SearchMode, flt: SearchFilter) -> list[SearchHit]:
         index = self.index
@@ -140,7 +186,8 @@ class IndexRetriever:
                 return []
             # Fusion needs more than k from each list: a chunk ranked low by both can still win.
             depth = k if mode != "hybrid" else max(50, 4 * k)
-            dense = self._dense(query, depth, allowed) if mode in ("dense", "hybrid") else []
+            qvec = self._query_vector(query) if mode in ("dense", "hybrid") else None
+            dense = self._dense(qvec, depth, allowed) if qvec is not None else []
             sparse = self._bm25(query, depth, flt) if mode in ("bm25", "hybrid") else []
             if mode == "dense":
                 ranked = dense
@@ -148,17 +195,36 @@ class IndexRetriever:
                 ranked = sparse
             else:
                 ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in sparse]])
+            # Twice k: row units collapse into their tables, and rows deleted since the snapshot are skipped.
             rows = store.chunks([i for i, _ in ranked[: k * 2]])
-        return _hits(ranked, rows, k, mode, dense, sparse)
+            cosine = self._cosines(qvec, [i for i, _ in ranked[: k * 2]]) if qvec is not None else {}
+            hits = collapse_rows(store, _hits(ranked, rows, 2 * k, mode, dense, sparse, cosine))
+        return hits[:k]
 
-    def _dense(self, query: str, depth: int, allowed: np.ndarray | None) -> Ranking:
+    def _query_vector(self, query: str) -> np.ndarray | None:
+        index = self.index
+        if index.vectors.live_count == 0:
+            return None
+        assert index.embedder is not None  # set by warm_up
+        return embed_checked(index.embedder, [query])[0]
+
+    def _cosines(self, qvec: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine of the query with each candidate (the reranker's dense feature, also for BM25-only hits)."""
+        index = self.index
+        assert index.embedder is not None
+        if not ids:
+            return {}
+        import numpy as np
+
+        got, mat = index.store.vectors_for(index.embedder.model_name, np.asarray(ids, dtype=np.int64),
+                                           index.vectors.dimension)
+        return {int(i): float(s) for i, s in zip(got, mat @ qvec)}
+
+    def _dense(self, q: np.ndarray, depth: int, allowed: np.ndarray | None) -> Ranking:
         index = self.index
         vectors = index.vectors
-        if vectors.live_count == 0:
-            return []
         embedder = index.embedder
         assert embedder is not None  # set by warm_up
-        q = embed_checked(embedder, [query])[0]
         if allowed is not None and vectors.kind == "hnsw" and len(allowed) <= self.exact_filter_limit:
             # A selective filter starves HNSW's graph walk (it can return fewer than k hits); scoring the
             # few allowed vectors exactly is both correct and cheap.
@@ -176,8 +242,21 @@ class IndexRetriever:
         return self.index.store.bm25(match, depth, flt) if match else []
 
 
+def _warn_if_stale(index: Index) -> None:
+    """Say so when documents were chunked with other options (e.g. before table-row units existed)."""
+    stale = index.store.stale_documents(index.fingerprint)
+    if stale:
+        log.warning(
+            "index %s: %d document(s) were chunked with other chunking options than the index's current ones "
+            "(e.g. by a ragline without table-row units); searching what is stored. Run `ragline ingest` on the "
+            "same files to update them: they are re-chunked from the stored parses and only new units are embedded",
+            index.directory, len(stale),
+        )
+
+
 def _hits(
-    ranked: Ranking, rows: dict[int, ChunkRow], k: int, mode: SearchMode, dense: Ranking, sparse: Ranking
+    ranked: Ranking, rows: dict[int, ChunkRow], k: int, mode: SearchMode, dense: Ranking, sparse: Ranking,
+    cosine: dict[int, float] | None = None,
 ) -> list[SearchHit]:
     """The first ``k`` ranked chunks that still exist, with each list's rank and score in the metadata."""
     dense_rank = {i: (r, s) for r, (i, s) in enumerate(dense, start=1)}
@@ -192,6 +271,9 @@ def _hits(
             meta["dense_rank"], meta["dense_score"] = dense_rank[cid]
         if cid in sparse_rank:
             meta["bm25_rank"], meta["bm25_score"] = sparse_rank[cid]
+        if cosine and cid in cosine:
+            meta["cosine"] = cosine[cid]
+        meta["first_stage_rank"] = len(hits) + 1
         hits.append(
             SearchHit(
                 chunk_id=row.chunk_id, doc_id=row.doc_id, source=row.source, page_start=row.page_start,
@@ -205,12 +287,18 @@ def _hits(
 
 
 __all__ = [
+    "DEFAULT_RERANKER",
+    "RERANKERS",
     "RRF_K",
     "SEARCH_MODES",
+    "FeatureReranker",
     "IndexRetriever",
+    "MaxSimReranker",
     "PassThroughReranker",
+    "QueryLinks",
     "SearchFilter",
     "fts_query",
+    "make_reranker",
     "page_ranges",
     "reciprocal_rank_fusion",
 ]

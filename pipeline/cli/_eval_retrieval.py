@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline.evaluation.corpus import DOCUGAMI_QNA, cache_dir, default_docugami_index_dir
 from pipeline.evaluation.retrieval_eval import evaluate, format_retrieval_report
+from pipeline.retrieval import DEFAULT_RERANKER, RERANKERS
 
 from ._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
 
@@ -20,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-k", type=int, default=5, help="chunks retrieved per question (default 5)")
     p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
+    p.add_argument("--rerank", choices=list(RERANKERS), default=DEFAULT_RERANKER,
+                   help=f"second stage over the top fused candidates (default {DEFAULT_RERANKER}, as `ragline search`)")
+    p.add_argument("--no-link", action="store_true",
+                   help="do not link company names, tickers and periods of the questions to documents")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     p.set_defaults(func=run)
 
@@ -33,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     index_dir = Path(args.index) if args.index else default_docugami_index_dir(cache)
     result = evaluate(
         eval_dir, index_dir, k=args.k, backend=args.backend, cache_dir=cache, limit=args.limit,
-        progress=not args.json, log=log_to_stderr,
+        progress=not args.json, log=log_to_stderr, rerank=args.rerank, linking=not args.no_link,
     )
     if args.json:
         print(result.model_dump_json(indent=2))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import textwrap
@@ -38,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="default hybrid")
     p.add_argument("--source", metavar="GLOB", help="only documents whose path or file name matches GLOB")
     p.add_argument("--pages", metavar="LIST", help="only chunks on these pages, e.g. 3 or 1-4,9")
+    p.add_argument("--rerank", choices=["none", "features", "maxsim"], default="features",
+                   help="second stage over the top --candidates fused hits: features (default; document features "
+                        "with fitted weights), maxsim (+ sentence/table-row similarity, slower), none")
+    p.add_argument("--candidates", type=int, default=50, metavar="N", help="candidates the reranker sees (default 50)")
+    p.add_argument("--no-link", action="store_true",
+                   help="do not link company names, tickers and periods in QUERY to the documents they point at")
     p.add_argument("--json", action="store_true", help="print hits as a JSON array on stdout")
     p.set_defaults(func=run)
 
@@ -59,6 +66,8 @@ def parse_pages(spec: str) -> list[int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.query.strip():
+        raise UsageError("the query is empty")
     if args.k < 1:
         raise UsageError("-k must be at least 1")
     try:
@@ -67,20 +76,64 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     require_existing_index(args)  # never create an index just to search it
     # Index errors reach the CLI's one error wrapper (bad options exit 2, the rest 1).
+    if args.candidates < 1:
+        raise UsageError("--candidates must be at least 1")
+    from pipeline.retrieval import make_reranker
+
     with open_index(args, create=False) as index:
+        index.retriever.reranker = make_reranker(args.rerank, index.embedder, candidates=args.candidates)
+        index.retriever.linking = not args.no_link
         hits = index.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages)
     if args.json:
         print(json.dumps([_hit_json(h, r) for r, h in enumerate(hits, start=1)], indent=2, ensure_ascii=False))
         return EXIT_OK
     if not hits:
         print("no hits", file=sys.stderr)
+    links = hits[0].metadata.get("links") if hits else None
+    if links:
+        print(format_links(links), file=sys.stderr)
     for rank, h in enumerate(hits, start=1):
-        pages_s = f"p.{h.page_start}" if h.page_start == h.page_end else f"p.{h.page_start}-{h.page_end}"
-        where = " > ".join(h.heading_path)
-        print(f"{rank}. [{h.score:.4f}] {h.source} {pages_s}" + (f"  ({where})" if where else ""))
-        snippet = " ".join(h.text.split())
-        print("   " + (snippet[:300] + ("..." if len(snippet) > 300 else "")))
+        print(format_hit(rank, h))
     return EXIT_OK
+
+
+def format_links(links: dict[str, Any]) -> str:
+    """One line saying what the query was linked to and whether the search was restricted."""
+    parts = []
+    if links.get("entities"):
+        parts.append("entity " + ", ".join(links["entities"]))
+    if links.get("periods"):
+        parts.append("period " + ", ".join(links["periods"]))
+    if links.get("latest"):
+        parts.append("latest period")
+    docs = links.get("documents") or []
+    where = (f"searching {len(docs)} document(s): " + ", ".join(os.path.basename(d) for d in docs[:6])
+             + (" ..." if len(docs) > 6 else "")) if docs else "no document restriction"
+    return "linked: " + "; ".join(parts) + f" -> {where}"
+
+
+def _score(h: SearchHit) -> str:
+    """A score a person can read: the reranker's probability, else one normalised per mode."""
+    from pipeline.retrieval import RRF_K
+
+    mode = h.metadata.get("mode")
+    if "reranker" in h.metadata:
+        return f"relevance {h.score:.2f}"
+    if mode == "hybrid":  # 1.00 = ranked first by both dense and BM25
+        return f"fused {h.score * (RRF_K + 1) / 2:.2f}"
+    return f"cosine {h.score:.2f}" if mode == "dense" else f"bm25 {h.score:.1f}"
+
+
+def format_hit(rank: int, h: SearchHit, width: int = 300) -> str:
+    """``rank. [score] file p.N  (heading > path)`` then the snippet, without the heading path repeated."""
+    pages_s = f"p.{h.page_start}" if h.page_start == h.page_end else f"p.{h.page_start}-{h.page_end}"
+    where = " > ".join(h.heading_path)
+    text = h.text
+    if where and text.startswith(where):  # chunks carry their heading path as a first line
+        text = text[len(where):]
+    snippet = " ".join(text.split())
+    head = f"{rank}. [{_score(h)}] {os.path.basename(h.source)} {pages_s}" + (f"  ({where})" if where else "")
+    return head + "\n   " + snippet[:width] + ("..." if len(snippet) > width else "")
 
 
 def _hit_json(hit: SearchHit, rank: int) -> dict[str, Any]:

@@ -50,6 +50,8 @@ class FigureRecall(BaseModel):
 
 class RetrievalEval(BaseModel):
     k: int
+    rerank: str = "none"  # the second stage (pipeline.retrieval.RERANKERS)
+    linking: bool = False  # names, tickers and periods of the question linked to documents
     documents: int
     chunks: int
     embedding_model: str | None
@@ -95,11 +97,14 @@ def _mode_scores(index: Retriever, questions: list[Question], k: int) -> tuple[l
 def evaluate(
     eval_dir: Path, index_dir: Path, *, k: int = 5, backend: str = "auto", cache_dir: str | None = None,
     limit: int | None = None, progress: bool = False, log: Callable[[str], None] | None = None,
+    rerank: str = "none", linking: bool = True,
 ) -> RetrievalEval:
     """Update the docugami index in ``index_dir``, then score every mode on the first ``limit`` questions.
 
-    ``log`` receives one line per document that failed to index."""
+    ``rerank``: the second stage (``none``, ``features``, ``maxsim``); ``linking``: link names, tickers
+    and periods of the question to documents. ``log`` receives one line per document that failed to index."""
     from pipeline.index import Index
+    from pipeline.retrieval import make_reranker
 
     t0 = time.perf_counter()
     with Index.open(index_dir, backend=backend, cache_dir=cache_dir) as index:
@@ -109,10 +114,13 @@ def evaluate(
                 log(f"  FAILED {e.source}: {e.message}")
         ingest_s = time.perf_counter() - t0
         stats = index.stats()
+        index.retriever.reranker = make_reranker(rerank, index.embedder)
+        index.retriever.linking = linking
         scores, timing = _mode_scores(index, load_questions(eval_dir)[:limit], k)
         figures = figure_recall(index, eval_dir, limit)
     return RetrievalEval(
-        k=k, documents=stats.documents, chunks=stats.chunks, embedding_model=stats.embedding_model,
+        k=k, rerank=rerank, linking=linking, documents=stats.documents, chunks=stats.chunks,
+        embedding_model=stats.embedding_model,
         ingest_seconds=ingest_s, search_ms_per_query=timing, scores=scores, figure_recall=figures,
         ingest={key: getattr(report, key) for key in ("parsed", "skipped", "failed", "embedded", "cached")},
     )
@@ -167,7 +175,8 @@ def format_table(result: RetrievalEval) -> str:
 def format_retrieval_report(result: RetrievalEval, index_dir: Path) -> str:
     """The text report of ``ragline eval retrieval``."""
     parts = [
-        f"docugami 10-Q: {result.documents} documents, {result.chunks} chunks, model {result.embedding_model}; "
+        f"docugami 10-Q: {result.documents} documents, {result.chunks} chunks, model {result.embedding_model}, "
+        f"rerank {result.rerank}, query linking {'on' if result.linking else 'off'}; "
         f"index ready in {result.ingest_seconds:.1f}s (index dir {index_dir}; "
         + ", ".join(f"{k} {v}" for k, v in result.ingest.items()) + ")",
         f"document recall@{result.k} / hit@{result.k} / MRR by question type:\n",

@@ -59,3 +59,10 @@ def test_parse_pages() -> None:
     for bad in ("", "a", "0", "4-2", "1,,2"):
         with pytest.raises(ValueError):
             parse_pages(bad)
+
+
+def test_an_empty_query_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.cli import main
+
+    assert main(["search", "  ", "--index", str(tmp_path)]) == 2
+    assert "the query is empty" in capsys.readouterr().err

@@ -1,0 +1,176 @@
+"""Tables as retrievable facts: every table row is also indexed as a small unit of its own.
+
+A row unit reads ``heading path`` (a line, as every chunk) then ``group: row label | column header:
+value | ...``, e.g. ``... > CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS`` / ``Net sales: Products |
+Three Months Ended June 25, 2022: 63,355 | ...``: its row label, its column headers (multi-row headers
+flattened, a spanning header given to the columns nearest to it) and the table's heading. It is a :class:`Chunk` with
+``element_kinds == ["table_row"]`` and ``metadata["unit"] == "table_row"``, linked to its parent table
+chunk (``parent_chunk``), page and table bbox (the parser keeps no per-row box).
+
+At search time a row hit is replaced by its parent table chunk, placed at the row's rank, with the row
+marked in ``metadata["rows"]`` (so a citation can point at the row); a parent reached twice is listed
+once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .document import Document, Element, ElementKind, TableData
+
+if TYPE_CHECKING:
+    from ._index_store import ChunkRow, DocStore
+    from .chunking import Chunk
+    from .protocols import SearchHit
+
+ROW_KIND = "table_row"
+_NUMERIC = re.compile(r"^[\s$€£(%)—–-]*[\d.,]+[\s%)]*$|^[\s$€£%()—–-]*$")
+
+
+def _nearest(cells: Sequence[str], j: int) -> str:
+    """The header cell over column ``j``: its own, else the nearest non-empty one (ties: left)."""
+    if cells[j] if j < len(cells) else "":
+        return cells[j]
+    best, dist = "", 10**9
+    for i, c in enumerate(cells):
+        if c and i > 0 and abs(i - j) < dist:
+            best, dist = c, abs(i - j)
+    return best
+
+
+def column_headers(table: TableData) -> list[str]:
+    """One flattened header per column: the header rows' cells over it, joined top to bottom."""
+    header = [[" ".join((c or "").split()) for c in r] for r in table.rows[: table.header_rows]]
+    out = []
+    for j in range(table.n_cols):
+        parts = [_nearest(r, j) for r in header]
+        out.append(" ".join(p for i, p in enumerate(parts) if p and p not in parts[:i]))
+    return out
+
+
+def row_facts(table: TableData, heading: str) -> list[tuple[int, str]]:
+    """(row index, fact text) for the body rows that hold a label and at least one value."""
+    headers = column_headers(table)
+    group = ""
+    out = []
+    for i in range(table.header_rows, table.n_rows):
+        cells = [" ".join((c or "").split()) for c in table.rows[i]]
+        label_at = next((j for j, c in enumerate(cells) if c and not _NUMERIC.match(c)), None)
+        values = [(j, c) for j, c in enumerate(cells) if c and j != label_at and not set(c) <= set("$€£%()")]
+        if label_at is None:
+            continue
+        label = cells[label_at]
+        if not values:  # "Net sales:" opens a group of rows
+            group = label.rstrip(":")
+            continue
+        total = label.lower().startswith("total")
+        name = f"{group}: {label}" if group and not total else label
+        group = "" if total else group  # a total closes its group
+        cols = " | ".join(f"{headers[j]}: {c}" if j < len(headers) and headers[j] else c for j, c in values)
+        out.append((i, " | ".join(p for p in (heading, name, cols) if p)))
+    return out
+
+
+def _row_line(table: TableData, i: int) -> str:
+    row = list(table.rows[i]) + [""] * (table.n_cols - len(table.rows[i]))
+    return table.to_markdown([row]).splitlines()[0]
+
+
+def row_chunks(document: Document, chunks: list[Chunk], context: str, fingerprint: str) -> list[Chunk]:
+    """Row units of every table of ``document`` whose rows are found in one of ``chunks``."""
+    from .chunking import Chunk
+
+    tables = [c for c in chunks if "table" in c.element_kinds]
+    out: list[Chunk] = []
+    for el in _tables(document.elements):
+        assert el.table is not None
+        for i, fact in row_facts(el.table, ""):
+            line = _row_line(el.table, i)
+            parent = next((c for c in tables if c.page_start <= el.page <= c.page_end and line in c.text), None)
+            if parent is None:
+                continue
+            path = " > ".join(parent.heading_path)
+            text = f"{path}\n{fact}" if path and parent.text.startswith(path) else fact  # as its table chunk
+            key = json.dumps([parent.id, i, text, fingerprint], ensure_ascii=False)
+            out.append(Chunk(
+                id=hashlib.sha256(key.encode()).hexdigest(), doc_id=document.content_hash, source=document.source,
+                text=text, page_start=el.page, page_end=el.page, heading_path=list(parent.heading_path),
+                element_kinds=[ROW_KIND], n_tokens=0, index=len(chunks) + len(out), options_fingerprint=fingerprint,
+                context=context,
+                metadata={"unit": ROW_KIND, "parent_chunk": parent.id, "row": i, "row_line": line,
+                          "bbox": el.bbox.model_dump() if el.bbox else None},
+            ))
+    return out
+
+
+def _tables(elements: Iterable[Element]) -> Iterable[Element]:
+    return (e for e in elements if e.kind is ElementKind.TABLE and e.table and e.table.n_rows > e.table.header_rows)
+
+
+def _parents(store: DocStore, keys: set[tuple[str, str]]) -> dict[tuple[str, str], ChunkRow]:
+    """Parent chunks by (document hash, chunk id), in one query."""
+    from ._index_store import ChunkRow
+
+    ids = sorted({c for _, c in keys})
+    rows = store.conn.execute(
+        "SELECT c.id, c.chunk_id, d.doc_id, d.path, c.position, c.text, c.page_start, c.page_end, c.heading_path, "
+        f"c.metadata FROM chunks c JOIN documents d ON d.id = c.doc WHERE c.chunk_id IN ({','.join('?' * len(ids))})",
+        ids,
+    ).fetchall()
+    out: dict[tuple[str, str], ChunkRow] = {}
+    for r in rows:
+        if (r[2], r[1]) in keys:
+            out[(r[2], r[1])] = ChunkRow(
+                id=int(r[0]), chunk_id=r[1], doc_id=r[2], source=r[3], position=int(r[4]), text=r[5],
+                page_start=int(r[6]), page_end=int(r[7]), heading_path=json.loads(r[8]), metadata=json.loads(r[9]),
+            )
+    return out
+
+
+def _mark(hit: SearchHit, row: SearchHit) -> None:
+    meta = row.metadata
+    hit.metadata.setdefault("rows", []).append({
+        "row": meta.get("row"), "text": row.text, "line": meta.get("row_line"), "page": row.page_start,
+        "bbox": meta.get("bbox"), "score": row.score,
+    })
+
+
+def collapse_rows(store: DocStore, hits: list[SearchHit]) -> list[SearchHit]:
+    """Replace row hits by their parent table chunks (at the row's rank), marking the rows."""
+
+    keys = {(h.doc_id, str(h.metadata["parent_chunk"])) for h in hits if h.metadata.get("unit") == ROW_KIND}
+    if not keys:
+        return hits
+    parents = _parents(store, keys)
+    out: list[SearchHit] = []
+    by_chunk: dict[tuple[str, str], SearchHit] = {}
+    for h in hits:
+        if h.metadata.get("unit") != ROW_KIND:
+            key = (h.doc_id, h.chunk_id)
+            if key not in by_chunk:
+                by_chunk[key] = h
+                out.append(h)
+            continue
+        key = (h.doc_id, str(h.metadata["parent_chunk"]))
+        if key not in by_chunk:
+            p = parents.get(key)
+            if p is None:
+                continue
+            meta: dict[str, Any] = {**{k: v for k, v in h.metadata.items() if k not in _ROW_META}, **p.metadata,
+                                    "chunk_index": p.position, "via_row": True}
+            by_chunk[key] = h.model_copy(update={
+                "chunk_id": p.chunk_id, "text": p.text, "page_start": p.page_start, "page_end": p.page_end,
+                "heading_path": p.heading_path, "metadata": meta})
+            out.append(by_chunk[key])
+        _mark(by_chunk[key], h)
+    return out
+
+
+_ROW_META = {"unit", "parent_chunk", "row", "row_line", "bbox", "element_kinds", "n_tokens", "options_fingerprint",
+             "chunk_index"}
+
+__all__ = ["ROW_KIND", "collapse_rows", "column_headers", "row_chunks", "row_facts"]

@@ -1,0 +1,94 @@
+"""Tables as retrievable facts: row units with flattened headers, linked to their table chunk; a row
+hit returns the table with the row marked; an index chunked without rows says how to add them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from pipeline._table_rows import ROW_KIND, column_headers, row_facts
+from pipeline.chunking import ChunkingOptions, chunk
+from pipeline.document import BBox, Document, Element, ElementKind, TableData
+from pipeline.index import Index
+from pipeline.testing import HashingEmbedder
+
+STATEMENT = TableData(
+    header_rows=2,
+    rows=[
+        ["", "", "Three Months Ended", "", "", "Nine Months Ended", ""],
+        ["", "July 1, 2023", "", "June 25, 2022", "July 1, 2023", "", "June 25, 2022"],
+        ["Net sales:", "", "", "", "", "", ""],
+        ["Products", "60,584", "", "63,355", "230,901", "", "245,241"],
+        ["Services", "21,213", "", "19,604", "62,886", "", "58,941"],
+        ["Total net sales", "81,797", "", "82,959", "293,787", "", "304,182"],
+        ["Gross margin", "36,413", "", "35,885", "128,721", "", "127,005"],
+    ],
+)
+
+
+def statement_doc(name: str = "acme.pdf") -> Document:
+    els = [
+        Element(kind=ElementKind.HEADING, text="Statements of Operations", level=1, page=3),
+        Element(kind=ElementKind.TABLE, text=STATEMENT.to_markdown(), table=STATEMENT, page=3,
+                bbox=BBox(x0=20, y0=100, x1=580, y1=400), heading_path=["Statements of Operations"]),
+        Element(kind=ElementKind.HEADING, text="Risk Factors", level=1, page=9),
+        Element(kind=ElementKind.PARAGRAPH, text="Competition is intense and margins may fall.", page=9,
+                heading_path=["Risk Factors"]),
+    ]
+    return Document(source=f"/docs/{name}", content_hash=f"h-{name}", format="pdf", pages=9, elements=els)
+
+
+def test_headers_are_flattened_and_spanning_headers_reach_their_columns() -> None:
+    assert column_headers(STATEMENT)[1] == "Three Months Ended July 1, 2023"
+    assert column_headers(STATEMENT)[3] == "Three Months Ended June 25, 2022"
+    assert column_headers(STATEMENT)[6] == "Nine Months Ended June 25, 2022"
+
+
+def test_row_facts_carry_label_group_and_column_headers() -> None:
+    facts = dict(row_facts(STATEMENT, "Statements of Operations"))
+    assert facts[3].startswith("Statements of Operations | Net sales: Products | Three Months Ended July 1, 2023: 60,584")
+    assert "Total net sales | Three Months Ended July 1, 2023: 81,797" in facts[5]
+    assert facts[6].startswith("Statements of Operations | Gross margin |")  # a total closes the group
+    assert 2 not in facts  # a group label without values is no fact
+
+
+def test_row_units_are_linked_to_their_table_chunk_and_off_by_default() -> None:
+    doc = statement_doc()
+    assert not [c for c in chunk(doc) if ROW_KIND in c.element_kinds]
+    assert "table_rows" not in ChunkingOptions().model_dump_json(exclude={"table_rows"})
+    chunks = chunk(doc, ChunkingOptions(table_rows=True))
+    table = next(c for c in chunks if c.element_kinds == ["table"])
+    rows = [c for c in chunks if c.element_kinds == [ROW_KIND]]
+    assert len(rows) == 4
+    for r in rows:
+        assert r.metadata["parent_chunk"] == table.id and r.metadata["row_line"] in table.text
+        assert r.page_start == 3 and r.metadata["bbox"]["y1"] == 400
+        assert r.text.startswith("Statements of Operations\n")
+    assert ChunkingOptions(table_rows=True).fingerprint() != ChunkingOptions().fingerprint()
+
+
+def test_a_row_hit_returns_its_table_with_the_row_marked(tmp_path: Path) -> None:
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+        index.add_documents([statement_doc()])
+        for mode in ("dense", "bm25", "hybrid"):
+            hits = index.search("Services net sales nine months ended July 1, 2023", k=3, mode=mode)
+            top = hits[0]
+            assert "table" in top.metadata["element_kinds"] and top.metadata.get("via_row"), mode
+            assert "| Services | 21,213 |" in top.text  # the whole table comes back
+            assert any("Net sales: Services" in r["text"] and r["page"] == 3 for r in top.metadata["rows"])
+            assert all(h.metadata.get("unit") != ROW_KIND for h in hits)  # never a bare row
+            assert len({h.chunk_id for h in hits}) == len(hits)
+
+
+def test_an_index_chunked_without_rows_says_how_to_add_them(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+        index.add_documents([statement_doc()])
+    rows = ChunkingOptions(table_rows=True)
+    with caplog.at_level(logging.WARNING), Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=rows) as index:
+        assert index.search("gross margin", k=2)
+        assert any("ragline ingest" in r.getMessage() and "re-chunked" in r.getMessage() for r in caplog.records)
+        report = index.add_documents([statement_doc()])
+        assert report.embedded == 4 and report.cached == 2  # only the row units are new
+        assert index.search("Gross margin nine months", k=1)[0].metadata.get("via_row")
