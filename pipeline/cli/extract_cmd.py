@@ -1,23 +1,46 @@
-"""``ragline extract``: typed fields with evidence from documents, one JSON line per document."""
+"""``ragline extract``: typed fields with evidence from documents, one JSON line per document.
+
+With ``-o FILE`` the run is resumable (``pipeline/batch``): each record is appended, flushed and fsynced
+as soon as its document is finished, and a journal beside the output (``FILE.journal``) keys it by the
+document's content hash and the run key (schema, prompts, model, options). Rerunning the same command
+after a crash, a Ctrl-C or a SIGKILL skips what is finished and appends the rest; ``--retry-failed``
+redoes failures, ``--force`` starts over. A CSV of the flattened fields is written beside the JSONL.
+"""
 
 from __future__ import annotations
 
 import argparse
 import collections
-import json
+import dataclasses
 import sys
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from ._common import add_input_options, collect_inputs, open_output, progress
-from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings
+from ._common import add_input_options, collect_inputs
+from ._errors import OutputError, UsageError
+from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings, open_cli_llm
+from ._progress import DocProgress
 
 if TYPE_CHECKING:
-    from pipeline.document import Document, ErrorRecord
-    from pipeline.llm import StructuredExtractor, Usage
+    from pydantic import BaseModel
+
+    from pipeline.batch import JournalEntry, Plan, ResumableOutput, StreamOutput, WorkItem
+    from pipeline.llm import ExtractionOptions, LLMSettings
     from pipeline.parsing import ParseOptions
+
+Record = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    """What the options resolve to before anything runs."""
+
+    schema: type[BaseModel]
+    settings: LLMSettings
+    options: ExtractionOptions
+    parse_options: ParseOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,22 +55,26 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Either way ragline checks each quote against the document, locates it (page, bbox) and parses "
             "amounts/dates/percentages itself. One JSON line per "
             "document: source, status (success | partial = some values unsupported by the text | failure), data, "
-            "evidence, errors, usage. Exit status: 0 all extracted, 1 some failed, 2 usage error."
+            "evidence, errors, usage. With -o FILE the run can be resumed: rerun the same command after a crash, "
+            "Ctrl-C or kill and finished documents are skipped. Exit status: 0 all extracted, 1 some failed, "
+            "2 usage error, 130 interrupted."
         ),
         epilog=(
             "examples:\n"
             "  ragline extract invoice.pdf --schema pipeline.llm:Invoice\n"
-            "  ragline extract invoices/ --schema my_schemas.py:PurchaseOrder -o out.jsonl\n"
+            "  ragline extract invoices/ --schema my_schemas.py:PurchaseOrder -o out.jsonl   # + out.csv\n"
+            "  ragline extract invoices/ --schema my_schemas.py:PurchaseOrder -o out.jsonl --retry-failed\n"
             "  ragline extract a.pdf --schema fields.json   # {\"properties\": {\"total\": {\"type\": \"number\"}}}\n"
             "  RAGLINE_LLM_BASE_URL=https://api.openai.com/v1 RAGLINE_LLM_MODEL=gpt-4o-mini \\\n"
-            "    RAGLINE_LLM_API_KEY=... ragline extract docs/ --schema pipeline.llm:Invoice"
+            "    RAGLINE_LLM_API_KEY=... ragline extract docs/ --schema pipeline.llm:Invoice -o out.jsonl \\\n"
+            "    --price-in 0.15 --price-out 0.60"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (walked recursively)")
     p.add_argument("--schema", required=True, metavar="SPEC",
                    help="module:Model, path/to/file.py:Model or schema.json")
-    p.add_argument("-o", "--output", metavar="FILE.jsonl", help="output file (default stdout)")
+    _add_run_options(p)
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="LLM calls per document incl. re-asks (default 3)")
     p.add_argument("--validation-reasks", type=int, default=None, metavar="N", help=VALIDATION_REASKS_HELP)
     p.add_argument("--strategy", choices=("candidates", "free"), default="candidates",
@@ -62,109 +89,201 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-Record = dict[str, Any]
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output and resuming")
+    g.add_argument("-o", "--output", metavar="FILE.jsonl",
+                   help="output file (default stdout); a rerun skips the documents it already holds (FILE.journal)")
+    g.add_argument("--retry-failed", action="store_true", help="with -o: extract again the documents that failed")
+    g.add_argument("--force", action="store_true", help="with -o: start over, forgetting what the output holds")
+    g.add_argument("--csv", metavar="FILE.csv",
+                   help="also write the flattened fields as CSV (default with -o: FILE.csv beside it)")
+    g.add_argument("--no-csv", action="store_true", help="no CSV beside the -o output")
+    g.add_argument("--price-in", type=float, default=None, metavar="USD",
+                   help="price per million prompt tokens: the summary shows the cost")
+    g.add_argument("--price-out", type=float, default=None, metavar="USD", help="price per million completion tokens")
 
 
-def _failure_record(source: str, errors: list[ErrorRecord]) -> Record:
-    """The JSON line of a document that never reached the LLM (missing, unreadable, unparseable)."""
-    return {"source": source, "status": "failure", "data": None, "evidence": {},
-            "errors": [e.model_dump(mode="json") for e in errors],
-            "usage": None, "attempts": 0, "seconds": 0.0, "model": ""}
+class _Tally:
+    """Counts and tokens of the records written in this run (thread-safe)."""
 
-
-def _extract_one(extractor: StructuredExtractor, document: Document) -> Record:
-    return extractor.run(document, raise_on_failure=False).to_record()
-
-
-class _RecordWriter:
-    """Writes JSON lines and keeps the counts and token usage for the summary."""
-
-    def __init__(self, out: IO[str]) -> None:
-        from pipeline.llm import Usage
-
-        self.out = out
+    def __init__(self) -> None:
         self.counts: collections.Counter[str] = collections.Counter()
-        self.usage: Usage = Usage()
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self._lock = threading.Lock()
 
-    def write(self, record: Record) -> None:
-        from pipeline.llm import Usage
-
-        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self.out.flush()
-        self.counts[record["status"]] += 1
-        if record.get("usage"):
-            self.usage = self.usage + Usage(**record["usage"])
-
-    def summary(self, seconds: float) -> str:
-        n = sum(self.counts.values())
-        return (
-            f"extracted {n} document(s) in {seconds:.1f}s: "
-            + ", ".join(f"{k} {self.counts[k]}" for k in ("success", "partial", "failure") if self.counts[k])
-            + f"; tokens {self.usage.prompt_tokens} in / {self.usage.completion_tokens} out"
-        )
+    def add(self, record: Record) -> None:
+        usage = record.get("usage") or {}
+        with self._lock:
+            self.counts[str(record.get("status"))] += 1
+            self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
+            self.completion_tokens += int(usage.get("completion_tokens") or 0)
 
 
-def _extract_all(extractor: StructuredExtractor, inputs: list[Path], parse_options: ParseOptions,
-                 writer: _RecordWriter, workers: int, quiet: bool) -> None:
-    """Parse and extract ``inputs`` on ``workers`` threads, writing the records in input order."""
-    from pipeline.document import ParseStatus
-    from pipeline.parsing import parse_many
+def _statuses(counts: collections.Counter[str]) -> str:
+    return ", ".join(f"{k} {counts[k]}" for k in ("success", "partial", "failure") if counts[k])
 
-    with ThreadPoolExecutor(max_workers=workers) as pool, progress(len(inputs), "extract", quiet) as bar:
-        pending: collections.deque[Future[Record]] = collections.deque()
-        for result in parse_many(inputs, parse_options):
-            if result.status is ParseStatus.FAILURE or result.document is None:
-                fut: Future[Record] = Future()
-                fut.set_result(_failure_record(result.source, result.errors))
-            else:
-                fut = pool.submit(_extract_one, extractor, result.document)
-            pending.append(fut)
-            # Keep output in input order, with a bounded number of documents in memory.
-            while pending and (pending[0].done() or len(pending) > 2 * workers):
-                writer.write(pending.popleft().result())
-                bar.update(1)
-        while pending:
-            writer.write(pending.popleft().result())
-            bar.update(1)
+
+def _cost(args: argparse.Namespace, prompt_tokens: int, completion_tokens: int) -> str:
+    if args.price_in is None and args.price_out is None:
+        return ""
+    usd = prompt_tokens / 1e6 * (args.price_in or 0.0) + completion_tokens / 1e6 * (args.price_out or 0.0)
+    return f"; cost ${usd:.4f}"
+
+
+def _check_run_options(args: argparse.Namespace) -> Path | None:
+    """Option combinations that make no sense; the CSV path (None: no CSV)."""
+    if not args.output and (args.retry_failed or args.force):
+        raise UsageError("--retry-failed and --force need -o FILE (stdout cannot be resumed)")
+    for name in ("price_in", "price_out"):
+        if (getattr(args, name) or 0) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must not be negative")
+    if args.csv:
+        csv_path = Path(args.csv)
+    elif args.output and not args.no_csv:
+        csv_path = Path(args.output).with_suffix(".csv")
+    else:
+        return None
+    if args.output and csv_path.resolve() == Path(args.output).resolve():
+        raise UsageError(f"the CSV would overwrite the JSONL output {args.output}; name another with --csv FILE")
+    return csv_path
+
+
+def _extraction_options(args: argparse.Namespace, settings: LLMSettings) -> ExtractionOptions:
+    from pydantic import ValidationError
+
+    from pipeline.llm import ExtractionOptions
+
+    try:
+        return ExtractionOptions(max_attempts=args.max_attempts, max_context_tokens=args.max_context_tokens,
+                                 max_validation_reasks=settings.validation_reasks(args.validation_reasks),
+                                 strategy=args.strategy)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"invalid extraction options: {problems}") from exc
+
+
+def _open_output(args: argparse.Namespace, keep_records: bool) -> ResumableOutput | StreamOutput:
+    from pipeline.batch import ResumableOutput, StreamOutput
+
+    if not args.output:
+        return StreamOutput(sys.stdout, keep_records=keep_records)
+    path = Path(args.output)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder (-o names the JSONL file)")
+    try:
+        return ResumableOutput(path, force=args.force)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise OutputError(f"cannot write {path}: a file is in the way of its folder {path.parent}") from exc
+    except OSError as exc:
+        raise OutputError.of(exc, path) from exc
+
+
+def _plan(output: ResumableOutput | StreamOutput, items: list[WorkItem], run_key: str,
+          args: argparse.Namespace) -> Plan:
+    from pipeline.batch import Plan, ResumableOutput
+
+    if not isinstance(output, ResumableOutput):
+        return Plan(todo=items, skipped=[])
+    plan = output.plan(items, run_key, retry_failed=args.retry_failed)
+    if plan.started_over and plan.dropped_lines and not (args.quiet or args.force):
+        print(f"ragline extract: {args.output} has no journal of a previous run: written anew", file=sys.stderr)
+    elif not args.quiet and (plan.skipped or plan.redone or plan.dropped_lines):
+        notes = [f"{len(plan.skipped)} document(s) already done, skipped"] if plan.skipped else []
+        if plan.redone:
+            notes.append(f"{plan.redone} to redo (failed, or file/schema/model/options changed)")
+        if plan.dropped_lines:
+            notes.append(f"{plan.dropped_lines} unfinished or unjournaled line(s) dropped from {args.output}")
+        print(f"ragline extract: resuming {args.output}: " + "; ".join(notes), file=sys.stderr)
+    return plan
+
+
+def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: ResumableOutput | StreamOutput,
+             tally: _Tally, progress: DocProgress) -> None:
+    """Write the records of ``plan.todo``; the LLM is started only when some document can be read."""
+    from pipeline.batch import BatchExtraction
+    from pipeline.llm import StructuredExtractor
+
+    def on_record(item: WorkItem, record: Record) -> None:
+        tally.add(record)
+        progress.update(item.path, str(record.get("status")), float(record.get("seconds") or 0.0))
+
+    readable = [i for i in plan.todo if i.error is None]
+    unreadable = [i for i in plan.todo if i.error is not None]
+    BatchExtraction(None, None, output, on_record=on_record).write_unreadable(unreadable)
+    if not readable:
+        return
+    with open_cli_llm(setup.settings, command="extract", quiet=args.quiet) as client:
+        extractor = StructuredExtractor(setup.schema, client, setup.options)
+        progress.start()
+        BatchExtraction(extractor, setup.parse_options, output, workers=max(1, client.max_concurrency),
+                        on_record=on_record).run(readable)
+
+
+def _summary(args: argparse.Namespace, tally: _Tally, seconds: float, held: list[JournalEntry] | None,
+             csv_rows: int | None, csv_path: Path | None) -> str:
+    n = sum(tally.counts.values())
+    text = (f"extracted {n} document(s) in {seconds:.1f}s: {_statuses(tally.counts) or 'none to do'}"
+            f"; tokens {tally.prompt_tokens} in / {tally.completion_tokens} out"
+            + _cost(args, tally.prompt_tokens, tally.completion_tokens))
+    if held is not None:
+        counts = collections.Counter(e.status for e in held)
+        p_in, p_out = sum(e.prompt_tokens for e in held), sum(e.completion_tokens for e in held)
+        text += (f"\n{args.output}: {len(held)} document(s) ({_statuses(counts)}); "
+                 f"tokens {p_in} in / {p_out} out" + _cost(args, p_in, p_out))
+    if csv_rows is not None and csv_path is not None:
+        text += f"\nCSV: {csv_path} ({csv_rows} row(s))"
+    return text
+
+
+def _write_csv(output: ResumableOutput | StreamOutput, csv_path: Path | None, field_order: list[str]) -> int | None:
+    from pipeline.batch import write_csv
+
+    if csv_path is None:
+        return None
+    try:
+        return write_csv(csv_path, output.records, field_order)
+    except OSError as exc:
+        raise OutputError.of(exc, csv_path) from exc
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.exceptions import ConfigurationError, LLMError
-    from pipeline.llm import ExtractionOptions, StructuredExtractor, load_schema, open_llm
+    from pipeline.batch import ResumableOutput, extraction_run_key, work_items
+    from pipeline.llm import load_schema
 
-    try:
-        schema = load_schema(args.schema)
-        settings = llm_settings(args)
-        options = ExtractionOptions(max_attempts=args.max_attempts, max_context_tokens=args.max_context_tokens,
-                                    max_validation_reasks=settings.validation_reasks(args.validation_reasks),
-                                    strategy=args.strategy)
-    except (ConfigurationError, ValueError) as exc:
-        print(f"ragline extract: error: {exc}", file=sys.stderr)
-        return 2
-    inputs, parse_options, missing = collect_inputs(args)
-    if not inputs and not missing:
-        print("ragline extract: no matching documents found", file=sys.stderr)
-        return 2
-    out: IO[str] = open_output(Path(args.output)) if args.output else sys.stdout
-    writer = _RecordWriter(out)
+    schema = load_schema(args.schema)  # ConfigurationError: a usage error (exit 2)
+    settings = llm_settings(args)
+    options = _extraction_options(args, settings)
+    csv_path = _check_run_options(args)
+    files, parse_options, missing = collect_inputs(args)
+    if not files and not missing:
+        raise UsageError("no matching documents found")
+    setup = _Setup(schema, settings, options, parse_options)
+    items = work_items(files, missing)
+    run_key, description = extraction_run_key(schema, options, settings, parse_options.fingerprint())
+    tally = _Tally()
     t0 = time.perf_counter()
+    output = _open_output(args, keep_records=csv_path is not None)
     try:
-        for record in missing:
-            writer.write(_failure_record(record.source or "", [record]))
-        if not inputs:
-            return 1
-        with open_llm(settings) as client:
-            extractor = StructuredExtractor(schema, client, options)
-            _extract_all(extractor, inputs, parse_options, writer, max(1, client.max_concurrency), args.quiet)
-    except ConfigurationError as exc:  # includes MissingDependencyError
-        print(f"ragline extract: error: {exc}", file=sys.stderr)
-        return 2
-    except LLMError as exc:
-        print(f"ragline extract: LLM error: {exc}", file=sys.stderr)
-        return 1
+        if isinstance(output, ResumableOutput):
+            output.journal.note_run(run_key, description)
+        plan = _plan(output, items, run_key, args)
+        progress = DocProgress(len(plan.todo) + len(plan.skipped), len(plan.skipped), quiet=args.quiet)
+        try:
+            _extract(args, setup, plan, output, tally, progress)
+        except KeyboardInterrupt:
+            if not args.quiet:
+                where = f"kept in {args.output}; rerun the same command to resume" if args.output else "written"
+                print(f"\nragline extract: interrupted; {sum(tally.counts.values())} document(s) finished "
+                      f"in this run are {where}", file=sys.stderr)
+            raise
+        finally:
+            progress.close()
+            csv_rows = _write_csv(output, csv_path, list(schema.model_fields))
+        held = output.entries() if isinstance(output, ResumableOutput) else None
     finally:
-        if out is not sys.stdout:
-            out.close()
+        output.close()
     if not args.quiet:
-        print(writer.summary(time.perf_counter() - t0), file=sys.stderr)
-    return 1 if writer.counts["failure"] else 0
+        print(_summary(args, tally, time.perf_counter() - t0, held, csv_rows, csv_path), file=sys.stderr)
+    failed = any(e.status == "failure" for e in held) if held is not None else tally.counts["failure"] > 0
+    return 1 if failed else 0

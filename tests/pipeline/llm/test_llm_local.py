@@ -162,3 +162,124 @@ def test_gguf_path_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(_local, "_check_server_deps", lambda: None)
     with pytest.raises(ConfigurationError, match="not found"):
         LocalLLMServer(tmp_path / "missing.gguf").warm_up()
+
+
+# -- the server never outlives ragline ----------------------------------------------------------------
+
+_PARENT = """
+import sys, threading, time
+from pipeline.llm import LocalLLMServer
+srv = LocalLLMServer(sys.argv[1], log_path=sys.argv[2], startup_timeout=60, n_threads=1)
+if sys.argv[3] == "thread":  # started from a thread that ends at once: the pipe guard alone must hold
+    t = threading.Thread(target=srv.warm_up)
+    t.start()
+    t.join()
+else:
+    srv.warm_up()
+print(srv._proc.pid, srv.port, flush=True)
+time.sleep(600)
+"""
+
+
+def _fake_llama_env(tmp_path: Path) -> dict[str, str]:
+    from _fake_llama import fake_llama_path
+
+    path = str(fake_llama_path(tmp_path))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (path, os.environ.get("PYTHONPATH")) if p)}
+
+
+@pytest.mark.parametrize("started_from", ["main", "thread"])
+def test_server_dies_with_its_sigkilled_parent(tmp_path: Path, started_from: str) -> None:
+    """The server (a stand-in, started through the same launcher) ends when ragline is SIGKILLed."""
+    import signal
+    import subprocess
+
+    import httpx
+    from _fake_llama import alive, wait_gone
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"not a model")
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(gguf), str(tmp_path / "s.log"), started_from],
+                              stdout=subprocess.PIPE, text=True, env=_fake_llama_env(tmp_path))
+    pid = 0
+    try:
+        assert parent.stdout is not None
+        pid, port = map(int, parent.stdout.readline().split())
+        assert alive(pid) and pid != parent.pid
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).status_code == 200
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        assert wait_gone([pid]) == [], "the LLM server outlived its SIGKILLed parent"
+    finally:
+        parent.kill()
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    assert "fake llama_cpp.server" in (tmp_path / "s.log").read_text()
+
+
+def test_death_signal_is_asked_only_from_the_main_thread() -> None:
+    import threading
+
+    from pipeline.llm import _local_launch
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux-only")
+    assert callable(_local_launch._death_signal_preexec())
+    seen: list[object] = []
+    t = threading.Thread(target=lambda: seen.append(_local_launch._death_signal_preexec()))
+    t.start()
+    t.join()
+    assert seen == [None]  # it would fire when that thread ends, killing a healthy server
+
+
+def test_threads_default_to_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.llm import EmbeddedModelSettings, LLMSettings
+    from pipeline.llm._settings import default_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.5, 0.5))  # nothing else keeps a core busy
+    assert default_threads() == 2 and LocalLLMServer().n_threads == 2
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 0.5, 0.5))  # one core taken by someone else
+    assert default_threads() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.5, 0.5, 0.5))
+    assert default_threads() == 1  # never fewer than one
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert default_threads() == 8  # capped
+    assert LocalLLMServer(n_threads=3).n_threads == 3
+    assert LLMSettings.from_env({"RAGLINE_LLM_THREADS": "1"}).embedded.threads == 1
+    assert LLMSettings.from_env({"RAGLINE_LLM_THREADS": "1"}, embedded={"threads": 2}).embedded.threads == 2
+    assert EmbeddedModelSettings().resolved_threads == 8
+    with pytest.raises(ConfigurationError, match="threads"):
+        LLMSettings.from_env({"RAGLINE_LLM_THREADS": "0"})
+
+
+@pytest.mark.slow
+def test_real_server_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
+    """The real llama.cpp server, default model: SIGKILL the process that started it, no server is left."""
+    import importlib.util
+    import signal
+    import subprocess
+
+    from _fake_llama import alive, wait_gone
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("the `local` extra (llama-cpp-python[server]) is not installed")
+    code = ("import sys, time\nfrom pipeline.llm import LocalLLMServer\n"
+            "srv = LocalLLMServer(log_path=sys.argv[1], n_threads=1)\nsrv.warm_up()\n"
+            "print(srv._proc.pid, flush=True)\ntime.sleep(600)\n")
+    log = tmp_path / "real-server.log"
+    parent = subprocess.Popen([sys.executable, "-c", code, str(log)], stdout=subprocess.PIPE, text=True)
+    pid = 0
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        assert alive(pid) and "ragline: embedded LLM server" in cmdline and "--model" in cmdline
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        assert wait_gone([pid]) == [], "the llama.cpp server outlived its SIGKILLed parent"
+    finally:
+        parent.kill()
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)

@@ -160,3 +160,33 @@ def test_cli_help_quotes_the_settings_defaults() -> None:
     assert f"(default {defaults.timeout:g})" in helps["llm_timeout"]
     assert f"(default {defaults.embedded.n_ctx})" in helps["n_ctx"]
     assert f"{defaults.embedded.model} (default)" in helps["local_model"]
+
+
+def test_cli_says_when_the_embedded_model_loads(
+    no_process_server: type[_NoProcessServer], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from pipeline.cli._llm import open_cli_llm
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    with open_cli_llm(LLMSettings(), command="extract") as client:
+        assert client.base_url == "http://127.0.0.1:9/v1"
+    err = capsys.readouterr().err
+    assert "ragline extract: loading the embedded LLM qwen2.5-0.5b (2 thread(s), n_ctx 4096) ..." in err
+    assert "ragline extract: LLM ready in" in err and no_process_server.started[-1].n_threads == 2
+    with open_cli_llm(LLMSettings(base_url="http://llm.test/v1"), command="extract"):
+        pass
+    with open_cli_llm(LLMSettings(), command="extract", quiet=True):
+        pass
+    assert capsys.readouterr().err == ""  # nothing for an endpoint, nothing when quiet
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.5, 7.0, 5.0))  # other processes keep the cores busy
+    with open_cli_llm(LLMSettings(), command="ask"):
+        pass
+    err = capsys.readouterr().err
+    assert "(1 thread(s): other processes keep ~9.5 of 2 cores busy" in err
+    assert no_process_server.started[-1].n_threads == 1  # what was said is what the server got
+    with open_cli_llm(LLMSettings(embedded=EmbeddedModelSettings(threads=2)), command="ask"):
+        pass
+    assert "(2 thread(s), as set," in capsys.readouterr().err
