@@ -98,6 +98,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--csv", metavar="FILE.csv",
                    help="also write the flattened fields as CSV (default with -o: FILE.csv beside it)")
     g.add_argument("--no-csv", action="store_true", help="no CSV beside the -o output")
+    g.add_argument("--html", metavar="FILE.html",
+                   help="also write an HTML evidence report: each field boxed on its page, unsupported values marked")
     g.add_argument("--price-in", type=float, default=None, metavar="USD",
                    help="price per million prompt tokens: the summary shows the cost")
     g.add_argument("--price-out", type=float, default=None, metavar="USD", help="price per million completion tokens")
@@ -263,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
     run_key, description = extraction_run_key(schema, options, settings, parse_options.fingerprint())
     tally = _Tally()
     t0 = time.perf_counter()
-    output = _open_output(args, keep_records=csv_path is not None)
+    output = _open_output(args, keep_records=csv_path is not None or bool(args.html))
     try:
         if isinstance(output, ResumableOutput):
             output.journal.note_run(run_key, description)
@@ -281,6 +283,10 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
             csv_rows = _write_csv(output, csv_path, list(schema.model_fields))
         held = output.entries() if isinstance(output, ResumableOutput) else None
+        if args.html:
+            from pipeline.report import write_extraction_report
+
+            write_extraction_report(list(output.records()), args.html)
     finally:
         output.close()
     if not args.quiet:

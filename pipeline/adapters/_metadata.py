@@ -1,0 +1,105 @@
+"""The metadata both adapters attach to a chunk or a search hit, and the way back to ragline objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.chunking import Chunk
+    from pipeline.document import Document
+    from pipeline.protocols import SearchHit
+
+# Keys that describe where a chunk is, not what it says: kept out of what LlamaIndex embeds or shows the LLM.
+LOCATION_KEYS = ["doc_id", "chunk_id", "page_start", "page_end", "pages", "heading_path", "bbox", "boxes",
+                 "chunk_index", "n_tokens", "element_kinds", "options_fingerprint", "context", "score",
+                 "ragline_metadata", "source"]
+
+
+def chunk_metadata(item: Chunk | SearchHit, document: Document | None = None) -> dict[str, Any]:
+    """Metadata of a ragline ``Chunk`` or ``SearchHit``: ``source``, ``file_name``, ``doc_id``, ``chunk_id``,
+    ``page_start``, ``page_end``, ``pages``, ``heading_path``, ``heading``; a chunk adds its ``chunk_index``,
+    ``n_tokens``, ``element_kinds``, ``options_fingerprint`` and ``context``, a hit its ``score``. With the
+    parsed ``document``, ``boxes`` (``{"page", "x0", "y0", "x1", "y1"}`` per element, PDF points, origin
+    top-left) and ``bbox`` (their union on the first page they are on)."""
+    chunk_id = getattr(item, "chunk_id", None) or getattr(item, "id", "")
+    meta: dict[str, Any] = {
+        "source": item.source,
+        "file_name": Path(item.source).name,
+        "doc_id": item.doc_id,
+        "chunk_id": chunk_id,
+        "page_start": item.page_start,
+        "page_end": item.page_end,
+        "pages": list(range(item.page_start, item.page_end + 1)),
+        "heading_path": list(item.heading_path),
+        "heading": " > ".join(item.heading_path),
+    }
+    if hasattr(item, "score"):
+        meta["score"] = float(item.score)
+    else:
+        meta.update(chunk_index=item.index, n_tokens=item.n_tokens, element_kinds=list(item.element_kinds),
+                    options_fingerprint=item.options_fingerprint, context=item.context)
+    if item.metadata:
+        meta["ragline_metadata"] = dict(item.metadata)
+    if document is not None:
+        meta.update(_boxes(item, document))
+    return meta
+
+
+def _boxes(item: Chunk | SearchHit, document: Document) -> dict[str, Any]:
+    from pipeline.report import chunk_elements
+
+    boxes = [{"page": el.page, **el.bbox.model_dump()} for el in chunk_elements(document, item) if el.bbox]
+    if not boxes:
+        return {"boxes": [], "bbox": None}
+    first = [b for b in boxes if b["page"] == boxes[0]["page"]]
+    union = {"page": first[0]["page"], "x0": min(b["x0"] for b in first), "y0": min(b["y0"] for b in first),
+             "x1": max(b["x1"] for b in first), "y1": max(b["y1"] for b in first)}
+    return {"boxes": boxes, "bbox": union}
+
+
+def chunk_from_metadata(text: str, meta: dict[str, Any]) -> Chunk:
+    """The ragline ``Chunk`` a converted chunk came from (``text`` and the metadata of :func:`chunk_metadata`)."""
+    from pipeline.chunking import Chunk
+
+    return Chunk(
+        id=meta["chunk_id"], doc_id=meta["doc_id"], source=meta["source"], text=text,
+        page_start=meta["page_start"], page_end=meta["page_end"], heading_path=list(meta.get("heading_path") or []),
+        element_kinds=list(meta.get("element_kinds") or []), n_tokens=int(meta.get("n_tokens") or 0),
+        index=int(meta.get("chunk_index") or 0), options_fingerprint=meta.get("options_fingerprint") or "",
+        context=meta.get("context") or "", metadata=dict(meta.get("ragline_metadata") or {}),
+    )
+
+
+def hit_from_metadata(text: str, meta: dict[str, Any], score: float | None = None) -> SearchHit:
+    """The ragline ``SearchHit`` a converted hit came from."""
+    from pipeline.protocols import SearchHit
+
+    return SearchHit(
+        chunk_id=meta["chunk_id"], doc_id=meta["doc_id"], source=meta["source"], page_start=meta["page_start"],
+        page_end=meta["page_end"], heading_path=list(meta.get("heading_path") or []),
+        score=float(meta.get("score", 0.0) if score is None else score), text=text,
+        metadata=dict(meta.get("ragline_metadata") or {}),
+    )
+
+
+class BoxFinder:
+    """Parsed documents by source, each parsed once, for the ``bbox``/``boxes`` of search hits."""
+
+    def __init__(self) -> None:
+        self._docs: dict[tuple[str, str], Document | None] = {}
+
+    def document(self, hit: SearchHit) -> Document | None:
+        key = (hit.source, hit.doc_id)
+        if key not in self._docs:
+            import pipeline
+
+            try:
+                doc = pipeline.parse(hit.source) if Path(hit.source).is_file() else None
+            except pipeline.RaglineError:
+                doc = None
+            self._docs[key] = doc if doc is not None and doc.content_hash == hit.doc_id else None
+        return self._docs[key]
+
+
+__all__ = ["LOCATION_KEYS", "BoxFinder", "chunk_from_metadata", "chunk_metadata", "hit_from_metadata"]
