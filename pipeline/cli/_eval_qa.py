@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.evaluation.corpus import DOCUGAMI_QNA, cache_dir, default_docugami_index_dir
 from pipeline.evaluation.qa_eval import format_qa_report, run_qa_eval
@@ -13,20 +14,41 @@ from pipeline.exceptions import ConfigurationError, IndexStoreError, LLMError
 from ._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
 from ._llm import add_llm_options, llm_settings
 
+if TYPE_CHECKING:
+    from pipeline.llm import QAOptions
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("qa", help="answer accuracy with citations on a sample of docugami 10-Q questions")
     add_eval_dir_option(p)
     p.add_argument("--index", metavar="DIR",
                    help="index directory (default: the retrieval eval's, $RAGLINE_CACHE_DIR or .ragline-cache)")
-    p.add_argument("-n", type=int, default=10, help="questions (default 10)")
-    p.add_argument("-k", type=int, default=5, help="chunks retrieved per question (default 5)")
+    p.add_argument("-n", type=int, default=10, help="questions (default 10, every fifth of the 50)")
+    p.add_argument("--all", action="store_true",
+                   help="all docugami questions that have a key figure (50) instead of a sample of -n")
+    p.add_argument("-k", type=int, default=None,
+                   help="chunks retrieved per question (default: 30 extractive, 5 free)")
+    p.add_argument("--strategy", choices=["extractive", "free"], default="extractive",
+                   help="extractive (default): the model picks a candidate span by id; free: it writes the answer")
+    p.add_argument("--ask-model", action="store_true",
+                   help="extractive: let the LLM pick among the best-ranked spans (default: the best one, no LLM)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None,
                    help="retrieval mode (default: ask's default)")
     p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto", help="embedding backend")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     add_llm_options(p)
     p.set_defaults(func=run)
+
+
+def _options(args: argparse.Namespace) -> QAOptions:
+    from pipeline.llm import QAOptions
+
+    if args.ask_model and args.strategy != "extractive":
+        raise ConfigurationError("--ask-model needs --strategy extractive")
+    update: dict[str, object] = {"strategy": args.strategy, "k": args.k, "ask_model": args.ask_model}
+    if args.mode is not None:
+        update["mode"] = args.mode
+    return QAOptions(**update)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
     cache = cache_dir()
     index_dir = Path(args.index) if args.index else default_docugami_index_dir(cache)
     try:
-        result = run_qa_eval(llm_settings(args), eval_dir, index_dir, n=args.n, k=args.k, mode=args.mode,
-                             backend=args.backend, cache_dir=cache, log=None if args.json else log_to_stderr)
+        options = _options(args)
+        result = run_qa_eval(llm_settings(args), eval_dir, index_dir, n=None if args.all else args.n,
+                             options=options, backend=args.backend, cache_dir=cache,
+                             log=None if args.json else log_to_stderr)
     except ConfigurationError as exc:
         print(f"ragline eval qa: error: {exc}", file=sys.stderr)
         return 2

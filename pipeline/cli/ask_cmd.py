@@ -15,9 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ask",
         help="answer a question from an index, with verified citations",
         description=(
-            "Retrieve the top-k chunks for QUESTION, let the LLM answer from them only, and keep the citations "
-            "whose quotes really occur in the chunks given to it. Prints 'not found' when the retrieved text "
-            "does not contain the answer. Exit status: 0 answered or not found, 1 index/LLM error, 2 usage error."
+            "Retrieve the top-k chunks for QUESTION and answer from them only. The default (extractive) strategy "
+            "ranks candidate spans of those chunks (table cells with their row and column labels, sentences) and "
+            "answers with the best one (--ask-model: the one the LLM picks by id), cited by its own text; --strategy free lets the "
+            "LLM write the answer and keeps the citations whose quotes really occur in the chunks. Prints 'not "
+            "found' when nothing fits. Exit status: 0 answered or not found, 1 index/LLM error, 2 usage error."
         ),
         epilog=(
             "examples:\n"
@@ -28,11 +30,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("question", metavar="QUESTION")
-    p.add_argument("-k", type=int, default=5, help="chunks retrieved (default 5)")
+    p.add_argument("-k", type=int, default=None, help="chunks retrieved (default 30 extractive, 5 free)")
+    p.add_argument("--strategy", choices=["extractive", "free"], default="extractive",
+                   help="extractive (default): the LLM picks a candidate span; free: it writes the answer")
+    p.add_argument("--ask-model", action="store_true",
+                   help="extractive: let the LLM pick among the best-ranked spans (default: the best one; no LLM "
+                   "is started)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid",
                    help="retrieval mode (default hybrid: brings answer-bearing chunks most often on 10-Q questions)")
     p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
-                   help="token budget for the retrieved text in the prompt (default 2200)")
+                   help="free strategy: token budget for the retrieved text in the prompt (default 2200)")
     p.add_argument("--source", metavar="GLOB",
                    help="retrieve only from documents whose path or file name matches GLOB, e.g. '*2023 Q3 AAPL*'")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -45,13 +52,19 @@ def run(args: argparse.Namespace) -> int:
     """Index, LLM and option errors reach the CLI's one error wrapper (exit 1, or 2 for usage)."""
     from pipeline.llm import QAOptions, QuestionAnswerer, open_llm
 
-    if args.k < 1:
+    if args.k is not None and args.k < 1:
         raise UsageError("-k must be at least 1")
+    if args.ask_model and args.strategy != "extractive":
+        raise UsageError("--ask-model needs --strategy extractive")
     require_existing_index(args)
-    options = QAOptions(k=args.k, mode=args.mode, max_context_tokens=args.max_context_tokens)
-    settings = llm_settings(args)
-    with open_index(args, create=False) as index, open_llm(settings) as client:
-        answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
+    options = QAOptions(strategy=args.strategy, k=args.k, mode=args.mode, ask_model=args.ask_model,
+                        max_context_tokens=args.max_context_tokens)
+    with open_index(args, create=False) as index:
+        if options.strategy == "extractive" and not options.ask_model:
+            answer = QuestionAnswerer(index, None, options).run(args.question, source_glob=args.source)
+        else:
+            with open_llm(llm_settings(args)) as client:
+                answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0

@@ -27,8 +27,8 @@ from .corpus import DOCUGAMI_DOCS
 from .docugami import QAItem, figure_in, key_figure, load_qa_items
 
 if TYPE_CHECKING:
-    from pipeline.llm import Answer, LLMClient, LLMSettings, QuestionAnswerer
-    from pipeline.protocols import Retriever, SearchMode
+    from pipeline.llm import Answer, LLMClient, LLMSettings, QAOptions, QuestionAnswerer
+    from pipeline.protocols import Retriever
 
 Log = Callable[[str], None]
 
@@ -52,6 +52,7 @@ class QAEval(BaseModel):
     model: str
     k: int
     mode: str = ""
+    strategy: str = ""
     questions: int
     accuracy: float
     found_rate: float
@@ -63,9 +64,12 @@ class QAEval(BaseModel):
     items: list[QAOutcome]
 
 
-def sample_questions(eval_dir: Path, n: int) -> list[QAItem]:
-    """Every (len/n)-th question: the set is ordered by company, so the first n would all be Apple's."""
+def sample_questions(eval_dir: Path, n: int | None) -> list[QAItem]:
+    """Every (len/n)-th question: the set is ordered by company, so the first n would all be Apple's.
+    ``n=None``: all of them (50)."""
     pool = load_qa_items(eval_dir)
+    if n is None:
+        return pool
     return pool[:: max(1, len(pool) // n)][:n] if n > 0 else []
 
 
@@ -73,7 +77,7 @@ def _score(item: QAItem, answer: Answer, retriever: Retriever, qa: QuestionAnswe
     # Retrieval ceiling: was the figure in the text the model was given at all? The answer names the
     # chunks it was given; the same search brings their text back.
     given_ids = set(answer.context_chunk_ids)
-    given = [h for h in retriever.search(item.question, k=qa.options.k, mode=qa.options.mode)
+    given = [h for h in retriever.search(item.question, k=qa.options.retrieval_k, mode=qa.options.mode)
              if h.chunk_id in given_ids]
     return QAOutcome(
         question=item.question, figure=str(item.figure), answer=answer.text, found=answer.found,
@@ -86,11 +90,14 @@ def _score(item: QAItem, answer: Answer, retriever: Retriever, qa: QuestionAnswe
     )
 
 
-def _summary(outcomes: list[QAOutcome], model: str, k: int, mode: str) -> QAEval:
+def _summary(outcomes: list[QAOutcome], model: str, options: QAOptions) -> QAEval:
     m = max(1, len(outcomes))
     cits = sum(o.citations for o in outcomes)
+    strategy: str = options.strategy
+    if strategy == "extractive":
+        strategy += " (model picks)" if options.ask_model else " (ranking picks, no model)"
     return QAEval(
-        model=model, k=k, mode=mode, questions=len(outcomes),
+        model=model, k=options.retrieval_k, mode=options.mode, strategy=strategy, questions=len(outcomes),
         accuracy=sum(o.correct for o in outcomes) / m, found_rate=sum(o.found for o in outcomes) / m,
         grounded_rate=sum(o.grounded for o in outcomes) / m,
         citation_gold_doc_precision=sum(o.citations_in_gold_doc for o in outcomes) / max(1, cits),
@@ -100,10 +107,11 @@ def _summary(outcomes: list[QAOutcome], model: str, k: int, mode: str) -> QAEval
     )
 
 
-def evaluate_qa(eval_dir: Path, index_dir: Path, client: LLMClient, *, n: int = 10, k: int = 5,
-                mode: SearchMode | None = None, backend: str = "auto", cache_dir: str | None = None,
+def evaluate_qa(eval_dir: Path, index_dir: Path, client: LLMClient | None, *, n: int | None = 10,
+                options: QAOptions | None = None, backend: str = "auto", cache_dir: str | None = None,
                 log: Log | None = None) -> QAEval:
-    """Ask ``n`` sampled questions over the docugami index (updated first) with ``client``."""
+    """Ask ``n`` sampled questions (None: all) over the docugami index (updated first) with ``client``
+    (None: extractive with ``ask_model=False``, no model)."""
     from pipeline.index import Index
     from pipeline.llm import QAOptions, QuestionAnswerer
 
@@ -113,7 +121,7 @@ def evaluate_qa(eval_dir: Path, index_dir: Path, client: LLMClient, *, n: int = 
         report = index.add([eval_dir / DOCUGAMI_DOCS], include=["*.pdf"], prune=True, progress=log is not None)
         if report.failed and log:
             log(f"  {report.failed} documents failed to index")
-        qa = QuestionAnswerer(index, client, QAOptions(k=k) if mode is None else QAOptions(k=k, mode=mode))
+        qa = QuestionAnswerer(index, client, options or QAOptions())
         for it in items:
             t0 = time.perf_counter()
             answer = qa.run(it.question)
@@ -124,31 +132,34 @@ def evaluate_qa(eval_dir: Path, index_dir: Path, client: LLMClient, *, n: int = 
                 ctx = "ctx+" if out.figure_in_context else "ctx-"
                 log(f"  {'OK ' if out.correct else '-- '} {ctx} {secs:5.1f}s {it.question[:70]!r} "
                     f"-> {answer.text[:60]!r}")
-    return _summary(outcomes, client.model, k, qa.options.mode)
+    return _summary(outcomes, client.model if client is not None else "none", qa.options)
 
 
-def run_qa_eval(settings: LLMSettings, eval_dir: Path, index_dir: Path, *, n: int = 10, k: int = 5,
-                mode: SearchMode | None = None, backend: str = "auto", cache_dir: str | None = None,
+def run_qa_eval(settings: LLMSettings, eval_dir: Path, index_dir: Path, *, n: int | None = 10,
+                options: QAOptions | None = None, backend: str = "auto", cache_dir: str | None = None,
                 log: Log | None = None) -> QAEval:
-    """:func:`evaluate_qa` on the LLM of ``settings`` (an embedded server lives as long as the run)."""
-    from pipeline.llm import open_llm
+    """:func:`evaluate_qa` on the LLM of ``settings`` (an embedded server lives as long as the run;
+    none is started when the options ask no model)."""
+    from pipeline.llm import QAOptions, open_llm
 
+    opts = options or QAOptions()
+    if opts.strategy == "extractive" and not opts.ask_model:
+        return evaluate_qa(eval_dir, index_dir, None, n=n, options=opts, backend=backend,
+                           cache_dir=cache_dir, log=log)
     with open_llm(settings) as client:
-        return evaluate_qa(eval_dir, index_dir, client, n=n, k=k, mode=mode, backend=backend,
+        return evaluate_qa(eval_dir, index_dir, client, n=n, options=opts, backend=backend,
                            cache_dir=cache_dir, log=log)
 
 
 def format_qa_report(result: QAEval) -> str:
     """The text report of ``ragline eval qa``: a header line and a one-row markdown table."""
-    return "\n".join([
-        f"docugami 10-Q QA: {result.questions} questions, model {result.model}, k={result.k} ({result.mode}), "
-        f"{result.seconds_per_question:.1f} s/question\n",
-        "| key figure in the retrieved context (ceiling) | answer accuracy (key figure) | found | grounded "
-        "(>=1 verified citation) | key figure in a verified citation | citations in a gold doc |",
-        "|---:|---:|---:|---:|---:|---:|",
-        f"| {result.figure_in_context_rate:.2f} | {result.accuracy:.2f} | {result.found_rate:.2f} | "
-        f"{result.grounded_rate:.2f} | {result.figure_cited_rate:.2f} | {result.citation_gold_doc_precision:.2f} |",
-    ])
+    head = (f"docugami 10-Q QA: {result.questions} questions, strategy {result.strategy}, model {result.model}, "
+            f"k={result.k} ({result.mode}), {result.seconds_per_question:.1f} s/question\n")
+    columns = ("| key figure in the retrieved context (ceiling) | answer accuracy (key figure) | found | grounded "
+               "(>=1 verified citation) | key figure in a verified citation | citations in a gold doc |")
+    row = (f"| {result.figure_in_context_rate:.2f} | {result.accuracy:.2f} | {result.found_rate:.2f} | "
+           f"{result.grounded_rate:.2f} | {result.figure_cited_rate:.2f} | {result.citation_gold_doc_precision:.2f} |")
+    return f"{head}\n{columns}\n|---:|---:|---:|---:|---:|---:|\n{row}"
 
 
 __all__ = [

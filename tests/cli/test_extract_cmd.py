@@ -28,7 +28,7 @@ class FakeOpenAI:
             def log_message(self, *a: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(body)
                 outer.headers.append(dict(self.headers))
@@ -196,18 +196,19 @@ def test_ask_cli(monkeypatch: pytest.MonkeyPatch, sample_docs: Path, tmp_path: P
     srv = FakeOpenAI(answer)
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", srv.url)
     try:
-        assert main(["ask", "What is the invoice number?", "--index", str(tmp_path / "ix"), "--json"]) == 0
+        assert main(["ask", "What is the invoice number?", "--strategy", "free", "--index", str(tmp_path / "ix"),
+                     "--json"]) == 0
         a = json.loads(capsys.readouterr().out)
         assert a["found"] and a["grounded"] and a["text"] == "INV-2026-0042"
         (c,) = a["citations"]
         assert c["source"].endswith("acme.pdf") and c["page"] == 1 and c["valid"]
         assert len(a["rejected_citations"]) == 1
-        assert main(["ask", "What is the invoice number?", "--index", str(tmp_path / "ix"), "-k", "3"]) == 0
+        assert main(["ask", "What is the invoice number?", "--strategy", "free", "--index", str(tmp_path / "ix"), "-k", "3"]) == 0
         out = capsys.readouterr().out
         assert out.startswith("INV-2026-0042\n") and 'p.1: "Invoice number: INV-2026-0042"' in out
         # --source: nothing matches, so nothing is retrieved and the LLM is not called.
         n_requests = len(srv.requests)
-        assert main(["ask", "What is the invoice number?", "--index", str(tmp_path / "ix"),
+        assert main(["ask", "What is the invoice number?", "--strategy", "free", "--index", str(tmp_path / "ix"),
                      "--source", "*other*", "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["found"] is False and len(srv.requests) == n_requests
     finally:

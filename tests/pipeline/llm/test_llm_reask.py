@@ -11,7 +11,16 @@ from _llm_fakes import Script, completion
 
 from pipeline.document import Document, ErrorRecord
 from pipeline.exceptions import ExtractionError, LLMConnectionError, LLMError
-from pipeline.llm import ExtractionOptions, ExtractionStatus, Invoice, LLMClient, RetryPolicy, ask, extract
+from pipeline.llm import (
+    ExtractionOptions,
+    ExtractionStatus,
+    Invoice,
+    LLMClient,
+    QAOptions,
+    RetryPolicy,
+    ask,
+    extract,
+)
 from pipeline.llm._client import ChatCompletion
 from pipeline.llm._reask import AskSettings, Rejection, ask_until_valid
 from pipeline.protocols import SearchHit
@@ -133,7 +142,7 @@ def test_qa_gives_up_with_the_same_typed_error() -> None:
 
     s = Script(completion("Revenue was $5 million."))
     with pytest.raises(LLMError) as info:
-        ask("Revenue?", OneHit(), client=client_for(s))
+        ask("Revenue?", OneHit(), client=client_for(s), options=QAOptions(strategy="free"))
     err = info.value
     assert isinstance(err, ExtractionError) and err.stage == "qa" and len(err.attempts) == 2
     assert err.message.startswith("no parseable answer after 2 attempts: attempt 2: reply is not valid JSON")
