@@ -3,4 +3,4 @@ index read it without importing the package's ``__init__``.
 
 Bump it when extractor output changes: an index re-parses files parsed by another version."""
 
-__version__ = "0.2.1"
+__version__ = "0.3.0"

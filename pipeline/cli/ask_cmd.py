@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("-k", type=int, default=None, help="chunks retrieved (default 30 extractive, 5 free)")
     p.add_argument("--strategy", choices=["extractive", "free"], default="extractive",
-                   help="extractive (default): the LLM picks a candidate span; free: it writes the answer")
+                   help="extractive (default): the answer is the best-ranked span of the retrieved text (table cell "
+                   "with its row and column, or sentence), cited by construction; free: the LLM writes the answer")
     p.add_argument("--ask-model", action="store_true",
                    help="extractive: let the LLM pick among the best-ranked spans (default: the best one; no LLM "
                    "is started)")
@@ -43,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--source", metavar="GLOB",
                    help="retrieve only from documents whose path or file name matches GLOB, e.g. '*2023 Q3 AAPL*'")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--html", metavar="FILE.html",
+                   help="also write the answer with each citation highlighted on its page (one self-contained file)")
     add_index_options(p, help="index directory (built by `ragline ingest`)")
     add_llm_options(p)
     p.set_defaults(func=run)
@@ -65,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             with open_llm(llm_settings(args)) as client:
                 answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
+        if args.html:
+            from pipeline.report import write_answer_report
+
+            write_answer_report(answer, index, args.html)
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0
