@@ -51,12 +51,30 @@ class IngestReport(BaseModel):
     chunks_added: int = 0
     chunks_removed: int = 0
     pages: int = Field(default=0, description="pages of the parsed files")
+    partial: int = Field(default=0, description="files indexed with content missing (unreadable pages, repaired)")
+    ocr_pages: int = Field(default=0, description="pages read by OCR (a success, counted)")
     errors: list[ErrorRecord] = Field(default_factory=list, description="why each failed file was not indexed")
+    issues: list[ErrorRecord] = Field(
+        default_factory=list, description="why each partial file is partial (it is indexed with what could be read)"
+    )
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0
+        """Every file indexed whole: nothing failed and nothing is partial."""
+        return self.failed == 0 and self.partial == 0
+
+    def count_parsed(self, doc: Document) -> None:
+        """Count a freshly parsed document, with what it says about pages that were OCR'd or missing."""
+        self.parsed += 1
+        self.pages += doc.pages
+        self.ocr_pages += len(doc.ocr_pages)
+        if doc.is_partial:
+            self.partial += 1
+            self.issues.extend(doc.issues or [ErrorRecord(
+                error="PartialDocument", reason="partial", message="some content could not be read",
+                source=doc.source, stage="parse",
+            )])
 
 
 def chunking_for(embedder: Embedder, options: ChunkingOptions) -> ChunkingOptions:
@@ -216,8 +234,7 @@ class Ingestor:
                 if unchanged and row is not None and row.chunking == self.fingerprint:
                     report.skipped += 1
                     continue
-                report.parsed += 1
-                report.pages += doc.pages
+                report.count_parsed(doc)
                 self._index_document(doc.source, doc, report, parser="external")
                 self.index.checkpoint()
             self._rechunk_stale(report)
@@ -241,8 +258,7 @@ class Ingestor:
         except (InputError, ConfigurationError) as exc:
             self._fail(key, content_hash, exc, report)
             return
-        report.parsed += 1
-        report.pages += doc.pages
+        report.count_parsed(doc)
         self._index_document(key, doc, report, parser=self.parser_fingerprint)
 
     def _rechunk_or_skip(self, key: str, row: DocumentRow, content_hash: str, report: IngestReport) -> bool:

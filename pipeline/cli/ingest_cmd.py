@@ -28,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "content and chunking options are unchanged is not parsed or embedded again; a changed file "
             "replaces its chunks; a chunk text embedded before is taken from the index's embedding cache. "
             "Each document is committed on its own, so an interrupted run resumes where it stopped. "
-            "Exit status: 0 all indexed, 1 some files failed (or the index is locked / built with another "
-            "model), 2 usage error."
+            "Exit status: 0 all indexed; 1 some files failed or are partial (pages that could not be read, a "
+            "repaired file: indexed with what was read and listed as PARTIAL), or the index is locked or was built "
+            "with another model; 2 usage error."
         ),
         epilog=(
             "examples:\n"
@@ -91,8 +92,10 @@ def _summary(report: IngestReport, stats: IndexStats) -> str:
     lines = [
         f"ingested {report.files} file(s) in {report.seconds:.1f}s: parsed {report.parsed}, "
         f"skipped {report.skipped} unchanged, failed {report.failed}"
+        + (f", partial {report.partial}" if report.partial else "")
         + (f", re-chunked {report.rechunked}" if report.rechunked else "")
-        + (f", pruned {report.removed}" if report.removed else ""),
+        + (f", pruned {report.removed}" if report.removed else "")
+        + (f"; {report.ocr_pages} page(s) read by OCR" if report.ocr_pages else ""),
         (
             f"chunks: +{report.chunks_added} -{report.chunks_removed}; embedded {report.embedded}, "
             f"from cache {report.cached}"
@@ -104,4 +107,7 @@ def _summary(report: IngestReport, stats: IndexStats) -> str:
     ]
     for e in report.errors:
         lines.append(f"  FAILED {e.source}: [{e.reason}] {e.message}")
+    for e in report.issues:
+        page = f" page {e.page}" if e.page is not None else ""
+        lines.append(f"  PARTIAL {e.source}{page}: [{e.reason}] {e.message}")
     return "\n".join(lines)

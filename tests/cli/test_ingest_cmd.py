@@ -102,3 +102,21 @@ def test_end_to_end_with_real_model(
     hits = json.loads(capsys.readouterr().out)
     assert len(hits) == 3
     assert "INV-2026-0042" in hits[0]["text"]
+
+
+def test_a_repaired_file_is_indexed_as_partial_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import make_samples
+
+    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder())
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "cut.pdf").write_bytes(make_samples.repaired_bytes())
+    assert main(["ingest", str(docs), "--index", str(tmp_path / "ix")]) == 1
+    err = capsys.readouterr().err
+    assert "partial 1" in err and "PARTIAL" in err and "cut.pdf" in err and "[repaired]" in err
+    assert main(["ingest", str(docs), "--index", str(tmp_path / "ix2"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["partial"] == 1 and report["failed"] == 0
+    assert {i["reason"] for i in report["issues"]} == {"repaired"}
