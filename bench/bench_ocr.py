@@ -8,7 +8,7 @@ the OCR of the rendered image, wall clock and CPU (all threads; on a machine sha
 seconds are the steadier figure); rendering is timed apart; the engine is started once before the first page.
 
     .venv/bin/python bench/bench_ocr.py                 # 8 pages: 6 docling PDFs, a financebench 10-K, an invoice
-    .venv/bin/python bench/bench_ocr.py --no-cls        # rapidocr's per-line direction classifier off
+    .venv/bin/python bench/bench_ocr.py --cls           # with rapidocr's per-line direction classifier (off in ragline)
     .venv/bin/python bench/bench_ocr.py --dpi 200 --json
 
 Pages come from ``$RAGLINE_EVAL_DIR`` (else ``../shared/eval`` next to the repository).
@@ -90,14 +90,12 @@ def start_engine() -> float:
     return time.perf_counter() - t0
 
 
-def disable_direction_classifier() -> None:
-    """Run rapidocr without its per-line 0/180-degree classifier (``use_cls=False``): on rendered pages it turns
-    some upright lines over and they come back as garbage. A bench-only switch to measure that effect; the OCR
-    module itself is unchanged."""
+def enable_direction_classifier() -> None:
+    """Run rapidocr with its per-line 0/180-degree classifier, which ragline leaves off
+    (``extractors._ocr.USE_DIRECTION_CLASSIFIER``): to measure what it does on upright rendered pages."""
     from extractors import _ocr
 
-    engine = _ocr._engine()
-    _ocr._ENGINE = lambda image, **kw: engine(image, use_cls=False, **kw)
+    _ocr.USE_DIRECTION_CLASSIFIER = True
 
 
 def print_table(rows: list[dict[str, float | int | str]], dpi: int, engine_s: float, *, use_cls: bool) -> None:
@@ -121,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dpi", type=int, default=150, help="render resolution (ragline's OcrOptions.dpi default: 150)")
     ap.add_argument("--limit", type=int, help="only the first N pages")
-    ap.add_argument("--no-cls", action="store_true", help="rapidocr's text-direction classifier off (use_cls=False)")
+    ap.add_argument("--cls", action="store_true", help="rapidocr's text-direction classifier on (ragline: off)")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     args = ap.parse_args(argv)
     base = eval_dir()
@@ -130,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_ocr: not found under {base}: {', '.join(missing)} (set RAGLINE_EVAL_DIR)", file=sys.stderr)
         return 2
     engine_s = start_engine()
-    if args.no_cls:
-        disable_direction_classifier()
+    if args.cls:
+        enable_direction_classifier()
     rows = []
     for label, rel, page_no in PAGES[: args.limit]:
         row = {"page": f"{label} p{page_no}", **bench_page(base / rel, page_no, args.dpi)}
@@ -139,10 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(f"  {row['page']}: recall {row['recall']:.3f}, {row['ocr_s']:.1f} s", file=sys.stderr)
     if args.json:
-        print(json.dumps({"dpi": args.dpi, "use_cls": not args.no_cls, "engine_start_s": engine_s, "pages": rows},
+        print(json.dumps({"dpi": args.dpi, "use_cls": args.cls, "engine_start_s": engine_s, "pages": rows},
                          indent=2))
     else:
-        print_table(rows, args.dpi, engine_s, use_cls=not args.no_cls)
+        print_table(rows, args.dpi, engine_s, use_cls=args.cls)
     return 0
 
 

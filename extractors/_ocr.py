@@ -47,9 +47,15 @@ def _engine() -> Any:
         return _ENGINE
 
 
-def ocr_lines(rgb: Any, min_score: float = 0.5) -> list[OcrLine]:
+# rapidocr's per-line 0/180-degree direction classifier, off: on real pages rendered upright it turned some
+# upright lines over and they came back as garbage (bench/bench_ocr.py: lowest page word recall 0.898 with it,
+# >= 0.99 on all 8 pages without it, at the same speed). A page scanned upside down needs a page-level check.
+USE_DIRECTION_CLASSIFIER = False
+
+
+def ocr_lines(rgb: Any, min_score: float = 0.5, use_cls: bool | None = None) -> list[OcrLine]:
     """Text lines of an RGB (or gray) numpy image, in pixel coordinates."""
-    out = _engine()(rgb)
+    out = _engine()(rgb, use_cls=USE_DIRECTION_CLASSIFIER if use_cls is None else use_cls)
     if out is None or getattr(out, "txts", None) is None:
         return []
     lines = []
