@@ -100,8 +100,10 @@ def test_repaired_pdf_is_partial_named_in_summary_exit_1(bad_inputs: dict[str, P
 class _FakeOcr:
     """Stands in for rapidocr: one recognized line per call (real OCR is tested in tests/extractors/test_ocr.py)."""
 
-    def __call__(self, image: object) -> object:
+    def __call__(self, image: object, *, use_cls: bool = True) -> object:
         import types
+
+        assert use_cls is False  # ragline runs rapidocr without its per-line direction classifier
 
         box = [[100.0, 100.0], [900.0, 100.0], [900.0, 130.0], [100.0, 130.0]]
         return types.SimpleNamespace(txts=("Scanned page text recognized",), boxes=[box], scores=(0.98,))
