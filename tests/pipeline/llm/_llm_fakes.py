@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from pipeline.protocols import PagesArg, SearchHit
+
 Step = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
@@ -61,3 +63,21 @@ def timeout_error() -> httpx.ReadTimeout:
 
 def connect_error() -> httpx.ConnectError:
     return httpx.ConnectError("connection refused")
+
+
+def hit(cid: str, text: str, score: float, page: int = 1, source: str = "10q.pdf") -> SearchHit:
+    return SearchHit(chunk_id=cid, doc_id="d", source=source, page_start=page, page_end=page, score=score, text=text)
+
+
+class FakeRetriever:
+    """A retriever over fixed hits that records each call's (query, k, mode)."""
+
+    def __init__(self, hits: list[SearchHit]) -> None:
+        self.hits = hits
+        self.calls: list[tuple[str, int, str]] = []
+
+    def search(
+        self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None, pages: PagesArg = None
+    ) -> list[SearchHit]:
+        self.calls.append((query, k, mode))
+        return self.hits[:k]

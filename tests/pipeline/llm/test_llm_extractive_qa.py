@@ -9,13 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from _llm_fakes import Script, completion
+from _llm_fakes import FakeRetriever, Script, completion
+from _llm_fakes import hit as make_hit
 
 from pipeline.exceptions import ExtractionError
 from pipeline.llm import LLMClient, QAOptions, RetryPolicy, ask
 from pipeline.llm._span_rank import rank_spans
 from pipeline.llm._spans import is_instruction, spans_of_hit, split_sentences
-from pipeline.protocols import PagesArg, SearchHit
+from pipeline.protocols import SearchHit
 
 APPLE_MARGIN = """FORM 10-Q > Gross Margin
 Products and Services gross margin for the three- and nine-month periods were as follows (dollars in millions):
@@ -47,19 +48,7 @@ PROSE = ("FORM 10-Q > Liquidity\nThe Company repurchased $18.0 billion of its co
 
 
 def hit(cid: str, text: str, score: float, page: int = 1, source: str = "2023 Q3 AAPL.pdf") -> SearchHit:
-    return SearchHit(chunk_id=cid, doc_id="d", source=source, page_start=page, page_end=page, score=score, text=text)
-
-
-class FakeRetriever:
-    def __init__(self, hits: list[SearchHit]) -> None:
-        self.hits = hits
-        self.calls: list[tuple[str, int, str]] = []
-
-    def search(
-        self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None, pages: PagesArg = None
-    ) -> list[SearchHit]:
-        self.calls.append((query, k, mode))
-        return self.hits[:k]
+    return make_hit(cid, text, score, page=page, source=source)
 
 
 HITS = [hit("t1", APPLE_MARGIN, 0.9, page=21), hit("p1", PROSE, 0.7, page=30)]

@@ -6,28 +6,11 @@ from __future__ import annotations
 import json
 
 import httpx
-from _llm_fakes import Script, completion
+from _llm_fakes import FakeRetriever, Script, completion, hit
 
 from pipeline.llm import LLMClient, QAOptions, RetryPolicy, ask
 from pipeline.llm._qa import pack_context
 from pipeline.protocols import PagesArg, Retriever, SearchHit
-
-
-def hit(cid: str, text: str, score: float, page: int = 1, source: str = "10q.pdf") -> SearchHit:
-    return SearchHit(chunk_id=cid, doc_id="d", source=source, page_start=page, page_end=page, score=score, text=text)
-
-
-class FakeRetriever:
-    def __init__(self, hits: list[SearchHit]) -> None:
-        self.hits = hits
-        self.calls: list[tuple[str, int, str]] = []
-
-    def search(
-        self, query: str, k: int = 5, mode: str = "hybrid", source_glob: str | None = None, pages: PagesArg = None
-    ) -> list[SearchHit]:
-        self.calls.append((query, k, mode))
-        return self.hits[:k]
-
 
 HITS = [
     hit("c1", "Total net sales were $81,797 million in the quarter.", 0.9, page=3),
