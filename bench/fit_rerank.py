@@ -2,8 +2,18 @@
 questions and write them to ``pipeline/_rerank_weights.py`` (the odd split is kept for reporting).
 
 For each training question the first stage (hybrid, query linking on) returns N candidates; a
-candidate is positive when it comes from a gold filing and holds the answer's key figure. A logistic
-regression (scikit-learn, only needed here) over :data:`pipeline._rerank.FEATURES` is fitted on them.
+candidate is positive when it comes from a gold filing and holds the answer's key figure. A linear model
+over :data:`pipeline._rerank.FEATURES` is fitted on them (scikit-learn, only needed here):
+
+* ``--objective pairwise`` (default): logistic regression on the feature differences of every
+  (positive, negative) pair of the same question (RankNet with a linear scorer), i.e. it learns to order
+  a question's candidates, which is what a reranker does; then a one-feature logistic regression of the
+  labels on the fitted score (Platt scaling) turns the score into a probability: the weights are the
+  scaled ones plus a bias, so the order is the pairwise model's and ``score`` reads as a probability.
+* ``--objective pointwise``: logistic regression on the candidates themselves (the first version).
+  With ~1 positive among 50 candidates per question it mostly learns "is this a table full of numbers".
+
+The regularisation C is chosen by 5-fold cross-validation over the training questions (figure recall@5).
 
     RAGLINE_CACHE_DIR=/tmp/rl-h5 RAGLINE_EVAL_DIR=/work/shared/eval .venv/bin/python bench/fit_rerank.py
 """
@@ -21,7 +31,7 @@ from pipeline.evaluation.docugami import figure_in, load_qa_items
 from pipeline.index import Index
 from pipeline.retrieval import IndexRetriever, PassThroughReranker
 
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 OUT = Path(__file__).resolve().parents[1] / "pipeline" / "_rerank_weights.py"
 
 
@@ -57,17 +67,47 @@ def _matrix(xs: list[dict[str, float]], names: tuple[str, ...]) -> Any:
     return np.array([[row.get(nm, 0.0) for nm in names] for row in xs])
 
 
-def fit(xs: list[dict[str, float]], ys: list[int], names: tuple[str, ...], c: float) -> dict[str, float]:
+def fit(xs: list[dict[str, float]], ys: list[int], names: tuple[str, ...], c: float,
+        qids: list[str] | None = None) -> dict[str, float]:
+    """Pointwise weights, or pairwise ones (Platt-scaled) when ``qids`` groups the candidates by question."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, max_iter=5000).fit(_matrix(xs, names), np.array(ys))
-    weights = {"bias": round(float(model.intercept_[0]), 4)}
-    weights.update({nm: round(float(w), 4) for nm, w in zip(names, model.coef_[0])})
+    x = _matrix(xs, names)
+    y = np.array(ys)
+    if qids is None:
+        model = LogisticRegression(C=c, max_iter=5000).fit(x, y)
+        weights = {"bias": round(float(model.intercept_[0]), 4)}
+        weights.update({nm: round(float(w), 4) for nm, w in zip(names, model.coef_[0])})
+        return weights
+    diffs, labels = _pairs(x, y, qids)
+    ranker = LogisticRegression(C=c, fit_intercept=False, max_iter=5000).fit(diffs, labels)
+    w = ranker.coef_[0]
+    platt = LogisticRegression(C=1e6, max_iter=5000).fit((x @ w).reshape(-1, 1), y)
+    scale = float(platt.coef_[0][0])
+    weights = {"bias": round(float(platt.intercept_[0]), 4)}
+    weights.update({nm: round(scale * float(v), 4) for nm, v in zip(names, w)})
     return weights
 
 
-def choose_c(xs: list[dict[str, float]], ys: list[int], qids: list[str], names: tuple[str, ...]) -> float:
+def _pairs(x: Any, y: Any, qids: list[str]) -> tuple[Any, Any]:
+    """Feature differences positive - negative (label 1) and negative - positive (label 0) within each question."""
+    import numpy as np
+
+    diffs, labels = [], []
+    for q in dict.fromkeys(qids):
+        rows = [i for i, qq in enumerate(qids) if qq == q]
+        pos = [i for i in rows if y[i]]
+        neg = [i for i in rows if not y[i]]
+        for p in pos:
+            for n in neg:
+                diffs += [x[p] - x[n], x[n] - x[p]]
+                labels += [1, 0]
+    return np.array(diffs), np.array(labels)
+
+
+def choose_c(xs: list[dict[str, float]], ys: list[int], qids: list[str], names: tuple[str, ...],
+             pairwise: bool) -> float:
     """C with the best recall@5 in 5-fold cross-validation over the training questions (grouped by question)."""
     import numpy as np
 
@@ -78,7 +118,7 @@ def choose_c(xs: list[dict[str, float]], ys: list[int], qids: list[str], names: 
         for fold in range(5):
             held = set(groups[fold::5])
             tr = [i for i, q in enumerate(qids) if q not in held]
-            w = fit([xs[i] for i in tr], [ys[i] for i in tr], names, c)
+            w = fit([xs[i] for i in tr], [ys[i] for i in tr], names, c, [qids[i] for i in tr] if pairwise else None)
             for q in held:
                 idx = [i for i, qq in enumerate(qids) if qq == q]
                 z = _matrix([xs[i] for i in idx], names) @ np.array([w[nm] for nm in names])
@@ -95,7 +135,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index")
     ap.add_argument("--eval-dir")
-    ap.add_argument("--candidates", type=int, default=30)
+    ap.add_argument("--candidates", type=int, default=50)
+    ap.add_argument("--objective", choices=["pairwise", "pointwise"], default="pairwise")
     ap.add_argument("--mode", default="hybrid")
     ap.add_argument("-C", type=float, help="inverse L2 regularisation strength (default: chosen by cross-validation)")
     ap.add_argument("--maxsim", action="store_true", help="also fit the maxsim reranker (embeds sentences: slow)")
@@ -106,9 +147,11 @@ def main() -> None:
     with Index.open(index_dir, create=False, cache_dir=cache_dir()) as index:
         xs, ys, qids = training_rows(index, eval_dir, args.candidates, args.mode, args.maxsim)
     print(f"{len(set(qids))} training questions, {len(ys)} candidates, {sum(ys)} positives")
-    c = args.C or choose_c(xs, ys, qids, FEATURES)
-    w = fit(xs, ys, FEATURES, c)
-    wm = fit(xs, ys, (*FEATURES, "maxsim"), c) if args.maxsim else {**w, "maxsim": 0.0}
+    pairwise = args.objective == "pairwise"
+    groups = qids if pairwise else None
+    c = args.C or choose_c(xs, ys, qids, FEATURES, pairwise)
+    w = fit(xs, ys, FEATURES, c, groups)
+    wm = fit(xs, ys, (*FEATURES, "maxsim"), c, groups) if args.maxsim else {**w, "maxsim": 0.0}
     args.C = c
     print("features:", w)
     print("maxsim:", wm)
@@ -117,7 +160,8 @@ def main() -> None:
     OUT.write_text(
         '"""Weights of the ``features`` and ``maxsim`` rerankers (logistic models over pipeline._rerank.FEATURES).\n\n'
         f"Written by bench/fit_rerank.py: even split of the docugami key-figure questions ({len(set(qids))} questions, "
-        f"{len(ys)} candidates, {sum(ys)} positives), mode {args.mode}, N={args.candidates}, C={args.C}.\n"
+        f"{len(ys)} candidates, {sum(ys)} positives), mode {args.mode}, N={args.candidates}, "
+        f"{args.objective} objective, C={args.C}.\n"
         '"""\n\n'
         f"WEIGHTS: dict[str, float] = {w!r}\n"
         f"MAXSIM_WEIGHTS: dict[str, float] = {wm!r}\n",

@@ -33,12 +33,15 @@ from .protocols import Embedder, Reranker, SearchHit
 if TYPE_CHECKING:
     import numpy as np
 
-RERANKERS = ("none", "features", "maxsim")
+    from ._rerank_llm import ChatModel
+
+RERANKERS = ("none", "features", "maxsim")  # the ones that need no LLM
+LLM_RERANKER = "llm"  # features, then an LLM picks among the best few (pipeline._rerank_llm)
 DEFAULT_RERANKER = "features"
 DEFAULT_CANDIDATES = 50
 
-FEATURES = ("first", "cosine", "term_cov", "head_cov", "bigram", "best_row", "numbers", "table", "quant_numbers",
-            "quant_table", "years")
+FEATURES = ("first", "cosine", "term_cov", "head_cov", "section", "bigram", "best_row", "numbers", "table",
+            "quant_numbers", "quant_table", "years")
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
 _NUMBER = re.compile(r"(?<![\w.])\$?\(?\d{1,3}(?:,\d{3})+(?:\.\d+)?\)?|(?<![\w.])\d+\.\d+%?|(?<![\w.])\d{2,}%")
@@ -124,6 +127,7 @@ def features(query: str, hits: Sequence[SearchHit]) -> list[dict[str, float]]:
             "cosine": float(h.metadata.get("cosine", h.metadata.get("dense_score", 0.0)) or 0.0),
             "term_cov": sum(idf[t] for t in c.terms & q_terms) / total,
             "head_cov": sum(idf[t] for t in set(terms(" ".join(h.heading_path))) & q_terms) / total,
+            "section": _section_match(h.heading_path, q_terms),
             "bigram": len(bigrams & c.bigrams) / max(1, len(bigrams)),
             "best_row": best_row,
             "numbers": numbers,
@@ -133,6 +137,14 @@ def features(query: str, hits: Sequence[SearchHit]) -> list[dict[str, float]]:
             "years": (len(q_years & c.years) / len(q_years)) if q_years else 0.0,
         })
     return out
+
+
+def _section_match(heading_path: Sequence[str], q_terms: set[str]) -> float:
+    """Share of the words of the chunk's own section title (the last heading) that the question uses:
+    "Effective Tax Rate" or "Share Repurchases" for a question about them. A title of generic words
+    ("FORM 10-Q", a company name) scores low because the question does not repeat them."""
+    title = set(terms(heading_path[-1])) if heading_path else set()
+    return len(title & q_terms) / len(title) if title else 0.0
 
 
 def _default_weights() -> dict[str, float]:
@@ -228,8 +240,10 @@ def _maxsim_weights() -> dict[str, float]:
     return dict(MAXSIM_WEIGHTS)
 
 
-def make_reranker(name: str, embedder: Embedder | None = None, candidates: int = DEFAULT_CANDIDATES) -> Reranker:
-    """A reranker by name (:data:`RERANKERS`); ``maxsim`` needs the index's embedder."""
+def make_reranker(name: str, embedder: Embedder | None = None, candidates: int = DEFAULT_CANDIDATES,
+                  client: ChatModel | None = None) -> Reranker:
+    """A reranker by name (:data:`RERANKERS` or ``llm``); ``maxsim`` needs the index's embedder, ``llm`` a
+    chat client (:class:`pipeline.llm.LLMClient`)."""
     from .exceptions import ConfigurationError
     from .retrieval import PassThroughReranker
 
@@ -241,8 +255,14 @@ def make_reranker(name: str, embedder: Embedder | None = None, candidates: int =
         if embedder is None:
             raise ConfigurationError("the maxsim reranker needs the index's embedder", stage="search")
         return MaxSimReranker(embedder, candidates=candidates)
+    if name == LLM_RERANKER:
+        if client is None:
+            raise ConfigurationError("the llm reranker needs an LLM client", stage="search")
+        from ._rerank_llm import LLMReranker
+
+        return LLMReranker(client, FeatureReranker(candidates=candidates))
     raise ConfigurationError(f"unknown reranker {name!r} ({', '.join(RERANKERS)})", stage="search")
 
 
-__all__ = ["DEFAULT_RERANKER", "FEATURES", "RERANKERS", "FeatureReranker", "MaxSimReranker", "features",
+__all__ = ["DEFAULT_RERANKER", "FEATURES", "LLM_RERANKER", "RERANKERS", "FeatureReranker", "MaxSimReranker", "features",
            "make_reranker", "terms", "units"]

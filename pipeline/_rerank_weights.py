@@ -1,7 +1,7 @@
 """Weights of the ``features`` and ``maxsim`` rerankers (logistic models over pipeline._rerank.FEATURES).
 
-Written by bench/fit_rerank.py: even split of the docugami key-figure questions (25 questions, 1250 candidates, 27 positives), mode hybrid, N=50, C=0.3.
+Written by bench/fit_rerank.py: even split of the docugami key-figure questions (25 questions, 1250 candidates, 27 positives), mode hybrid, N=50, pairwise objective, C=0.01.
 """
 
-WEIGHTS: dict[str, float] = {'bias': -4.7361, 'first': 0.4883, 'cosine': -0.0212, 'term_cov': 0.6041, 'head_cov': 0.1845, 'bigram': 0.2892, 'best_row': 0.4183, 'numbers': 0.8832, 'table': 1.0012, 'quant_numbers': 0.4539, 'quant_table': 0.3002, 'years': 0.4068}
-MAXSIM_WEIGHTS: dict[str, float] = {'bias': -4.7054, 'first': 0.4881, 'cosine': -0.0014, 'term_cov': 0.5987, 'head_cov': 0.18, 'bigram': 0.2866, 'best_row': 0.4116, 'numbers': 0.8846, 'table': 1.0078, 'quant_numbers': 0.4559, 'quant_table': 0.3053, 'years': 0.4053, 'maxsim': -0.081}
+WEIGHTS: dict[str, float] = {'bias': -5.3309, 'first': 0.9125, 'cosine': -0.0603, 'term_cov': 0.8632, 'head_cov': 0.1705, 'section': 0.618, 'bigram': 0.4029, 'best_row': 0.5858, 'numbers': 1.2445, 'table': 1.2797, 'quant_numbers': 0.5052, 'quant_table': 0.6821, 'years': 0.4398}
+MAXSIM_WEIGHTS: dict[str, float] = {'bias': -5.358, 'first': 0.9058, 'cosine': -0.0619, 'term_cov': 0.8596, 'head_cov': 0.1696, 'section': 0.6162, 'bigram': 0.401, 'best_row': 0.5829, 'numbers': 1.2413, 'table': 1.2756, 'quant_numbers': 0.5039, 'quant_table': 0.6804, 'years': 0.4367, 'maxsim': 0.0715}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._errors import EXIT_OK, UsageError
 from ._index_options import add_index_options, open_index, require_existing_index
+from ._llm import add_llm_options, llm_settings
 
 if TYPE_CHECKING:
     from pipeline.protocols import SearchHit
@@ -39,13 +41,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="default hybrid")
     p.add_argument("--source", metavar="GLOB", help="only documents whose path or file name matches GLOB")
     p.add_argument("--pages", metavar="LIST", help="only chunks on these pages, e.g. 3 or 1-4,9")
-    p.add_argument("--rerank", choices=["none", "features", "maxsim"], default="features",
+    p.add_argument("--rerank", choices=["none", "features", "maxsim", "llm"], default="features",
                    help="second stage over the top --candidates fused hits: features (default; document features "
-                        "with fitted weights), maxsim (+ sentence/table-row similarity, slower), none")
+                        "with fitted weights), maxsim (+ sentence/table-row similarity, slower), llm (features, then "
+                        "the LLM of the 'LLM endpoint' options picks among the best 8; its cost is printed), none")
     p.add_argument("--candidates", type=int, default=50, metavar="N", help="candidates the reranker sees (default 50)")
     p.add_argument("--no-link", action="store_true",
                    help="do not link company names, tickers and periods in QUERY to the documents they point at")
     p.add_argument("--json", action="store_true", help="print hits as a JSON array on stdout")
+    add_llm_options(p)
     p.set_defaults(func=run)
 
 
@@ -78,12 +82,24 @@ def run(args: argparse.Namespace) -> int:
     # Index errors reach the CLI's one error wrapper (bad options exit 2, the rest 1).
     if args.candidates < 1:
         raise UsageError("--candidates must be at least 1")
-    from pipeline.retrieval import make_reranker
+    with contextlib.ExitStack() as stack:
+        index = stack.enter_context(open_index(args, create=False))
+        client = None
+        if args.rerank == "llm":
+            from pipeline.llm import open_llm
 
-    with open_index(args, create=False) as index:
-        index.retriever.reranker = make_reranker(args.rerank, index.embedder, candidates=args.candidates)
+            client = stack.enter_context(open_llm(llm_settings(args)))
+        from pipeline.retrieval import make_reranker
+
+        reranker = make_reranker(args.rerank, index.embedder, candidates=args.candidates, client=client)
+        index.retriever.reranker = reranker
         index.retriever.linking = not args.no_link
         hits = index.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages)
+    cost = getattr(reranker, "cost", None)
+    if cost is not None and not args.quiet:
+        print(f"llm rerank: {cost.calls} call(s), {cost.prompt_tokens} prompt + {cost.completion_tokens} completion "
+              f"tokens, {cost.seconds:.1f} s" + (f", {cost.failures} failed (features order kept)" if cost.failures
+                                                 else ""), file=sys.stderr)
     if args.json:
         print(json.dumps([_hit_json(h, r) for r, h in enumerate(hits, start=1)], indent=2, ensure_ascii=False))
         return EXIT_OK
