@@ -1,5 +1,6 @@
 """Search over an index: dense (FAISS), BM25 (SQLite FTS5) or both fused by reciprocal rank fusion,
-restricted by source glob and pages, then a rerank stage (pass-through by default).
+restricted by source glob and pages, then a rerank stage (the ``features`` reranker by default, the
+measured best: see docs/retrieval.md; ``PassThroughReranker()`` keeps the first stage's order).
 
     retriever = IndexRetriever(index)            # or index.search(...), which delegates here
     hits = retriever.search("net sales", k=5, mode="hybrid", source_glob="*AAPL*", pages=range(1, 10))
@@ -105,6 +106,7 @@ class IndexRetriever:
     """Pipeline stage: ``query -> list[SearchHit]`` over an :class:`~pipeline.index.Index`; a
     :class:`~pipeline.protocols.Retriever`. Readers never take the index's write lock.
 
+    ``reranker``: the second stage; None = :class:`~pipeline._rerank.FeatureReranker` over the top 50.
     ``linking``: link names, tickers and periods in the query to the documents they point at (see
     :mod:`pipeline._linking`) and search only those; the hits then carry ``metadata["links"]``.
     """
@@ -114,7 +116,7 @@ class IndexRetriever:
         linking: bool = True,
     ) -> None:
         self.index = index
-        self.reranker: Reranker = reranker or PassThroughReranker()
+        self.reranker: Reranker = reranker or FeatureReranker()
         # Filtered dense search over at most this many chunks is exact (numpy), whatever the index kind.
         self.exact_filter_limit = exact_filter_limit
         self.linking = linking

@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "is started)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid",
                    help="retrieval mode (default hybrid: brings answer-bearing chunks most often on 10-Q questions)")
+    p.add_argument("--rerank", choices=["none", "features", "maxsim"], default="features",
+                   help="second retrieval stage over the top 50 fused hits (default features: on the docugami "
+                        "questions it brings the answering figure into the retrieved text for 0.82 of questions, "
+                        "against 0.64 without); none keeps the first stage's order")
     p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
                    help="free strategy: token budget for the retrieved text in the prompt (default 2200)")
     p.add_argument("--source", metavar="GLOB",
@@ -63,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     options = QAOptions(strategy=args.strategy, k=args.k, mode=args.mode, ask_model=args.ask_model,
                         max_context_tokens=args.max_context_tokens)
     with open_index(args, create=False) as index:
+        from pipeline.retrieval import make_reranker
+
+        index.retriever.reranker = make_reranker(args.rerank, index.embedder)
         if options.strategy == "extractive" and not options.ask_model:
             answer = QuestionAnswerer(index, None, options).run(args.question, source_glob=args.source)
         else:

@@ -109,7 +109,7 @@ class LastFirstReranker:
 def test_a_reranker_gets_its_candidates_and_sets_the_order(index_dir: Path) -> None:
     reranker = LastFirstReranker()
     with Index.open(index_dir, embedder=HashingEmbedder(), reranker=reranker) as reranked, \
-            Index.open(index_dir, embedder=HashingEmbedder()) as plain:
+            Index.open(index_dir, embedder=HashingEmbedder(), reranker=PassThroughReranker()) as plain:
         first_stage = plain.search("revenue outlook", k=6, mode="bm25")
         hits = reranked.search("revenue outlook", k=3, mode="bm25")
     assert reranker.seen == [6]
