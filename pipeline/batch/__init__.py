@@ -15,6 +15,14 @@
 * ``_csv.py``: the records as a CSV table of the flattened fields.
 
 ``ragline extract -o out.jsonl`` is built on these (``pipeline/cli/extract_cmd.py``).
+
+The provider Batch API mode (``ragline batch``, ``pipeline/cli/batch_cmd.py``, docs/batch.md):
+
+* ``_requests.py``: the requests ``extract`` would send, as Batch API lines, and the replay of a job's
+  output files through the live re-ask loop; ``_requests_job.py``: prepare and collect a job folder;
+  ``_requests_manifest.py``: the folder's state file and layout;
+* ``_provider.py``: the provider's ``/v1/files`` and ``/v1/batches``; ``_provider_job.py``: submit, status,
+  download; ``_provider_local.py``: ``run-local``, a round answered here in the provider's output format.
 """
 
 from __future__ import annotations
@@ -23,22 +31,39 @@ from ._csv import write_csv
 from ._journal import JournalEntry, JournalError, OutputLockedError, RunJournal
 from ._keys import extraction_run_key, file_sha256, model_identity, work_items
 from ._output import Plan, ResumableOutput, StreamOutput, WorkItem
+from ._provider import BatchInfo, BatchProvider
+from ._provider_job import refresh_round, run_local_round, submit_round
+from ._requests import body_form_for
+from ._requests_job import JobRound, collect_job, prepare_job
+from ._requests_manifest import BatchStateError, Manifest, load_manifest
 from ._run import BatchExtraction, failure_record
 
 __all__ = [
     "BatchExtraction",
+    "BatchInfo",
+    "BatchProvider",
+    "BatchStateError",
+    "JobRound",
     "JournalEntry",
     "JournalError",
+    "Manifest",
     "OutputLockedError",
     "Plan",
     "ResumableOutput",
     "RunJournal",
     "StreamOutput",
     "WorkItem",
+    "body_form_for",
+    "collect_job",
     "extraction_run_key",
     "failure_record",
     "file_sha256",
+    "load_manifest",
     "model_identity",
+    "prepare_job",
+    "refresh_round",
+    "run_local_round",
+    "submit_round",
     "work_items",
     "write_csv",
 ]

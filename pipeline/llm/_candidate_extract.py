@@ -11,12 +11,12 @@ stays in its evidence and the status is partial.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError, create_model
+from pydantic_core import to_jsonable_python
 
 from ..document import Document, ErrorRecord
 from ..exceptions import ExtractionError
@@ -38,10 +38,10 @@ from ._evidence import SourceText
 from ._field_evidence import FieldEvidence
 from ._normalize import LocaleHints
 from ._ranking import Ranked
-from ._reask import AskSettings, Rejection, ask_until_valid
+from ._reask import AskOutcome, AskSettings, PendingAsk, Rejection
 
 if TYPE_CHECKING:
-    from ._extract import ExtractionResult, StructuredExtractor
+    from ._extract import ExtractionResult, PendingExtraction, StructuredExtractor
 
 
 class _Asked(BaseModel):
@@ -59,6 +59,11 @@ def _typed(kind: str, c: Candidate) -> Any:
     if kind == "datetime" and isinstance(v, dt.date):
         return dt.datetime.combine(v, dt.time())
     return v
+
+
+def _jsonable(value: Any) -> Any:
+    """A decided value for a JSON file: amounts as numbers, dates as ISO text."""
+    return float(value) if isinstance(value, Decimal) else to_jsonable_python(value, fallback=str)
 
 
 def candidate_evidence(name: str, kind: str, d: Decision) -> FieldEvidence:
@@ -80,8 +85,10 @@ class CandidateExtraction:
         self.x = extractor
         self.opts: CandidateOptions = extractor.options.candidates
 
-    def run(self, document: Document, raise_on_failure: bool) -> ExtractionResult[Any]:
-        t0 = time.perf_counter()
+    def prepare(self, document: Document) -> PendingExtraction[Any]:
+        """Rules and the e-invoice XML decide what they can; the rest becomes the asks (``choice``, ``free``)."""
+        from ._extract import PendingExtraction
+
         full = SourceText.of_document(document)
         hints = LocaleHints.detect(full.text)
         candidates = collect_candidates(document, full, hints)
@@ -93,28 +100,43 @@ class CandidateExtraction:
         xml_fields = xml_values(plan, fields, reading.einvoice)
         for name in xml_fields:  # the embedded invoice XML decides these: no model needed
             plan.undecided.pop(name, None)
-        asked = self._ask(document, plan, raise_on_failure) if plan.undecided else None
-        if asked is not None:
-            self._apply_picks(plan, asked.picks)
-        values, evidence = self._values(plan, candidates, hints)
-        if reading.einvoice is not None:
-            apply_xml(values, evidence, xml_fields, plan, candidates, reading.einvoice, self.x.schema)
-        free = self._free(document, plan, values, evidence, raise_on_failure) if plan.free_fields else None
-        result = self._validated(document, values, evidence, raise_on_failure)
-        result.seconds = time.perf_counter() - t0
+        asks: list[PendingAsk[Any]] = [self._choice_ask(document, plan)] if plan.undecided else []
+        free = self._free_pending(document, plan) if plan.free_fields else None
+        asks += free.asks if free is not None else []
+        decided = {n: _jsonable(_typed(d.kind, d.chosen.candidate)) if d.chosen else None
+                   for n, d in plan.decisions.items() if n not in plan.undecided}
+        decided.update({n: _jsonable(x.value) for n, x in xml_fields.items()})  # given by the e-invoice XML
+
+        def finish(outcomes: dict[str, AskOutcome[Any]], model: str, raise_on_failure: bool) -> ExtractionResult[Any]:
+            asked = self._asked(outcomes["choice"]) if "choice" in outcomes else None
+            if asked is not None:
+                self._apply_picks(plan, asked.picks)
+            values, evidence = self._values(plan, candidates, hints)
+            if reading.einvoice is not None:
+                apply_xml(values, evidence, xml_fields, plan, candidates, reading.einvoice, self.x.schema)
+            free_result = None
+            if free is not None:
+                free_result = free.finish({"free": outcomes["free"]}, model, raise_on_failure)
+                self._merge_free(plan, free_result, values, evidence)
+            result = self._validated(document, values, evidence, raise_on_failure)
+            self._account(result, asked, free_result, reading.problems, model)
+            return result
+
+        return PendingExtraction(source=document.source, asks=asks, finish=finish, decided=decided)
+
+    @staticmethod
+    def _account(result: ExtractionResult[Any], asked: _Asked | None, free: ExtractionResult[Any] | None,
+                 problems: list[str], model: str) -> None:
+        """Usage, errors, attempts and model of the result: both asks together, and the refused attachments."""
         result.usage = (asked.usage if asked else Usage()) + (free.usage if free else Usage())
         result.errors = (asked.errors if asked else []) + (free.errors if free else []) + [
-            ErrorRecord(error="EInvoiceError", reason="attachment_refused", message=p, source=document.source,
-                        stage="extract") for p in reading.problems]
+            ErrorRecord(error="EInvoiceError", reason="attachment_refused", message=p, source=result.source,
+                        stage="extract") for p in problems]
         result.attempts = (asked.attempts if asked else 0) + (free.attempts if free else 0)
-        result.model = (asked.model if asked else "") or (free.model if free else "") or (
-            self.x.client.model if self.x.client is not None else "")
-        return result
+        result.model = (asked.model if asked else "") or (free.model if free else "") or model
 
     # -- the model's picks ----------------------------------------------------------------------
-    def _ask(self, document: Document, plan: Plan, raise_on_failure: bool) -> _Asked | None:
-        self.x.warm_up()
-        assert self.x.client is not None
+    def _choice_ask(self, document: Document, plan: Plan) -> PendingAsk[dict[str, Any]]:
         o = self.x.options
         descriptions = {n: f.description or "" for n, f in self.x.schema.model_fields.items()}
         settings = AskSettings(
@@ -134,10 +156,11 @@ class CandidateExtraction:
             return picks
 
         messages = choice_messages(plan.undecided, descriptions, Path(document.source).name)
-        outcome = ask_until_valid(self.x.client, messages, interpret, settings)
-        if outcome.value is None and raise_on_failure and outcome.error is not None and not isinstance(
-                outcome.error, ExtractionError):
-            raise outcome.error
+        return PendingAsk(name="choice", messages=messages, interpret=interpret, settings=settings,
+                          fields=tuple(plan.undecided))
+
+    @staticmethod
+    def _asked(outcome: AskOutcome[Any]) -> _Asked:
         return _Asked(picks=outcome.value or {}, usage=outcome.usage, attempts=outcome.attempts,
                       model=outcome.model, errors=outcome.errors)
 
@@ -180,9 +203,8 @@ class CandidateExtraction:
             page=c.page, bbox=c.box, normalized=True, quote_origin="document", note=f"{why}; settled by rule",
         )
 
-    def _free(self, document: Document, plan: Plan, values: dict[str, Any], evidence: dict[str, FieldEvidence],
-              raise_on_failure: bool) -> ExtractionResult[Any] | None:
-        """The fields with no typed candidates, by the free strategy on a reduced schema; unsupported -> null."""
+    def _free_pending(self, document: Document, plan: Plan) -> PendingExtraction[Any]:
+        """The fields with no typed candidates, by the free strategy on a reduced schema (ask ``free``)."""
         from ._extract import StructuredExtractor
 
         schema = self.x.schema
@@ -191,8 +213,12 @@ class CandidateExtraction:
             **{n: (schema.model_fields[n].annotation, schema.model_fields[n]) for n in plan.free_fields},
         )
         options = self.x.options.model_copy(update={"strategy": "free"})
-        self.x.warm_up()
-        result = StructuredExtractor(sub, self.x.client, options).run(document, raise_on_failure=raise_on_failure)
+        return StructuredExtractor(sub, self.x.client, options).prepare(document)
+
+    def _merge_free(self, plan: Plan, result: ExtractionResult[Any], values: dict[str, Any],
+                    evidence: dict[str, FieldEvidence]) -> None:
+        """The free fields' values and evidence; a value the document does not support is set to null."""
+        schema = self.x.schema
         data = result.data.model_dump(by_alias=True) if result.data is not None else {}
         for n in plan.free_fields:
             key = schema.model_fields[n].alias or n
@@ -202,7 +228,6 @@ class CandidateExtraction:
                 ev.note = f"rejected, not supported by the document ({ev.note or 'no verified quote'}); set to null"
                 ev.value, values[key] = None, None
             evidence[n] = ev
-        return result
 
     def _validated(self, document: Document, values: dict[str, Any], evidence: dict[str, FieldEvidence],
                    raise_on_failure: bool) -> ExtractionResult[Any]:

@@ -194,6 +194,17 @@ class AsyncLLMClient(_ClientCore[httpx.AsyncBaseTransport, AsyncSleep]):
             return self._completed(resp, mode, attempts, t0)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def post_chat_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a request body that is already written (a Batch API line's ``body``) to ``/chat/completions``
+        as it is: the retries and concurrency limit of :meth:`chat`, no schema negotiation. Returns the
+        response's JSON once it holds a completion (its usage is counted); raises :class:`LLMError`."""
+        t0 = time.perf_counter()
+        async with self._sem():
+            resp, attempts = await self._request("POST", "chat/completions", body, negotiating=False)
+        self._completed(resp, None, attempts, t0)  # LLMResponseError when it holds no completion
+        answer: dict[str, Any] = resp.json()
+        return answer
+
     async def chat_many(
         self,
         requests: Sequence[Messages],

@@ -103,6 +103,94 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class BodyForm(BaseModel):
+    """What decides the shape of a chat request body besides the call's own arguments: the client's model,
+    defaults and the form the schema is sent in. The live client and ``ragline batch prepare`` both write
+    bodies through :func:`chat_body` with one of these, so a batch line is the request ``extract`` sends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    structured_mode: str | None = Field(description="json_schema | json_object | prompt; None: no schema")
+    schema_in_prompt: bool = True
+    temperature: float = 0.0
+    max_tokens: int | None = 1024
+    seed: int | None = None
+
+
+def chat_body(
+    form: BodyForm,
+    messages: Messages,
+    *,
+    schema: dict[str, Any] | None,
+    schema_name: str,
+    max_tokens: int | None,
+    temperature: float | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON body of one ``/chat/completions`` request (``messages`` are copied, never changed)."""
+    msgs = [dict(m) for m in messages]
+    payload: dict[str, Any] = {
+        "model": form.model,
+        "messages": msgs,
+        "temperature": form.temperature if temperature is None else temperature,
+    }
+    mt = form.max_tokens if max_tokens is None else max_tokens
+    if mt:
+        payload["max_tokens"] = mt
+    if form.seed is not None:
+        payload["seed"] = form.seed
+    if schema is not None:
+        _add_schema(payload, msgs, schema, schema_name, form.structured_mode, form.schema_in_prompt)
+    payload.update(extra or {})
+    return payload
+
+
+def _add_schema(payload: dict[str, Any], msgs: Messages, schema: dict[str, Any], schema_name: str,
+                mode: str | None, schema_in_prompt: bool) -> None:
+    if mode == "json_schema":
+        payload["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": re.sub(r"[^A-Za-z0-9_-]", "_", schema_name)[:64] or "output",
+                "schema": strict_json_schema(schema),
+                "strict": True,
+            },
+        }
+        return
+    if mode == "json_object":
+        payload["response_format"] = {"type": "json_object", "schema": schema}
+    # Servers that ignore json_object's "schema" need it in the prompt; one that enforces it
+    # as a grammar (llama.cpp) does not, and on a slow CPU every prompt token counts.
+    if mode == "prompt" or schema_in_prompt:
+        instruction = schema_instruction(schema)
+        if msgs and msgs[0].get("role") == "system":
+            msgs[0]["content"] = f"{msgs[0]['content']}\n\n{instruction}"
+        else:
+            msgs.insert(0, {"role": "system", "content": instruction})
+
+
+def completion_from_body(body: Any, *, default_model: str, mode: str | None = None) -> ChatCompletion:
+    """The :class:`ChatCompletion` in a ``/chat/completions`` response body (a live answer, or the ``body``
+    of a Batch API output line); ``ValueError`` when it holds no completion."""
+    try:
+        choice = body["choices"][0]
+        content = choice["message"].get("content") or ""
+        raw_usage = body.get("usage") or {}
+        usage = Usage(
+            prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
+            completion_tokens=int(raw_usage.get("completion_tokens") or 0),
+            total_tokens=int(raw_usage.get("total_tokens") or 0),
+            requests=1,
+        )
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"no completion in the response body ({type(exc).__name__}: {exc})") from exc
+    if not usage.total_tokens:
+        usage = usage.model_copy(update={"total_tokens": usage.prompt_tokens + usage.completion_tokens})
+    return ChatCompletion(content=content, finish_reason=choice.get("finish_reason"),
+                          model=str(body.get("model") or default_model), usage=usage, structured_mode=mode)
+
+
 TransportT = TypeVar("TransportT")
 SleepT = TypeVar("SleepT")
 
@@ -219,6 +307,11 @@ class _ClientCore(Generic[TransportT, SleepT]):
             return True
         return False
 
+    def body_form(self, mode: str | None) -> BodyForm:
+        """How this client writes a request body when the schema goes in ``mode`` (see :func:`chat_body`)."""
+        return BodyForm(model=self.model, structured_mode=mode, schema_in_prompt=self.schema_in_prompt,
+                        temperature=self.temperature, max_tokens=self.max_tokens, seed=self.seed)
+
     def _payload(
         self,
         messages: Messages,
@@ -230,45 +323,8 @@ class _ClientCore(Generic[TransportT, SleepT]):
         temperature: float | None,
         extra: dict[str, Any],
     ) -> dict[str, Any]:
-        msgs = [dict(m) for m in messages]
-        payload: dict[str, Any] = {
-            "model": self.model,
-            "messages": msgs,
-            "temperature": self.temperature if temperature is None else temperature,
-        }
-        mt = self.max_tokens if max_tokens is None else max_tokens
-        if mt:
-            payload["max_tokens"] = mt
-        if self.seed is not None:
-            payload["seed"] = self.seed
-        if schema is not None:
-            self._add_schema(payload, msgs, schema, schema_name, mode)
-        payload.update(extra)
-        return payload
-
-    def _add_schema(
-        self, payload: dict[str, Any], msgs: Messages, schema: dict[str, Any], schema_name: str, mode: str | None
-    ) -> None:
-        if mode == "json_schema":
-            payload["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": re.sub(r"[^A-Za-z0-9_-]", "_", schema_name)[:64] or "output",
-                    "schema": strict_json_schema(schema),
-                    "strict": True,
-                },
-            }
-            return
-        if mode == "json_object":
-            payload["response_format"] = {"type": "json_object", "schema": schema}
-        # Servers that ignore json_object's "schema" need it in the prompt; one that enforces it
-        # as a grammar (llama.cpp) does not, and on a slow CPU every prompt token counts.
-        if mode == "prompt" or self.schema_in_prompt:
-            instruction = schema_instruction(schema)
-            if msgs and msgs[0].get("role") == "system":
-                msgs[0]["content"] = f"{msgs[0]['content']}\n\n{instruction}"
-            else:
-                msgs.insert(0, {"role": "system", "content": instruction})
+        return chat_body(self.body_form(mode), messages, schema=schema, schema_name=schema_name,
+                         max_tokens=max_tokens, temperature=temperature, extra=extra)
 
     # -- responses ----------------------------------------------------------------------------
     def _url(self, path: str) -> str:
@@ -276,38 +332,19 @@ class _ClientCore(Generic[TransportT, SleepT]):
 
     def _completed(self, resp: httpx.Response, mode: str | None, attempts: int, t0: float) -> ChatCompletion:
         """The completion in ``resp``; its usage is counted and a negotiated schema form remembered."""
-        try:
-            body = resp.json()
-            choice = body["choices"][0]
-            content = choice["message"].get("content") or ""
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        try:  # an unreadable body (JSONDecodeError) is a ValueError too
+            completion = completion_from_body(resp.json(), default_model=self.model, mode=mode)
+        except ValueError as exc:
             raise LLMResponseError(
                 f"malformed completion from {self.base_url}: {self._redact(resp.text[:300])!r}",
                 status_code=resp.status_code,
                 stage="llm",
             ) from exc
-        raw_usage = body.get("usage") or {}
-        usage = Usage(
-            prompt_tokens=int(raw_usage.get("prompt_tokens") or 0),
-            completion_tokens=int(raw_usage.get("completion_tokens") or 0),
-            total_tokens=int(raw_usage.get("total_tokens") or 0),
-            requests=1,
-        )
-        if not usage.total_tokens:
-            usage = usage.model_copy(update={"total_tokens": usage.prompt_tokens + usage.completion_tokens})
-        self._record(usage)
+        self._record(completion.usage)
         if mode is not None and self.structured_mode == "auto" and self._resolved_mode != mode:
             log.info("LLM endpoint %s accepts structured output as %s", self.base_url, mode)
             self._resolved_mode = mode
-        return ChatCompletion(
-            content=content,
-            finish_reason=choice.get("finish_reason"),
-            model=str(body.get("model") or self.model),
-            usage=usage,
-            structured_mode=mode,
-            http_attempts=attempts,
-            seconds=round(time.perf_counter() - t0, 4),
-        )
+        return completion.model_copy(update={"http_attempts": attempts, "seconds": round(time.perf_counter() - t0, 4)})
 
     def _model_ids(self, resp: httpx.Response) -> list[str]:
         try:
@@ -371,4 +408,4 @@ class _ClientCore(Generic[TransportT, SleepT]):
         }
 
 
-__all__ = ["ChatCompletion", "Messages", "RetryPolicy", "Usage"]
+__all__ = ["BodyForm", "ChatCompletion", "Messages", "RetryPolicy", "Usage", "chat_body", "completion_from_body"]

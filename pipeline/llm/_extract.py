@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -35,7 +36,7 @@ from ._evidence import SourceText, render_element
 from ._field_evidence import EvidenceSources, FieldEvidence, read_field, unpack_entry
 from ._normalize import LocaleHints
 from ._prompts import EXTRACTION_SYSTEM, document_block
-from ._reask import AskOutcome, AskSettings, Rejection, ask_until_valid
+from ._reask import AskOutcome, AskSettings, PendingAsk, Rejection, ask_until_valid
 from ._reply_schema import FieldKind, describe_field, evidence_schema, field_kind
 
 T = TypeVar("T", bound=BaseModel)
@@ -110,6 +111,23 @@ class _InvalidValues(BaseModel):
     values: dict[str, Any]
     evidence: dict[str, FieldEvidence]
     errors: list[Any]
+
+
+Finish = Callable[[dict[str, AskOutcome[Any]], str, bool], "ExtractionResult[Any]"]
+
+
+@dataclass
+class PendingExtraction(Generic[T]):
+    """A document's extraction up to its model calls (:meth:`StructuredExtractor.prepare`).
+
+    ``asks`` are the loops to run (none when rules decided everything); ``finish(outcomes, model,
+    raise_on_failure)`` turns their outcomes, keyed by ask name, into the result. ``ragline extract``
+    runs the asks at once; ``ragline batch`` sends them as Batch API lines and finishes on the replies."""
+
+    source: str
+    asks: list[PendingAsk[Any]]
+    finish: Finish
+    decided: dict[str, Any] = field(default_factory=dict)  # fields settled without a model, JSON-ready values
 
 
 @dataclass(frozen=True)
@@ -188,51 +206,68 @@ class StructuredExtractor(Generic[T]):
     # -- run --------------------------------------------------------------------------------------
     def run(self, document: Document, *, raise_on_failure: bool = True) -> ExtractionResult[T]:
         """Extract the schema from ``document``; with ``raise_on_failure=False`` a failure is a result."""
-        if self.options.strategy == "candidates":
-            from ._candidate_extract import CandidateExtraction
-
-            return CandidateExtraction(self).run(document, raise_on_failure)
-        self.warm_up()
-        assert self.client is not None
         t0 = time.perf_counter()
-        reading = self._read(document)
-        outcome = ask_until_valid(
-            self.client,
-            self.build_messages(document, reading.context),
-            lambda completion: self._interpret(completion, document, reading.sources),
-            self._ask_settings(document),
-        )
-        result = self._conclude(document, outcome, raise_on_failure)
-        result.usage, result.errors = outcome.usage, outcome.errors
+        pending = self.prepare(document)
+        outcomes: dict[str, AskOutcome[Any]] = {}
+        if pending.asks:
+            self.warm_up()
+            assert self.client is not None
+        for ask in pending.asks:
+            assert self.client is not None
+            outcome = ask_until_valid(self.client, ask.messages, ask.interpret, ask.settings)
+            outcomes[ask.name] = outcome
+            if raise_on_failure and outcome.error is not None and not isinstance(outcome.error, ExtractionError):
+                raise outcome.error  # the LLM could not be reached: the next ask would not reach it either
+        model = self.client.model if self.client is not None else ""
+        result = pending.finish(outcomes, model, raise_on_failure)
         result.seconds = time.perf_counter() - t0
         return result
 
+    def prepare(self, document: Document) -> PendingExtraction[T]:
+        """Everything before the model calls: what to ask (messages, reply schema, limits) and how to finish."""
+        if self.options.strategy == "candidates":
+            from ._candidate_extract import CandidateExtraction
+
+            return CandidateExtraction(self).prepare(document)
+        reading = self._read(document)
+        ask: PendingAsk[ExtractionResult[T]] = PendingAsk(
+            name="free", messages=self.build_messages(document, reading.context),
+            interpret=lambda completion: self._interpret(completion, document, reading.sources),
+            settings=self._ask_settings(document), fields=tuple(self.schema.model_fields),
+        )
+
+        def finish(outcomes: dict[str, AskOutcome[Any]], model: str, raise_on_failure: bool) -> ExtractionResult[T]:
+            outcome = outcomes["free"]
+            result = self._conclude(document, outcome, raise_on_failure, model)
+            result.usage, result.errors = outcome.usage, outcome.errors
+            return result
+
+        return PendingExtraction(source=document.source, asks=[ask], finish=finish)
+
     def _conclude(
-        self, document: Document, outcome: AskOutcome[ExtractionResult[T]], raise_on_failure: bool
+        self, document: Document, outcome: AskOutcome[ExtractionResult[T]], raise_on_failure: bool, model: str
     ) -> ExtractionResult[T]:
         """The result of the loop: its value, the last reply salvaged, or a failure (raised or returned)."""
-        assert self.client is not None
         if outcome.value is not None:
             result = outcome.value
             result.attempts = outcome.attempts
-            result.model = (outcome.last_completion.model if outcome.last_completion else "") or self.client.model
+            result.model = (outcome.last_completion.model if outcome.last_completion else "") or model
             return result
         if not isinstance(outcome.error, ExtractionError):  # the LLM could not be reached: no re-ask helps
             if raise_on_failure and outcome.error is not None:
                 raise outcome.error
-            return self._failure(document, attempts=outcome.attempts)
-        salvaged = self._salvage_last(document, outcome)
+            return self._failure(document, attempts=outcome.attempts, model=model)
+        salvaged = self._salvage_last(document, outcome, model)
         if salvaged is not None:
             return salvaged
         if raise_on_failure:
             raise outcome.error
         # The attempts budget, also when re-asking stopped early: what failure records have always said.
-        return self._failure(document, attempts=self.options.max_attempts)
+        return self._failure(document, attempts=self.options.max_attempts, model=model)
 
-    def _failure(self, document: Document, *, attempts: int) -> ExtractionResult[T]:
-        assert self.client is not None
+    def _failure(self, document: Document, *, attempts: int, model: str) -> ExtractionResult[T]:
         return ExtractionResult[self.schema](  # type: ignore[name-defined]
-            source=document.source, status=ExtractionStatus.FAILURE, attempts=attempts, model=self.client.model,
+            source=document.source, status=ExtractionStatus.FAILURE, attempts=attempts, model=model,
         )
 
     # -- reading a reply --------------------------------------------------------------------------
@@ -291,14 +326,14 @@ class StructuredExtractor(Generic[T]):
         )
 
     # -- after the last attempt -------------------------------------------------------------------
-    def _salvage_last(self, document: Document, outcome: AskOutcome[ExtractionResult[T]]) -> ExtractionResult[T] | None:
+    def _salvage_last(self, document: Document, outcome: AskOutcome[ExtractionResult[T]],
+                      model: str) -> ExtractionResult[T] | None:
         invalid = outcome.last_invalid_values
         if not self.options.null_invalid_fields or not isinstance(invalid, _InvalidValues):
             return None
         salvaged = self._salvage(document, invalid)
         if salvaged is not None:
-            assert self.client is not None
-            salvaged.attempts, salvaged.model = len(outcome.history), self.client.model
+            salvaged.attempts, salvaged.model = len(outcome.history), model
         return salvaged
 
     def _salvage(self, document: Document, invalid: _InvalidValues) -> ExtractionResult[T] | None:
@@ -364,6 +399,7 @@ __all__ = [
     "ExtractionResult",
     "ExtractionStatus",
     "FieldEvidence",
+    "PendingExtraction",
     "StructuredExtractor",
     "extract",
 ]

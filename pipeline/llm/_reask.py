@@ -21,6 +21,7 @@ the last reply or report usage; ``outcome.error`` is what it raises when it does
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +71,18 @@ class AskSettings(BaseModel):
     failure: str = Field(description="what was not obtained, for the final error: 'no valid Invoice'")
     source: str | None = None
     stage: str
+
+
+@dataclass(frozen=True)
+class PendingAsk(Generic[R]):
+    """One loop not yet run: its name within the document (``choice``, ``free``), the first request's
+    messages, how replies are judged, its limits, and the schema fields it is about."""
+
+    name: str
+    messages: Messages
+    interpret: Callable[[ChatCompletion], R | Rejection]
+    settings: AskSettings
+    fields: tuple[str, ...] = ()
 
 
 class AskOutcome(BaseModel, Generic[R]):
@@ -158,6 +171,53 @@ def _give_up(outcome: AskOutcome[Any], settings: AskSettings) -> ExtractionError
     )
 
 
+class AskLoop(Generic[R]):
+    """The loop of :func:`ask_until_valid` between calls: what to send next, and what the replies so far gave.
+
+    :func:`ask_until_valid` drives it with a client; ``ragline batch`` drives it across batches, feeding
+    each round's completion from a Batch API output file, so both re-ask with the same messages and
+    stop at the same point."""
+
+    def __init__(self, base: Messages, interpret: Callable[[ChatCompletion], R | Rejection],
+                 settings: AskSettings, *, model: str) -> None:
+        self.base = base
+        self.interpret = interpret
+        self.settings = settings
+        self.outcome: AskOutcome[R] = AskOutcome(model=model)
+        self.messages: Messages = base
+        self.max_tokens = settings.max_output_tokens
+        self.done = False
+
+    def fail(self, exc: LLMError) -> None:
+        """The call failed in transport or on the server: not re-asked (the client has retried it)."""
+        self.outcome.attempts += 1
+        exc.source = exc.source or self.settings.source
+        self.outcome.errors.append(ErrorRecord.from_exception(exc, source=self.settings.source,
+                                                              stage=self.settings.stage))
+        self.outcome.error = exc
+        self.done = True
+
+    def feed(self, completion: ChatCompletion) -> None:
+        """Judge the reply to the last request: accept it, or set up the re-ask (or give up)."""
+        outcome, settings = self.outcome, self.settings
+        outcome.attempts += 1
+        attempt = outcome.attempts
+        outcome.add(completion)
+        verdict = _judge(completion, self.interpret, settings)
+        if not isinstance(verdict, Rejection):
+            outcome.value = verdict
+            self.done = True
+            return
+        outcome.reject(attempt, completion, verdict, settings)
+        if _stops_reasking(outcome, verdict, attempt, settings) or attempt >= settings.max_attempts:
+            outcome.error = _give_up(outcome, settings)
+            self.done = True
+            return
+        if verdict.reason == "truncated":
+            self.max_tokens = int(settings.max_output_tokens * _TRUNCATED_ROOM)
+        self.messages = _next_messages(self.base, completion, verdict)
+
+
 def ask_until_valid(
     client: LLMClient,
     base: Messages,
@@ -169,31 +229,16 @@ def ask_until_valid(
     ``interpret`` turns a completion into the caller's value, or a :class:`Rejection` that is sent
     back to the model. Never raises for the model's replies: see ``outcome.error``.
     """
-    outcome: AskOutcome[R] = AskOutcome(model=client.model)
-    messages, max_tokens = base, settings.max_output_tokens
-    for attempt in range(1, settings.max_attempts + 1):
-        outcome.attempts = attempt
+    loop = AskLoop(base, interpret, settings, model=client.model)
+    while not loop.done:
         try:
-            completion = client.chat(messages, schema=settings.reply_schema, schema_name=settings.schema_name,
-                                     max_tokens=max_tokens, temperature=settings.temperature)
+            completion = client.chat(loop.messages, schema=settings.reply_schema, schema_name=settings.schema_name,
+                                     max_tokens=loop.max_tokens, temperature=settings.temperature)
         except LLMError as exc:
-            exc.source = exc.source or settings.source
-            outcome.errors.append(ErrorRecord.from_exception(exc, source=settings.source, stage=settings.stage))
-            outcome.error = exc
-            return outcome
-        outcome.add(completion)
-        verdict = _judge(completion, interpret, settings)
-        if not isinstance(verdict, Rejection):
-            outcome.value = verdict
-            return outcome
-        outcome.reject(attempt, completion, verdict, settings)
-        if _stops_reasking(outcome, verdict, attempt, settings):
+            loop.fail(exc)
             break
-        if verdict.reason == "truncated":
-            max_tokens = int(settings.max_output_tokens * _TRUNCATED_ROOM)
-        messages = _next_messages(base, completion, verdict)
-    outcome.error = _give_up(outcome, settings)
-    return outcome
+        loop.feed(completion)
+    return loop.outcome
 
 
-__all__ = ["AskOutcome", "AskSettings", "Rejection", "ask_until_valid"]
+__all__ = ["AskLoop", "AskOutcome", "AskSettings", "PendingAsk", "Rejection", "ask_until_valid"]
