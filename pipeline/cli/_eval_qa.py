@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all", action="store_true",
                    help="all docugami questions that have a key figure (50) instead of a sample of -n")
     p.add_argument("-k", type=int, default=None,
-                   help="chunks retrieved per question (default: 30 extractive, 5 free)")
+                   help="chunks retrieved per question (default: 60 extractive, 5 free)")
     p.add_argument("--strategy", choices=["extractive", "free"], default="extractive",
                    help="extractive (default): the model picks a candidate span by id; free: it writes the answer")
     p.add_argument("--ask-model", action="store_true",

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("question", metavar="QUESTION")
-    p.add_argument("-k", type=int, default=None, help="chunks retrieved (default 30 extractive, 5 free)")
+    p.add_argument("-k", type=int, default=None, help="chunks retrieved (default 60 extractive, 5 free)")
     p.add_argument("--strategy", choices=["extractive", "free"], default="extractive",
                    help="extractive (default): the answer is the best-ranked span of the retrieved text (table cell "
                    "with its row and column, or sentence), cited by construction; free: the LLM writes the answer")

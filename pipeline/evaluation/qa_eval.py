@@ -3,8 +3,10 @@
 The sample: single-document, single-chunk questions (all gold documents in the set) whose reviewed
 answer contains a key figure (its first amount that is not a year or a day); of those 50, every
 (50/n)-th, so that the sample covers all five companies. An answer is correct
-when that figure appears among the amounts of the generated answer (also as ``23.198 billion`` for
-``23,198 million``). Citations are verified against the retrieved chunks by ``ask``; reported here
+when that figure appears among the amounts of the generated answer, as printed or at another scale of
+thousands (``23.198 billion`` for ``23,198 million``, never 134 for 13,400), or, where the reviewed
+answer rounds (``$14.2 billion``), as an amount with its own scale word that rounds to it at the
+printed precision (``14,158 million``). Citations are verified against the retrieved chunks by ``ask``; reported here
 is how many answers have at least one, and how many citations point into a gold document.
 The index is the retrieval eval's (built on first use, then reused).
 
@@ -16,8 +18,10 @@ The index is the retrieval eval's (built on first use, then reused).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +77,55 @@ def sample_questions(eval_dir: Path, n: int | None) -> list[QAItem]:
     return pool[:: max(1, len(pool) // n)][:n] if n > 0 else []
 
 
+_SCALE_AFTER_RE = re.compile(r"\s*\(?\s*(?:in\s+)?(thousand|million|billion)s?\b", re.IGNORECASE)
+_SCALE = {"thousand": Decimal(10) ** 3, "million": Decimal(10) ** 6, "billion": Decimal(10) ** 9}
+
+
+def _scaled_amounts(text: str) -> list[tuple[Decimal, Decimal, int]]:
+    """(value, scale, decimals printed) of each amount of ``text`` followed by a scale word."""
+    from pipeline.values import find_amounts
+
+    out = []
+    for a in find_amounts(text, decimal_separator="."):
+        m = _SCALE_AFTER_RE.match(text, a.end)
+        if m:
+            digits = a.raw.rsplit(".", 1)
+            decimals = len(re.sub(r"\D", "", digits[1])) if len(digits) == 2 else 0
+            out.append((abs(a.value), _SCALE[m.group(1).lower()], decimals))
+    return out
+
+
+def rounded_figure_in(text: str, item: QAItem) -> bool:
+    """The gold answer's figure as printed at its scale and precision (``$14.2 billion``) equals an amount
+    of ``text`` with its own scale (``14,158 million``) rounded to that precision. The reviewed answers
+    often round what the filing prints; this match needs a scale word on both sides."""
+    gold = [(v, sc, d) for v, sc, d in _scaled_amounts(item.answer) if v == item.figure]
+    if not gold:
+        return False
+    value, scale, decimals = gold[0]
+    step = scale * Decimal(10) ** -decimals
+    target = value * scale
+    return any((v * sc / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step == target
+               for v, sc, _ in _scaled_amounts(text))
+
+
+def scaled_figure_in(text: str, fig: Decimal) -> bool:
+    """``fig`` among the amounts of ``text``, as printed or at another scale of thousands (``23.198`` billion
+    for ``23,198`` million). :func:`figure_in` compares digits with zeros stripped, so it also takes 134
+    for 13,400 and 24 for 2.4: a figure ten or a hundred times off is not the same figure."""
+    from pipeline.values import find_amounts
+
+    vals = {abs(a.value) for a in find_amounts(text, decimal_separator=".")}
+    return any(v == fig * Decimal(1000) ** k for v in vals for k in range(-3, 4))
+
+
+def answer_has_figure(text: str, item: QAItem) -> bool:
+    """The scorer: the key figure among the answer's amounts at a scale of thousands
+    (:func:`scaled_figure_in`), or the same amount at another scale rounded as the gold answer prints it
+    (:func:`rounded_figure_in`)."""
+    return scaled_figure_in(text, item.figure) or rounded_figure_in(text, item)
+
+
 def _score(item: QAItem, answer: Answer, retriever: Retriever, qa: QuestionAnswerer, seconds: float) -> QAOutcome:
     # Retrieval ceiling: was the figure in the text the model was given at all? The answer names the
     # chunks it was given; the same search brings their text back.
@@ -81,9 +134,9 @@ def _score(item: QAItem, answer: Answer, retriever: Retriever, qa: QuestionAnswe
              if h.chunk_id in given_ids]
     return QAOutcome(
         question=item.question, figure=str(item.figure), answer=answer.text, found=answer.found,
-        grounded=answer.grounded, correct=answer.found and figure_in(answer.text, item.figure),
-        figure_in_context=any(figure_in(h.text, item.figure) for h in given),
-        figure_cited=any(figure_in(c.quote, item.figure) for c in answer.citations),
+        grounded=answer.grounded, correct=answer.found and answer_has_figure(answer.text, item),
+        figure_in_context=any(scaled_figure_in(h.text, item.figure) for h in given),
+        figure_cited=any(scaled_figure_in(c.quote, item.figure) for c in answer.citations),
         citations=len(answer.citations),
         citations_in_gold_doc=sum(1 for c in answer.citations if os.path.basename(c.source) in item.gold_docs),
         rejected_citations=len(answer.rejected_citations), seconds=round(seconds, 2),
@@ -166,11 +219,14 @@ __all__ = [
     "QAEval",
     "QAItem",
     "QAOutcome",
+    "answer_has_figure",
     "evaluate_qa",
     "figure_in",
     "format_qa_report",
     "key_figure",
     "load_qa_items",
+    "rounded_figure_in",
     "run_qa_eval",
     "sample_questions",
+    "scaled_figure_in",
 ]

@@ -1,8 +1,9 @@
 """Extractive QA: the answer is one candidate span of the retrieved text, picked by the model by id.
 
     spans = rank_spans(question, spans_of_hits(hits))      # rules: cells with labels, sentences; best few
-    pick = model({"span": enum[S1..Sn, "none"]})             # the reply schema only admits offered ids
-    answer = compose(span)                                   # figure + row label + period, or the sentence
+    composed = compose(question, ...)                        # share / comparison / change: two cited cells
+    pick = model({"span": enum[S1..Sn, "none"]})             # otherwise: the reply schema only admits offered ids
+    answer = compose_text(span)                              # row label + period + figure in its unit, or the sentence
 
 The model never writes answer text: it chooses an id from a JSON-schema enum (the embedded llama.cpp
 server enforces it as a grammar; an endpoint that does not is re-asked, and after the last attempt
@@ -25,8 +26,10 @@ from ..protocols import SearchHit
 from ._client import ChatCompletion, LLMClient, Usage, parse_json_reply
 from ._evidence import SourceText
 from ._prompts import QA_PICK_NONE, QA_PICK_SYSTEM, escape_attr, span_block
+from ._qa_compute import Composed, compose
 from ._reask import AskSettings, Rejection, ask_until_valid
-from ._span_rank import RankOptions, rank_spans
+from ._span_rank import RankOptions, make_query, score_all, top_spans
+from ._span_values import format_figure
 from ._spans import Span, spans_of_hits
 
 NONE_ID = "none"
@@ -40,6 +43,8 @@ class PickOutcome(BaseModel):
 
     offered: list[Span] = Field(default_factory=list, description="spans shown to the model, best-ranked first")
     chosen: Span | None = None
+    composed: Composed | None = Field(default=None, description="an answer built from two cited cells (share, "
+                                      "comparison, change), settled by rules without a model call")
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
     errors: list[str] = Field(default_factory=list)
@@ -108,9 +113,15 @@ def pick_span(
     """Rank the spans of ``hits`` and let the model (or, without one, the ranking) choose one.
 
     Raises the loop's error when no reply names an offered id (or ``none``) after ``max_attempts``."""
-    offered = rank_spans(question, spans_of_hits(hits), rank)
+    spans = spans_of_hits(hits)
+    query = make_query(question, spans)
+    scored = score_all(question, spans, hits, rank, query)
+    offered = top_spans(scored, rank)
     if not offered:
         return PickOutcome()
+    composed = compose(question, query, spans, scored, hits, rank)
+    if composed is not None:  # a rule settles it: nothing for the model to choose
+        return PickOutcome(offered=offered, chosen=composed.spans[0], composed=composed)
     if not ask_model or client is None:
         return PickOutcome(offered=offered, chosen=offered[0])
     ids = span_ids(offered)
@@ -129,9 +140,13 @@ def pick_span(
                        errors=[e.message for e in outcome.errors])
 
 
-def compose_text(span: Span) -> str:
-    """The answer: a cell's figure with its row label, period and unit; a sentence as printed."""
-    return span.display()
+def compose_text(span: Span, question: str = "") -> str:
+    """The answer: a cell's row label, period and figure in its unit (``Total gross margin (Three Months
+    Ended July 1, 2023): 36,413 million``; in the question's unit when it names one); a sentence as printed."""
+    if span.kind == "sentence":
+        return span.quote
+    col = f" ({span.column})" if span.column else ""
+    return f"{span.label}{col}: {format_figure(span, question)}"
 
 
 class SpanCitation(BaseModel):

@@ -1,79 +1,53 @@
 """Deterministic ranking of candidate spans against a question, so the model sees only the best few.
 
-Signals, all plain rules (no model, no tuning to particular questions):
+Signals, all plain rules (no model, no tuning to particular questions; the question's words, kind and
+period come from :mod:`pipeline.llm._span_query`):
 
 * **words**: the question's content words (lower-cased, light stemming, a small table of finance
-  synonyms such as revenue ~ net sales, R&D ~ research and development) against the span's row
-  label (strongest), its column header, the chunk's heading path and, for sentences, the sentence;
-  each word weighted by its rarity among the candidate spans (IDF), so words every span shares (the
-  company's name) count for nothing;
+  synonyms such as revenue ~ net sales, R&D ~ research and development, operating cash flow ~ cash
+  from operating activities) against the span's row label (strongest), its column header, the chunk's
+  heading path and, for sentences, the sentence; each word weighted by its rarity among the candidate
+  spans (IDF); the filer's own name ("Apple's", "did Amazon") is left out: it says which filing, not
+  which line;
 * **label precision**: how much of the row label the question asks about (``Total gross margin``
-  over ``Gross margin > Products`` for "gross margin");
-* **period**: a 10-Q table's first value column is the current quarter, and "Three Months" columns
-  answer a quarter's question unless the question asks for six or nine months or the year to date;
+  over ``Gross margin > Products`` for "gross margin"); a row under a group the question does not
+  name (``North America > Operating expenses``) ranks below the consolidated row;
+* **period**: the filing's current period (the year of "for the period ending ..." in the index's
+  document context, else the latest year its columns print) answers; a column of only earlier years
+  is a comparative; "Three Months" columns answer a quarter's question unless six or nine months or
+  the year to date are asked (a row printed only for the year to date, as cash flows are, is not held
+  back); a sentence about an earlier year than the filing's ranks lower;
+* **kind of question**: a question that asks a figure prefers a matching table cell, an amount to a
+  rate (``74.0 %`` when no percentage is asked), and a sentence that states a level to one that only
+  states a change ("increased $3.9 billion or 21%"); why/what-drove questions prefer sentences;
 * **retrieval rank** of the span's chunk, as a prior;
-* **figures**: a sentence that prints an amount ranks above one that does not.
+* **fit**: a span is offered only when it shares a question word of its own (row, group, column or
+  sentence; the filing's name alone is no fit): otherwise the answer is "not found".
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 
 from pydantic import BaseModel, Field
 
+from ..protocols import SearchHit
+from ._span_query import Query, build_query, stem, terms
 from ._spans import Span
 
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
 _AMOUNT_RE = re.compile(r"\$\s?\d|\d[\d,]*\.\d|\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s*(?:million|billion|%)")
-_STOP = frozenset(
-    ["a", "an", "and", "any", "are", "as", "at", "be", "been", "by", "can", "company", "company's", "could", "did", "do", "does", "during", "each", "for", "from", "had", "has", "have", "how", "in", "include", "including", "into", "is", "it", "its", "latest", "main", "major", "many", "most", "much", "of", "on", "or", "our", "over", "per", "recent", "reported", "report", "reports", "reporting", "disclose", "disclosed", "disclosure", "details", "provided", "significant", "specifically", "such", "than", "that", "the", "their", "them", "these", "they", "this", "those", "to", "total", "up", "was", "were", "what", "which", "while", "who", "whose", "why", "with", "would", "q", "quarter", "quarterly", "filing", "form", "k", "latest", "current", "key", "chief", "primary", "figure", "figures", "amount", "amounts", "number", "stated", "statement", "state", "about", "what's", "how's"]
-)
-# Question word -> words a filing uses for it (each side stemmed). Generic financial vocabulary only.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "revenue": ("sales", "net sales"),
-    "sales": ("revenue",),
-    "earnings": ("income",),
-    "profit": ("income", "margin"),
-    "buyback": ("repurchase",),
-    "buybacks": ("repurchase",),
-    "expenditure": ("expense", "expenses"),
-    "expenditures": ("expense", "expenses"),
-    "spend": ("expense",),
-    "spent": ("expense",),
-    "r&d": ("research", "development"),
-    "opex": ("operating", "expenses"),
-    "stock": ("share", "shares"),
-    "shares": ("stock",),
-    "borrowings": ("debt",),
-    "debt": ("notes", "borrowings"),
-    "cash": ("cash",),
-    "currency": ("foreign", "exchange"),
-    "exchange": ("currency", "currencies"),
-    "affect": ("impact", "effect"),
-    "effects": ("impact",),
-    "fx": ("foreign", "exchange", "currency"),
-}
-# Questions about causes, effects and narrative: a sentence answers them better than a table cell.
-_WHY_RE = re.compile(
-    r"\b(why|driv\w*|factors?|reasons?|affect\w*|impact\w*|effects?|caus\w*|contribut\w*|explain\w*|"
-    r"suggest\w*|focus\w*|priorit\w*|risks?|proceedings?|changes?|announce\w*|details?)\b", re.IGNORECASE)
-_SIX_NINE_RE = re.compile(r"\b(six|nine|twelve)[- ]months?\b|\byear[- ]to[- ]date\b|\bfirst half\b|\bytd\b", re.IGNORECASE)
-
-
-def stem(word: str) -> str:
-    w = word.lower().removesuffix("'s").removesuffix("’s")
-    if len(w) > 4 and w.endswith("ies"):
-        w = w[:-3] + "y"
-    elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
-        w = w[:-1]
-    return w[:7]
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed content words of ``text`` (stop words dropped)."""
-    return [stem(w) for w in _WORD_RE.findall(text) if w.lower() not in _STOP and len(w) > 1]
+_MONEY_RE = re.compile(r"\$\s?\d|\d\s*(?:million|billion)\b", re.IGNORECASE)
+# "increased $3.9 billion or 21%", "57% lower ... offset by 7% growth": words of a change, not of a level.
+_CHANGE_WORDS_RE = re.compile(r"\b(?:increas|decreas|grew|growth|grow|declin|lower|higher|rose|fell)\w*\b", re.IGNORECASE)
+_BIG_NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
+_LEVEL_RE = re.compile(r"\b(?:was|were|of|totaled|totalled|remaining|remained|had|is|are)\s+(?:approximately\s+)?\$\s?\d",
+                       re.IGNORECASE)
+_LONGER_COL_RE = re.compile(r"\b(six|nine|twelve) months\b|\bfirst (half|nine months)\b", re.IGNORECASE)
+_QUARTER_COL_RE = re.compile(r"\bthree months\b|\bquarter\b", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\b((?:19|20)\d\d)\b")
+_UNIT_TEXT_RE = re.compile(r"\([^)]*\b(?:millions|billions|thousands)\b[^)]*\)|\b(?:19|20)\d\d\b", re.IGNORECASE)
+_PERIOD_END_RE = re.compile(r"period ending ((?:19|20)\d\d)-\d\d-\d\d")
 
 
 class RankOptions(BaseModel):
@@ -87,25 +61,43 @@ class RankOptions(BaseModel):
     context_weight: float = 1.0
     sentence_weight: float = 2.5
     why_bonus: float = Field(default=0.8, description="added to sentences for why/how/what-changed questions")
+    cell_bonus: float = Field(default=0.6, description="added to matching amount cells for questions that ask a figure")
+    segment_penalty: float = Field(default=0.4, description="taken from a row under a group the question does "
+                                   "not name (North America > Operating expenses, when no segment is asked)")
+    percent_penalty: float = Field(default=0.8, description="taken from percent cells when no rate is asked")
+    change_penalty: float = Field(default=0.8, description="taken from sentences that state only a change when a level is asked")
     period_weight: float = 0.6
     prior_weight: float = 0.6
     figure_bonus: float = 0.8
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
 
 
-class _Query(BaseModel):
-    weights: dict[str, float]
-    expansions: dict[str, set[str]]
-    asks_longer_period: bool
-    asks_why: bool
+class Periods(BaseModel):
+    """The year of each hit's filing period: from the index's document context ("for the period ending
+    2023-09-30") when it has one, else the latest year its tables print in a column, else in its text."""
 
-    def coverage(self, words: set[str]) -> float:
-        total = sum(self.weights.values()) or 1.0
-        got = sum(w for t, w in self.weights.items() if words & self.expansions[t])
-        return got / total
+    latest: dict[int, int] = Field(default_factory=dict, description="hit index -> year of its current period")
 
-    def matches(self, word: str) -> bool:
-        return any(word in e for e in self.expansions.values())
+    @classmethod
+    def of(cls, spans: list[Span], hits: list[SearchHit] | None) -> Periods:
+        hits = hits or []
+        in_columns: dict[str, int] = {}
+        in_text: dict[str, int] = {}
+        for s in spans:
+            if s.hit >= len(hits):
+                continue
+            src = hits[s.hit].source
+            into = in_columns if s.kind == "cell" else in_text
+            for y in _YEAR_RE.findall(s.column if s.kind == "cell" else s.quote):
+                into[src] = max(into.get(src, 0), int(y))
+        latest: dict[int, int] = {}
+        for i, h in enumerate(hits):
+            ctx = h.metadata.get("context")
+            m = _PERIOD_END_RE.search(ctx) if isinstance(ctx, str) else None
+            year = int(m.group(1)) if m else in_columns.get(h.source) or in_text.get(h.source)
+            if year:
+                latest[i] = year
+        return cls(latest=latest)
 
 
 def _span_words(s: Span) -> tuple[set[str], set[str]]:
@@ -117,75 +109,127 @@ def _span_words(s: Span) -> tuple[set[str], set[str]]:
     return set(terms(s.quote)), set(terms(s.section))
 
 
-def _query(question: str, spans: list[Span]) -> _Query:
-    q_terms = list(dict.fromkeys(terms(question)))
-    df: Counter[str] = Counter()
-    for s in spans:
-        main, ctx = _span_words(s)
-        df.update(main | ctx)
-    n = max(1, len(spans))
-    expansions: dict[str, set[str]] = {}
-    weights: dict[str, float] = {}
-    for t in q_terms:
-        syn = {stem(x) for phrase in _SYNONYMS.get(t, ()) for x in phrase.split()}
-        syn |= {stem(x) for k, v in _SYNONYMS.items() if stem(k) == t for phrase in v for x in phrase.split()}
-        expansions[t] = {t} | syn
-        seen = max(df[x] for x in expansions[t])
-        weights[t] = math.log(1 + n / (1 + seen)) if seen else 0.0
-    return _Query(weights=weights, expansions=expansions, asks_longer_period=bool(_SIX_NINE_RE.search(question)),
-                  asks_why=bool(_WHY_RE.search(question)))
+def make_query(question: str, spans: list[Span]) -> Query:
+    return build_query(question, (a | b for a, b in map(_span_words, spans)))
 
 
-def _period(s: Span, q: _Query) -> float:
+def _cell_period(s: Span, q: Query, latest: int | None, row_has_quarter: bool) -> float:
+    """The filing's current period answers (its latest-year column; a column of only earlier years is a
+    comparative, whatever its print position), a quarter's column unless six or nine months are asked.
+    A row printed only for the year to date (a 10-Q's cash flow statement) is not held back by that."""
     col = s.column.lower()
-    score = 1.0 if s.column_rank == 0 else 0.0
+    years = [int(y) for y in _YEAR_RE.findall(col)]
+    prior = bool(latest and years and max(years) < latest)
+    score = -2.0 if prior else 1.0 if s.column_rank == 0 else 0.0
     if "three months" in col or "quarter" in col:
         score += -0.5 if q.asks_longer_period else 0.5
-    elif re.search(r"\b(six|nine|twelve) months\b", col):
+    elif _LONGER_COL_RE.search(col) and row_has_quarter:
         score += 0.5 if q.asks_longer_period else -0.5
     return score
 
 
-def score_span(s: Span, q: _Query, o: RankOptions) -> float:
+def _sentence_period(s: Span, q: Query, latest: int | None) -> float:
+    """A sentence about an earlier year than the filing's current period, or about six or nine months
+    when a quarter is asked, answers the question less well (a 10-Q compares periods in one breath)."""
+    score = 0.0
+    years = [int(y) for y in _YEAR_RE.findall(s.quote)]
+    if latest and years:
+        score += 0.5 if max(years) >= latest else -0.5
+    if _LONGER_COL_RE.search(s.quote) and not re.search(r"\bquarter|three months", s.quote, re.IGNORECASE):
+        score += 0.5 if q.asks_longer_period else -0.5
+    return score
+
+
+def score_span(s: Span, q: Query, o: RankOptions, latest: int | None = None, row_has_quarter: bool = True) -> float:
     main, ctx = _span_words(s)
     prior = o.prior_weight / math.sqrt(1 + s.hit)
+    wants_figure = q.kind != "narrative"
     if s.kind == "cell":
         label_cov = q.coverage(main)
         precision = sum(1 for t in main if q.matches(t)) / len(main) if main else 0.0
         rest = q.coverage(ctx | main) - label_cov
-        return (o.label_weight * label_cov + o.precision_weight * precision * (label_cov > 0)
-                + o.context_weight * rest + o.period_weight * _period(s, q) + prior)
+        score = (o.label_weight * label_cov + o.precision_weight * precision * (label_cov > 0)
+                 + o.context_weight * rest + o.period_weight * _cell_period(s, q, latest, row_has_quarter) + prior)
+        if wants_figure and label_cov > 0:
+            score += o.cell_bonus
+        group = set(terms(_UNIT_TEXT_RE.sub("", s.label.rpartition(" > ")[0])))
+        if group and not any(q.matches(t) for t in group):
+            score -= o.segment_penalty
+        if "%" in s.value and not q.asks_percent:
+            score -= o.percent_penalty
+        return score
     cov = q.coverage(main | ctx)
-    figure = o.figure_bonus if _AMOUNT_RE.search(s.quote) else 0.0
+    # A question that asks no rate is answered by an amount; a sentence that prints only rates is not one.
+    has_figure = _AMOUNT_RE.search(s.quote) if q.asks_percent else (_MONEY_RE.search(s.quote) or _BIG_NUMBER_RE.search(s.quote))
+    figure = o.figure_bonus if has_figure else 0.0
     why = o.why_bonus if q.asks_why else 0.0
-    return o.sentence_weight * cov + (figure + why) * (cov > 0) + prior
+    score = o.sentence_weight * cov + (figure + why) * (cov > 0) + prior + o.period_weight * _sentence_period(s, q, latest)
+    if q.kind == "amount" and _CHANGE_WORDS_RE.search(s.quote) and not _LEVEL_RE.search(s.quote):
+        score -= o.change_penalty
+    return score
 
 
-def _shares_a_word(s: Span, q: _Query) -> bool:
-    main, ctx = _span_words(s)
-    return q.coverage(main if s.kind == "sentence" else main | ctx) > 0
+def _identity(s: Span, hits: list[SearchHit] | None) -> set[str]:
+    """Words that name the filing rather than say anything (its company, its form): the heading path's
+    root and the index's document context."""
+    ctx = ""
+    if hits and s.hit < len(hits):
+        c = hits[s.hit].metadata.get("context")
+        ctx = c if isinstance(c, str) else ""
+    return set(terms(f"{s.section.split(' > ')[0]} {ctx}"))
 
 
-def rank_spans(question: str, spans: list[Span], options: RankOptions | None = None) -> list[Span]:
-    """The best ``options.top`` spans, best first, each with its score; a mix of cells and sentences."""
+def _fits(s: Span, q: Query, hits: list[SearchHit] | None) -> bool:
+    """The span shares a question word of its own: in a cell's row, group or column, in a sentence's text;
+    the filing's name alone (every span of it has that) is no fit."""
+    if s.kind == "cell":
+        group = s.label.rpartition(" > ")[0]
+        words = set(terms(f"{s.label} {group} {s.column}"))
+    else:
+        words = set(terms(s.quote))
+    words -= _identity(s, hits)
+    return q.coverage(words) > 0
+
+
+def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = None,
+              options: RankOptions | None = None, query: Query | None = None) -> list[Span]:
+    """Every span that shares a word with the question, scored, best first (ties keep retrieval order)."""
     o = options or RankOptions()
-    q = _query(question, spans)
-    scored = sorted((s.model_copy(update={"score": round(score_span(s, q, o), 4)}) for s in spans),
-                    key=lambda s: -s.score)
-    # A span that shares no word with the question is never offered, whatever its retrieval rank; the same
-    # figure of the same filing (printed in two tables) is offered once, under its best-ranked label.
+    q = query or make_query(question, spans)
+    periods = Periods.of(spans, hits)
+    quarterly = {(s.hit, s.label) for s in spans if s.kind == "cell" and _QUARTER_COL_RE.search(s.column)}
+    scored = []
+    for s in spans:
+        sc = round(score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly), 4)
+        if sc >= o.min_score and _fits(s, q, hits):
+            scored.append(s.model_copy(update={"score": sc}))
+    return sorted(scored, key=lambda s: -s.score)
+
+
+def rank_spans(question: str, spans: list[Span], options: RankOptions | None = None,
+               hits: list[SearchHit] | None = None) -> list[Span]:
+    """The best ``options.top`` spans, best first, each with its score; a mix of cells and sentences.
+    ``hits`` (the chunks the spans come from) lets spans be judged against their filing's period."""
+    o = options or RankOptions()
+    return top_spans(score_all(question, spans, hits, o), o)
+
+
+def top_spans(scored: list[Span], options: RankOptions) -> list[Span]:
+    """The best ``options.top`` of spans scored by :func:`score_all`: at least ``min_cells`` cells and
+    ``min_sentences`` sentences where there are any; the same figure of the same filing (printed in two
+    tables) once, under its best-ranked label."""
+    o = options
     seen: set[tuple[int, str]] = set()
-    kept: list[Span] = []
+    unique: list[Span] = []
     for s in scored:
         key = (s.hit if s.kind == "sentence" else -1, s.value or s.quote)
-        if s.score >= o.min_score and key not in seen and _shares_a_word(s, q):
+        if key not in seen:
             seen.add(key)
-            kept.append(s)
-    scored = kept
-    cells = [s for s in scored if s.kind == "cell"]
-    sentences = [s for s in scored if s.kind == "sentence"]
+            unique.append(s)
+    cells = [s for s in unique if s.kind == "cell"]
+    sentences = [s for s in unique if s.kind == "sentence"]
     keep = cells[: o.min_cells] + sentences[: o.min_sentences]
-    for s in scored:
+    for s in unique:
         if len(keep) >= o.top:
             break
         if s not in keep:
@@ -193,4 +237,4 @@ def rank_spans(question: str, spans: list[Span], options: RankOptions | None = N
     return sorted(keep[: o.top], key=lambda s: -s.score)
 
 
-__all__ = ["RankOptions", "rank_spans", "score_span", "stem", "terms"]
+__all__ = ["Periods", "RankOptions", "make_query", "rank_spans", "score_all", "score_span", "stem", "terms", "top_spans"]

@@ -26,6 +26,7 @@ from ..protocols import SearchHit
 SpanKind = Literal["cell", "sentence"]
 
 _VALUE_RE = re.compile(r"^\(?[-−]?\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s*%?\)?$")
+_FIGURE_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _DASH_VALUES = {"—", "–", "-", "— %", "—%"}
 _FILLER = {"$", "%", ")", "(", "$ (", "€", "£"}
 _YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
@@ -65,6 +66,7 @@ class Span(BaseModel):
     column: str = Field(default="", description="column header(s) of the cell: 'Three Months Ended July 1, 2023'")
     column_rank: int = Field(default=0, description="0 for the table's current-period column (its latest year's first), 1 for the next, ...")
     unit: str = Field(default="", description="'in millions' when the table says so")
+    dollars: bool = Field(default=False, description="the table's amounts are dollars ('$' cells, '(dollars in millions)')")
     section: str = Field(default="", description="the chunk's heading path")
     score: float = 0.0
 
@@ -86,7 +88,14 @@ def _cells(line: str) -> list[str]:
 
 def is_value(cell: str) -> bool:
     c = cell.replace(" ", "")
-    return bool(c) and (bool(_VALUE_RE.match(c)) or cell.strip() in _DASH_VALUES) and not _YEAR_RE.match(c)
+    return (bool(c) and (bool(_VALUE_RE.match(c)) or cell.strip() in _DASH_VALUES) and not _YEAR_RE.match(c)
+            and not is_merged_figures(cell))
+
+
+def is_merged_figures(cell: str) -> bool:
+    """Several figures in one cell (``7,867 3,814 1,450 530``: rows the layout merged): not one value, and
+    which row each belongs to is lost."""
+    return len(_FIGURE_RE.findall(cell)) > 1
 
 
 def _is_header_row(cells: list[str]) -> bool:
@@ -102,7 +111,16 @@ def _spread(header: list[str], data_cols: list[int]) -> dict[int, str]:
     if not filled or not data_cols:
         return {}
     if all(i in data_cols for i, _ in filled):
-        return {i: c for i, c in filled}
+        # A label over the first of its columns ("Three Months Ended" over this year's and last year's)
+        # spans the columns up to the next label.
+        at = dict(filled)
+        out_aligned: dict[int, str] = {}
+        label = ""
+        for col in data_cols:
+            label = at.get(col, label)
+            if label:
+                out_aligned[col] = label
+        return out_aligned
     if len(data_cols) % len(filled) == 0:
         size = len(data_cols) // len(filled)
         return {col: filled[n // size][1] for n, col in enumerate(data_cols)}
@@ -115,7 +133,8 @@ def _spread(header: list[str], data_cols: list[int]) -> dict[int, str]:
 def _column_labels(headers: list[list[str]], data_cols: list[int]) -> dict[int, str]:
     parts: dict[int, list[str]] = {c: [] for c in data_cols}
     for row in headers:
-        h = ["" if _UNIT_RE.fullmatch(c) else c for c in row]  # "(In millions)" is the unit, not a column
+        # "(In millions)" is the unit, not a column; a long text in a header row is prose the layout put there.
+        h = ["" if _UNIT_RE.fullmatch(c) or len(c) >= _PROSE_CELL_MIN else c for c in row]
         if h and h[0] and h[0] not in _FILLER:
             for c in data_cols:
                 parts[c].append(h[0])
@@ -128,19 +147,30 @@ def _column_labels(headers: list[list[str]], data_cols: list[int]) -> dict[int, 
 class _Table(BaseModel):
     lines: list[str]
     unit: str = ""
+    dollars: bool = False
+
+
+def _unit_of(m: re.Match[str]) -> tuple[str, bool]:
+    """``(dollars in millions)`` -> ("in millions", True)."""
+    return f"in {m.group(1).lower()}", bool(re.search(r"\$|dollar", m.group(0), re.IGNORECASE))
 
 
 def _years(text: str) -> set[int]:
     return {int(y) for y in re.findall(r"\b((?:19|20)\d\d)\b", text)}
 
 
-def _column_order(columns: dict[int, str], data_cols: list[int]) -> dict[int, int]:
+def _column_order(columns: dict[int, str], data_cols: list[int], headers: list[list[str]]) -> dict[int, int]:
     """Rank of each value column: the columns of the table's latest year first (a 10-Q's current period,
-    whether the filing prints it first or last), in print order; columns without years keep print order."""
-    latest = max((y for c in data_cols for y in _years(columns.get(c, ""))), default=None)
+    whether the filing prints it first or last), in print order; columns without years keep print order.
+    The latest year is the headers' own: when a chunk holds only rows whose current-period cells are
+    empty, no column of it ranks 0."""
+    latest = max((y for row in headers for c in row for y in _years(c)), default=None)
+    if latest is None:
+        latest = max((y for c in data_cols for y in _years(columns.get(c, ""))), default=None)
     current = [c for c in data_cols if latest is None or latest in _years(columns.get(c, ""))]
     order = current + [c for c in data_cols if c not in current]
-    return {c: i for i, c in enumerate(order)}
+    start = 0 if current else 1
+    return {c: start + i for i, c in enumerate(order)}
 
 
 def _row_label(cells: list[str]) -> tuple[str, list[int]]:
@@ -161,42 +191,70 @@ def _row_quote(cells: list[str], col: int) -> str:
 def _table_spans(table: _Table, hit: int, section: str) -> tuple[list[Span], list[str]]:
     """Cell spans of one markdown table, and the prose that sits in lone table cells."""
     rows = [(ln, _cells(ln)) for ln in table.lines if not _SEPARATOR_RE.match(ln.strip())]
-    unit = table.unit
-    for _, cells in rows:
-        m = next((_UNIT_RE.search(c) for c in cells if _UNIT_RE.search(c)), None)
-        if m and not unit:
-            unit = f"in {m.group(1).lower()}"
-    headers: list[list[str]] = []
-    body: list[tuple[str, list[str]]] = []
-    for ln, cells in rows:
-        if not body and _is_header_row(cells):
-            headers.append(cells)
-        else:
-            body.append((ln, cells))
-    data_cols = sorted({i for _, cells in body for i in _row_label(cells)[1]})
-    columns = _column_labels(headers, data_cols)
-    order = _column_order(columns, data_cols)
+    unit, dollars = table.unit, table.dollars
+    dollars = dollars or any(c.startswith("$") for _, cells in rows for c in cells)
     spans: list[Span] = []
     prose: list[str] = []
-    group = ""
-    for ln, cells in body:
-        label, values = _row_label(cells)
-        if not values:
-            texts = [c for c in cells if c and c not in _FILLER]
-            if len(texts) == 1 and len(texts[0]) >= _PROSE_CELL_MIN:
-                prose.append(texts[0])
-            elif label:
-                group = label.rstrip(":").strip()
-            continue
-        full = f"{group} > {label}" if group and label and label != group else (label or group)
-        if is_instruction(full):
-            continue
-        for col in values:
-            spans.append(Span(
-                kind="cell", hit=hit, quote=_row_quote(cells, col), value=cells[col], label=full,
-                column=columns.get(col, ""), column_rank=order.get(col, 0), unit=unit, section=section,
-            ))
+    for headers, body in _segments(rows):
+        unit, dollars = _segment_unit([*headers, *(cells for _, cells in body)], unit, dollars)
+        data_cols = sorted({i for _, cells in body for i in _row_label(cells)[1]})
+        columns = _column_labels(headers, data_cols)
+        order = _column_order(columns, data_cols, headers)
+        group = ""
+        for _, cells in body:
+            label, values = _row_label(cells)
+            if not values:
+                texts = [c for c in cells if c and c not in _FILLER]
+                if any(is_merged_figures(c) and not _YEAR_RE.search(c) for c in texts):
+                    continue  # merged rows: neither a group label nor prose
+                if len(texts) == 1 and len(texts[0]) >= _PROSE_CELL_MIN:
+                    prose.append(texts[0])
+                elif label and not _YEAR_RE.match(label.strip()) and not _UNIT_RE.fullmatch(label.strip()):
+                    # a lone "2022" names a period and "(In millions)" the unit, not a group of rows
+                    group = label.rstrip(":").strip()
+                continue
+            full = f"{group} > {label}" if group and label and label != group else (label or group)
+            if is_instruction(full):
+                continue
+            for col in values:
+                spans.append(Span(
+                    kind="cell", hit=hit, quote=_row_quote(cells, col), value=cells[col], label=full,
+                    column=columns.get(col, ""), column_rank=order.get(col, 0), unit=unit, dollars=dollars,
+                    section=section,
+                ))
     return spans, prose
+
+
+Row = tuple[str, list[str]]
+
+
+def _segments(rows: list[Row]) -> list[tuple[list[list[str]], list[Row]]]:
+    """(header rows, body rows) of each part of a table. A header row again after data rows (a second
+    statement printed in the same grid: ``| Three Months Ended September 30, | 2023 |``) starts a new part
+    whose columns it names; it is not a group label of the rows below it."""
+    parts: list[tuple[list[list[str]], list[Row]]] = [([], [])]
+    for ln, cells in rows:
+        headers, body = parts[-1]
+        if _is_header_row(cells):
+            if body and any(is_value(c) for _, b in body for c in b):
+                parts.append(([cells], []))
+            elif not body:
+                headers.append(cells)
+            else:
+                body.append((ln, cells))
+        else:
+            body.append((ln, cells))
+    return [p for p in parts if p[1]]
+
+
+def _segment_unit(rows: list[list[str]], unit: str, dollars: bool) -> tuple[str, bool]:
+    """A unit printed inside the part (``(In millions)`` in a header or note row) is the unit of its rows."""
+    for cells in rows:
+        m = next((_UNIT_RE.search(c) for c in cells if _UNIT_RE.search(c)), None)
+        if m:
+            new_unit, says_dollars = _unit_of(m)
+            return new_unit, dollars or says_dollars
+    return unit, dollars
 
 
 def _text_row(line: str, hit: int, section: str, unit: str) -> Span | None:
@@ -248,20 +306,20 @@ def _blocks(text: str) -> tuple[str, list[str], list[_Table], str]:
         section, lines = lines[0].strip(), lines[1:]
     paragraphs: list[str] = []
     tables: list[_Table] = []
-    unit = ""
+    unit, dollars = "", False
     current: list[str] = []
     for ln in lines + [""]:
         if ln.lstrip().startswith("|"):
             current.append(ln)
             continue
         if current:
-            tables.append(_Table(lines=current, unit=unit))
+            tables.append(_Table(lines=current, unit=unit, dollars=dollars))
             current = []
         if ln.strip():
             paragraphs.append(ln.strip())
             m = _UNIT_RE.search(ln)
             if m:
-                unit = f"in {m.group(1).lower()}"
+                unit, dollars = _unit_of(m)
     return section, paragraphs, tables, unit
 
 
