@@ -17,7 +17,8 @@ It is plain geometry over a few hundred segments and spans: about a millisecond 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 Box = tuple[float, float, float, float]
@@ -33,6 +34,7 @@ class Span:
 class GridTable:
     bbox: Box
     rows: list[list[str | None]]
+    row_boxes: list[Box] = field(default_factory=list)  # one per row: the table's width, the row's text height
 
 
 _TOL = 2.5
@@ -325,8 +327,21 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
         keep = [k for k in range(len(edges) - 1) if any(row[k] for row in grid)]
         grid = [[row[k] for k in keep] for row in grid]
         if len(keep) >= 2:
-            tables.append(GridTable(bbox=_union([s.bbox for s in inside]), rows=grid))
+            bbox = _union([s.bbox for s in inside])
+            tables.append(GridTable(bbox=bbox, rows=grid, row_boxes=_row_boxes(rows, bbox)))
     return tables
+
+
+def _row_boxes(rows: list[list[Span]], table: Box) -> list[Box]:
+    """One box per row, across the whole table (a highlight reads as the row, not as scattered cells), as high as
+    its text. Span boxes reach the font's ascent and descent, so tightly set rows overlap: adjacent boxes are cut
+    at the middle of their overlap, which leaves each text line's centre in its own row."""
+    boxes = [[table[0], min(s.bbox[1] for s in r), table[2], max(s.bbox[3] for s in r)] for r in rows]
+    for above, below in pairwise(boxes):
+        cut = (above[3] + below[1]) / 2
+        if below[1] < above[3] and above[1] < cut < below[3]:
+            above[3] = below[1] = cut
+    return [(b[0], b[1], b[2], b[3]) for b in boxes]
 
 
 def _center_in(b: Box, r: Box, pad: float = 1.0) -> bool:

@@ -1,5 +1,6 @@
 """Tables on a PDF page: our grid finder (``tables="auto"``) or PyMuPDF's ``find_tables`` (``"pymupdf"``,
-``"always"``), with the checks that reject what either returns for diagrams, forms and ruled prose."""
+``"always"``), with the checks that reject what either returns for diagrams, forms and ruled prose. Each table
+carries one box per row (``TableData.row_boxes``), so a hit or a citation can point at the row."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
         found = []
         for t in find_grid_tables(page, spans):
             if _plausible_table(t.rows):
-                found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows))))
+                grid_boxes = [_rounded(b) for b in t.row_boxes]
+                found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows), row_boxes=grid_boxes)))
         return found
     if mode is TableMode.PYMUPDF and not _looks_gridded(page):
         return []
@@ -36,10 +38,20 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
             cleaned = [[_logical_order(_CTRL_RE.sub(" ", c or "").replace("\n", " ").strip()) if c is not None else None for c in r] for r in rows]
             if not _plausible_table(cleaned):
                 continue
-            found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=1)))
+            # extract() gives one list of cells per entry of t.rows (a property rebuilt on each access), in
+            # order: row i's box is the box of row i's cells.
+            row_groups = t.rows
+            boxes = [_rounded(r.bbox) for r in row_groups] if len(row_groups) == len(rows) else None
+            found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=1, row_boxes=boxes)))
     except Exception:  # noqa: BLE001  # table finder failures degrade to plain text, never lose the page
         return []
     return found
+
+
+def _rounded(box: Any) -> tuple[float, float, float, float]:
+    """A row box as element bboxes are stored (``BBox.of``): PDF points to 0.01."""
+    x0, y0, x1, y1 = tuple(box)[:4]
+    return (round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
 
 
 def _header_rows(rows: list[list[str | None]]) -> int:

@@ -267,23 +267,57 @@ def _shares_piece(element_text: str, chunk_text: str) -> bool:
     return False
 
 
-def chunk_highlights(document: Document, chunks: Iterable[Chunk], *, page: int | None = None) -> list[Highlight]:
+def chunk_highlights(document: Document, chunks: Iterable[Chunk | SearchHit], *,
+                     page: int | None = None) -> list[Highlight]:
     """Boxes of each chunk's elements, one colour per chunk, the first box labelled ``"c<index>"``. An element
     in several chunks (overlap, a split paragraph) is filled for the first; a chunk made only of such elements
-    is outlined dashed over them. Table-row units (``metadata["unit"] == "table_row"``) are skipped: they
-    repeat their table's box."""
+    is outlined dashed over them. A search hit reached through table rows (``metadata["rows"]``) is drawn as
+    those rows, not as its whole table. Table-row units (``metadata["unit"] == "table_row"``) are skipped:
+    their table's chunk is drawn."""
     out: list[Highlight] = []
     drawn: set[int] = set()
     for n, ch in enumerate(c for c in chunks if c.metadata.get("unit") != "table_row"):
         color = PALETTE[n % len(PALETTE)]
+        label = f"c{ch.index if hasattr(ch, 'index') else ch.metadata.get('chunk_index', n)}"
+        rows = marked_rows(ch, page)
+        if rows:
+            out += [Highlight(p, box, "" if i else label, color) for i, (p, box) in enumerate(rows)]
+            continue
         mine = [el for el in chunk_elements(document, ch) if el.bbox is not None and page in (None, el.page)]
         fresh = [el for el in mine if id(el) not in drawn]
         for i, el in enumerate(fresh or mine):
             assert el.bbox is not None
-            out.append(Highlight(el.page, el.bbox, "" if i else f"c{ch.index}", color, fill=bool(fresh),
-                                 dashed=not fresh))
+            out.append(Highlight(el.page, el.bbox, "" if i else label, color, fill=bool(fresh), dashed=not fresh))
             drawn.add(id(el))
     return out
+
+
+def marked_rows(hit: Chunk | SearchHit, page: int | None = None) -> list[tuple[int, BBox]]:
+    """(page, box) of the table rows a search hit was reached through (``metadata["rows"]``, set by
+    ``collapse_rows``), on ``page`` only when given."""
+    out: list[tuple[int, BBox]] = []
+    for row in hit.metadata.get("rows") or ():
+        box, on = row.get("bbox"), row.get("page")
+        if box and on and page in (None, on):
+            out.append((int(on), BBox.model_validate(box)))
+    return out
+
+
+def table_row_boxes(element: Element, quote: str) -> list[BBox]:
+    """Boxes of the rows of a table ``element`` that ``quote`` cites, top to bottom; empty when the table has no
+    row boxes or no row matches. Each line of the quote (a markdown table row, ``|`` ignored) cites the rows
+    holding it, else the rows it holds whole (a line over several rows)."""
+    table = element.table
+    if table is None or table.row_boxes is None:
+        return []
+    texts = [_norm(" ".join(c or "" for c in row)) for row in table.rows]
+    cited: set[int] = set()
+    for line in quote.splitlines():
+        q = _norm(line.replace("|", " "))
+        if q:
+            cited.update([i for i, t in enumerate(texts) if q in t]
+                         or [i for i, t in enumerate(texts) if len(t) >= 3 and t in q])
+    return [BBox.of(table.row_boxes[i]) for i in sorted(cited)]
 
 
 def quote_boxes(doc: Any, page: int, quote: str) -> list[BBox]:
@@ -314,7 +348,8 @@ def _merge_lines(boxes: list[BBox]) -> list[BBox]:
 
 
 def element_for_quote(document: Document, quote: str, pages: Sequence[int] = ()) -> Element | None:
-    """The element (on ``pages``, if given) whose text holds ``quote``, or its first 40 characters."""
+    """The element (on ``pages``, if given) whose text holds ``quote``, or its first 40 characters; a table's
+    text is compared without its cell separators (a quote names cells, with or without the ``|``)."""
     q = _norm(quote)
     if not q:
         return None
@@ -322,7 +357,8 @@ def element_for_quote(document: Document, quote: str, pages: Sequence[int] = ())
         for el in document.elements:
             if pages and el.page not in pages:
                 continue
-            if probe in _norm(el.text):
+            text = _norm(el.text)
+            if probe in text or el.table is not None and _norm(probe.replace("|", " ")) in _norm(text.replace("|", " ")):
                 return el
     return None
 
@@ -339,10 +375,12 @@ __all__ = [
     "draw_highlights",
     "element_for_quote",
     "element_highlights",
+    "marked_rows",
     "open_paged",
     "page_png",
     "page_size",
     "place_tag",
     "quote_boxes",
     "render_page",
+    "table_row_boxes",
 ]

@@ -5,11 +5,13 @@ value | ...``, e.g. ``... > CONDENSED CONSOLIDATED STATEMENTS OF OPERATIONS`` / 
 Three Months Ended June 25, 2022: 63,355 | ...``: its row label, its column headers (multi-row headers
 flattened, a spanning header given to the columns nearest to it) and the table's heading. It is a :class:`Chunk` with
 ``element_kinds == ["table_row"]`` and ``metadata["unit"] == "table_row"``, linked to its parent table
-chunk (``parent_chunk``), page and table bbox (the parser keeps no per-row box).
+chunk (``parent_chunk``), page and ``metadata["bbox"]``: the row's box where the parser measured one
+(``TableData.row_boxes``: PDF tables), else the table's (formats without geometry have neither; parses stored
+before row boxes existed have the table's).
 
 At search time a row hit is replaced by its parent table chunk, placed at the row's rank, with the row
-marked in ``metadata["rows"]`` (so a citation can point at the row); a parent reached twice is listed
-once.
+marked in ``metadata["rows"]`` (row index, text, table line, page and bbox, so a citation or a report can
+point at the row); a parent reached twice is listed once.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .document import Document, Element, ElementKind, TableData
+from .document import BBox, Document, Element, ElementKind, TableData
 
 if TYPE_CHECKING:
     from ._index_store import ChunkRow, DocStore
@@ -102,9 +104,19 @@ def row_chunks(document: Document, chunks: list[Chunk], context: str, fingerprin
                 element_kinds=[ROW_KIND], n_tokens=0, index=len(chunks) + len(out), options_fingerprint=fingerprint,
                 context=context,
                 metadata={"unit": ROW_KIND, "parent_chunk": parent.id, "row": i, "row_line": line,
-                          "bbox": el.bbox.model_dump() if el.bbox else None},
+                          "bbox": _row_bbox(el, i)},
             ))
     return out
+
+
+def _row_bbox(element: Element, i: int) -> dict[str, float] | None:
+    """Row ``i``'s box of a table ``element``, as chunk metadata carries boxes (``BBox.model_dump()``); the
+    table's when the parse has no row boxes."""
+    assert element.table is not None
+    boxes = element.table.row_boxes
+    if boxes is not None and i < len(boxes):
+        return BBox.of(boxes[i]).model_dump()
+    return element.bbox.model_dump() if element.bbox else None
 
 
 def _tables(elements: Iterable[Element]) -> Iterable[Element]:
@@ -170,7 +182,25 @@ def collapse_rows(store: DocStore, hits: list[SearchHit]) -> list[SearchHit]:
     return out
 
 
+def cited_row(hit: SearchHit, quote: str) -> dict[str, Any] | None:
+    """The row marked on ``hit`` (``metadata["rows"]``) that ``quote`` cites: the row whose table line holds the
+    quote, or whose line the quote holds (``|`` and spacing ignored); None when no marked row matches. Its
+    ``bbox`` and ``page`` let a citation point at the row."""
+    q = _flat(quote)
+    if not q:
+        return None
+    for row in hit.metadata.get("rows") or ():
+        line = _flat(str(row.get("line") or ""))
+        if line and (q in line or line in q):
+            return dict(row)
+    return None
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.replace("|", " ").split()).lower()
+
+
 _ROW_META = {"unit", "parent_chunk", "row", "row_line", "bbox", "element_kinds", "n_tokens", "options_fingerprint",
              "chunk_index"}
 
-__all__ = ["ROW_KIND", "collapse_rows", "column_headers", "row_chunks", "row_facts"]
+__all__ = ["ROW_KIND", "cited_row", "collapse_rows", "column_headers", "row_chunks", "row_facts"]

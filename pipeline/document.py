@@ -10,7 +10,14 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 
 class ElementKind(str, Enum):
@@ -47,10 +54,29 @@ class BBox(BaseModel):
 
 
 class TableData(BaseModel):
-    """Cell structure of a table: ``rows[i][j]`` is a cell's text (None for a merged/empty cell)."""
+    """Cell structure of a table: ``rows[i][j]`` is a cell's text (None for a merged/empty cell).
+
+    ``row_boxes[i]`` is where row ``i`` is printed (x0, y0, x1, y1 in PDF points, page coordinates as element
+    bboxes), so a hit or a citation can point at one row; None where the format has no page geometry (HTML,
+    Office, text) and in parses stored before row boxes existed. It is left out of the serialised form when
+    None, so documents without boxes serialise exactly as before."""
 
     rows: list[list[str | None]]
     header_rows: int = 1
+    row_boxes: list[tuple[float, float, float, float]] | None = None
+
+    @model_validator(mode="after")
+    def _one_box_per_row(self) -> TableData:
+        if self.row_boxes is not None and len(self.row_boxes) != len(self.rows):
+            raise ValueError(f"row_boxes has {len(self.row_boxes)} boxes for {len(self.rows)} rows")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_absent_boxes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.row_boxes is None:
+            data.pop("row_boxes", None)
+        return data
 
     @property
     def n_rows(self) -> int:

@@ -32,6 +32,7 @@ from ._report_pages import (
     open_paged,
     quote_boxes,
     render_page,
+    table_row_boxes,
 )
 from .document import BBox
 
@@ -240,7 +241,8 @@ def citation_highlights(citation: Citation, source: str | os.PathLike[str] | Non
 
 
 def _citation_boxes(c: Citation, doc: Any, path: Path, label: str, key: str = "") -> list[Box]:
-    """The quote on the cited pages; else the element holding it (from parsing the file); else nothing."""
+    """The quote on the cited pages; else the element holding it (from parsing the file; for a table, the rows
+    holding it); else nothing."""
     first = c.page or 1
     pages = list(range(first, (c.page_end or first) + 1))
     for p in pages:
@@ -256,7 +258,10 @@ def _citation_boxes(c: Citation, doc: Any, path: Path, label: str, key: str = ""
         el = None
     if el is None or el.bbox is None:
         return []
-    return [Box(el.page, el.bbox, label, bad=not c.valid, key=key)]
+    # A quote from a table: the rows holding it (PDF tables carry row boxes), not the whole table.
+    rects = table_row_boxes(el, c.quote) or [el.bbox]
+    more = f"[{key}]" if key else ""
+    return [Box(el.page, r, label if i == 0 else more, bad=not c.valid, key=key) for i, r in enumerate(rects)]
 
 
 def answer_report_html(answer: Answer, sources: SourcesArg = None, *,

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 import pipeline
+from pipeline.document import BBox
 from pipeline.llm import Answer, Citation, Invoice
+from pipeline.protocols import SearchHit
 from pipeline.report import (
     Highlight,
     chunk_elements,
@@ -223,6 +225,41 @@ def test_citation_highlights_find_the_quote(sample_docs: Path) -> None:
     assert para.bbox is not None
     assert all(para.bbox.x0 - 1 <= h.bbox.x0 and h.bbox.x1 <= para.bbox.x1 + 1 and
                para.bbox.y0 - 1 <= h.bbox.y0 and h.bbox.y1 <= para.bbox.y1 + 1 for h in boxes)
+
+
+def test_a_table_citation_is_drawn_on_its_rows(sample_docs: Path) -> None:
+    """A quote from a table chunk (markdown cells, so not printed as such on the page) is drawn on the rows
+    holding it, from the parser's row boxes, not over the whole table."""
+    pdf = sample_docs / "report_two_column.pdf"
+    table = next(e for e in pipeline.parse(pdf).elements if e.table is not None and e.page == 2)
+    assert table.table is not None and table.table.row_boxes is not None and table.bbox is not None
+    rows = [BBox.of(b) for b in table.table.row_boxes]
+
+    def boxes(quote: str) -> list[BBox]:
+        cited = Citation(source=str(pdf), page=2, page_end=2, chunk_id="t", valid=True, quote=quote)
+        return [h.bbox for h in citation_highlights(cited, label="[1]")]
+
+    assert boxes("| W-07 | Chilled (+2 °C) | 15,800 | 2,370 | 150 |") == [rows[3]]
+    assert boxes("| W-08 | Chilled (+4 °C) | 12,400 | 1,674 | 135 |\n| W-11 | Frozen (-24 °C) | 11,600 |") == rows[4:6]
+    assert boxes("| Site | Type | Floor area") == [rows[0]]
+    assert rows[3] != table.bbox
+
+
+def test_a_hit_reached_through_table_rows_is_drawn_as_those_rows(sample_docs: Path) -> None:
+    doc = pipeline.parse(sample_docs / "report_two_column.pdf")
+    table = next(e for e in doc.elements if e.table is not None and e.page == 2)
+    assert table.table is not None and table.table.row_boxes is not None and table.bbox is not None
+    chunk = next(c for c in pipeline.chunk(doc) if "table" in c.element_kinds)
+    hit = SearchHit(chunk_id=chunk.id, doc_id=doc.id, source=doc.source, page_start=chunk.page_start,
+                    page_end=chunk.page_end, heading_path=chunk.heading_path, score=1.0, text=chunk.text,
+                    metadata={"chunk_index": chunk.index})
+    assert table.bbox in [h.bbox for h in chunk_highlights(doc, [hit])]  # a plain hit: its elements
+    row = BBox.of(table.table.row_boxes[3])
+    marked = hit.model_copy(update={"metadata": {**hit.metadata, "via_row": True, "rows": [
+        {"row": 3, "text": "W-07 ...", "page": 2, "bbox": row.model_dump(), "score": 1.0}]}})
+    drawn = chunk_highlights(doc, [marked])
+    assert [(h.page, h.bbox, h.label) for h in drawn] == [(2, row, f"c{chunk.index}")]
+    assert chunk_highlights(doc, [marked], page=1) == []
 
 
 def test_answer_report_structure(sample_docs: Path, tmp_path: Path) -> None:

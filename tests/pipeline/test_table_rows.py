@@ -1,17 +1,21 @@
-"""Tables as retrievable facts: row units with flattened headers, linked to their table chunk; a row
-hit returns the table with the row marked; an index chunked without rows says how to add them."""
+"""Tables as retrievable facts: row units with flattened headers, linked to their table chunk and carrying
+their row's box; a row hit returns the table with the row (and its box) marked; an index chunked without rows
+says how to add them."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
+import pymupdf
 import pytest
 
-from pipeline._table_rows import ROW_KIND, column_headers, row_facts
+import pipeline
+from pipeline._table_rows import ROW_KIND, cited_row, column_headers, row_facts
 from pipeline.chunking import ChunkingOptions, chunk
 from pipeline.document import BBox, Document, Element, ElementKind, TableData
 from pipeline.index import Index
+from pipeline.parsing import ParseOptions, PdfOptions, TableMode
 from pipeline.testing import HashingEmbedder
 
 STATEMENT = TableData(
@@ -28,10 +32,14 @@ STATEMENT = TableData(
 )
 
 
-def statement_doc(name: str = "acme.pdf") -> Document:
+# Row i printed at y 100 + 40 i .. 140 + 40 i of the table's box (20, 100, 580, 400) below.
+ROW_BOXES = [(20.0, 100.0 + 40 * i, 580.0, 140.0 + 40 * i) for i in range(len(STATEMENT.rows))]
+
+
+def statement_doc(name: str = "acme.pdf", table: TableData = STATEMENT) -> Document:
     els = [
         Element(kind=ElementKind.HEADING, text="Statements of Operations", level=1, page=3),
-        Element(kind=ElementKind.TABLE, text=STATEMENT.to_markdown(), table=STATEMENT, page=3,
+        Element(kind=ElementKind.TABLE, text=table.to_markdown(), table=table, page=3,
                 bbox=BBox(x0=20, y0=100, x1=580, y1=400), heading_path=["Statements of Operations"]),
         Element(kind=ElementKind.HEADING, text="Risk Factors", level=1, page=9),
         Element(kind=ElementKind.PARAGRAPH, text="Competition is intense and margins may fall.", page=9,
@@ -67,6 +75,62 @@ def test_row_units_are_linked_to_their_table_chunk_and_off_by_default() -> None:
         assert r.page_start == 3 and r.metadata["bbox"]["y1"] == 400
         assert r.text.startswith("Statements of Operations\n")
     assert ChunkingOptions(table_rows=True).fingerprint() != ChunkingOptions().fingerprint()
+
+
+def test_a_row_unit_carries_its_row_box_else_its_table_box() -> None:
+    boxed = STATEMENT.model_copy(update={"row_boxes": ROW_BOXES})
+    rows = [c for c in chunk(statement_doc(table=boxed), ChunkingOptions(table_rows=True)) if c.element_kinds == [ROW_KIND]]
+    assert [r.metadata["row"] for r in rows] == [3, 4, 5, 6]
+    for r in rows:
+        x0, y0, x1, y1 = ROW_BOXES[r.metadata["row"]]
+        assert r.metadata["bbox"] == {"x0": x0, "y0": y0, "x1": x1, "y1": y1}
+    # a parse without row boxes (HTML, or stored before they existed): the table's box, as before
+    plain = [c for c in chunk(statement_doc(), ChunkingOptions(table_rows=True)) if c.element_kinds == [ROW_KIND]]
+    assert {tuple(c.metadata["bbox"].values()) for c in plain} == {(20, 100, 580, 400)}
+
+
+def _statement_pdf(path: Path) -> Path:
+    """A ruled table on page 1: a header row and four rows of figures, each row 20 pt high from y = 90."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 60), "Statements of Operations", fontsize=13)
+    rows = [("", "2024", "2023"), ("Products", "60,584", "63,355"), ("Services", "21,213", "19,604"),
+            ("Total net sales", "81,797", "82,959"), ("Gross margin", "36,413", "35,885")]
+    xs = [72, 250, 370, 490]
+    for i in range(len(rows) + 1):
+        page.draw_line((xs[0], 90 + 20 * i), (xs[-1], 90 + 20 * i))
+    for x in xs:
+        page.draw_line((x, 90), (x, 90 + 20 * len(rows)))
+    for i, row in enumerate(rows):
+        for j, cell in enumerate(row):
+            page.insert_text((xs[j] + 4, 104 + 20 * i), cell, fontsize=10)
+    page.insert_text((72, 220), "Competition is intense and margins may fall.", fontsize=10)
+    doc.save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["auto", "pymupdf"])
+def test_a_row_hit_on_a_pdf_marks_the_rows_box(tmp_path: Path, mode: str) -> None:
+    path = _statement_pdf(tmp_path / "statement.pdf")
+    document = pipeline.parse(path, options=ParseOptions(pdf=PdfOptions(tables=TableMode(mode))))
+    table = next(e for e in document.elements if e.kind is ElementKind.TABLE)
+    assert table.bbox is not None
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+        index.add_documents([document])
+        top = index.search("Services 2024 21,213", k=2, mode="bm25")[0]
+    assert top.metadata.get("via_row") and "| Services | 21,213 | 19,604 |" in top.text
+    row = top.metadata["rows"][0]
+    assert row["row"] == 2 and row["page"] == 1 and row["text"].startswith("Statements of Operations")
+    words = [w for w in pymupdf.open(path)[0].get_text("words") if w[4] in ("Services", "21,213", "19,604")]
+    box = row["bbox"]
+    # boxes are stored to 0.01 pt, as element bboxes
+    assert len(words) == 3 and all(box["x0"] - 0.01 <= w[0] and w[2] <= box["x1"] + 0.01 and box["y0"] - 0.01 <= w[1]
+                                   and w[3] <= box["y1"] + 0.01 for w in words)
+    assert 110 <= box["y0"] and box["y1"] <= 150 < table.bbox.y1  # the row, not the whole table
+    # a citation of the row's cells finds the marked row (and so its box); a quote from elsewhere does not
+    assert cited_row(top, "| Services | 21,213 |") == row and cited_row(top, "services 21,213 19,604") == row
+    assert all(cited_row(top, r["line"]) == r for r in top.metadata["rows"])
+    assert cited_row(top, "Competition is intense") is None and cited_row(top, "  ") is None
 
 
 def test_a_row_hit_returns_its_table_with_the_row_marked(tmp_path: Path) -> None:
