@@ -244,6 +244,8 @@ def _citation_boxes(c: Citation, doc: Any, path: Path, label: str, key: str = ""
     """The quote on the cited pages; else the element holding it (from parsing the file; for a table, the rows
     holding it); else nothing."""
     first = c.page or 1
+    if c.bbox is not None and c.row is not None:  # the table row the citation points at (a row-unit hit)
+        return [Box(first, c.bbox, label, bad=not c.valid, key=key)]
     pages = list(range(first, (c.page_end or first) + 1))
     for p in pages:
         rects = quote_boxes(doc, p, c.quote)

@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .._table_rows import cited_row
+from ..document import BBox
 from ..exceptions import ConfigurationError
 from ..protocols import Retriever, SearchHit, SearchMode
 from ._client import ChatCompletion, LLMClient, Usage, parse_json_reply
@@ -97,6 +99,22 @@ class Citation(BaseModel):
     score: float = Field(default=0.0, description="match of the quote in the chunk (1.0 = verbatim)")
     valid: bool = False
     note: str | None = None
+    row: int | None = Field(default=None, description="the table row the quote lies in (index into the table's "
+                            "rows), when the passage was reached through that row's unit")
+    bbox: BBox | None = Field(default=None, description="that row's box on ``page``, PDF points")
+
+
+def at_row(citation: Citation, hit: SearchHit) -> Citation:
+    """``citation`` pointing at the table row it quotes, when ``hit`` is a table reached through row units
+    (``metadata["rows"]``, see :mod:`pipeline._table_rows`): the row's index, page and box."""
+    mark = cited_row(hit, citation.quote)
+    if mark is None:
+        return citation
+    box = mark.get("bbox")
+    return citation.model_copy(update={
+        "row": mark.get("row"), "page": mark.get("page") or citation.page,
+        "bbox": BBox.model_validate(box) if box else None,
+    })
 
 
 class Answer(BaseModel):
@@ -244,9 +262,10 @@ class QuestionAnswerer:
             hit = given[span.hit]
             checked = verify_span(span, given, self.options.min_quote_score)
             role = f", {n + 1} of {len(spans)}" if len(spans) > 1 else ""
-            citation = Citation(source=hit.source, page=hit.page_start, page_end=hit.page_end, chunk_id=hit.chunk_id,
-                                quote=span.quote, score=checked.score if checked else 0.0, valid=checked is not None,
-                                note=f"{span.kind} span{role}")
+            citation = at_row(Citation(
+                source=hit.source, page=hit.page_start, page_end=hit.page_end, chunk_id=hit.chunk_id, quote=span.quote,
+                score=checked.score if checked else 0.0, valid=checked is not None, note=f"{span.kind} span{role}",
+            ), hit)
             (good if citation.valid else bad).append(citation)
         # A composed answer stands only on all of its cells.
         grounded = len(good) == len(spans)
@@ -302,10 +321,10 @@ class QuestionAnswerer:
                 continue
             if any(g.chunk_id == hit.chunk_id and g.quote == quote for g in good):
                 continue
-            good.append(Citation(
+            good.append(at_row(Citation(
                 source=hit.source, page=hit.page_start, page_end=hit.page_end, chunk_id=hit.chunk_id,
                 quote=quote, score=match.score, valid=True, note=note,
-            ))
+            ), hit))
         if not found or not text or text.lower().strip(" .") == NOT_FOUND:
             return Answer(question=question, text=NOT_FOUND, found=False, rejected_citations=bad,
                           context_chunk_ids=[h.chunk_id for h in given])

@@ -133,6 +133,26 @@ def test_a_row_hit_on_a_pdf_marks_the_rows_box(tmp_path: Path, mode: str) -> Non
     assert cited_row(top, "Competition is intense") is None and cited_row(top, "  ") is None
 
 
+def test_an_answer_cites_the_row_with_its_box(tmp_path: Path) -> None:
+    from pipeline.llm import QAOptions, QuestionAnswerer
+
+    path = _statement_pdf(tmp_path / "statement.pdf")
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+        index.add([path])
+        answer = QuestionAnswerer(index, None, QAOptions(k=3)).run("What were Services sales in 2024?")
+    assert answer.found and answer.grounded and "21,213" in answer.text
+    cited = answer.citations[0]
+    assert cited.row == 2 and cited.page == 1 and cited.bbox is not None
+    assert 110 <= cited.bbox.y0 and cited.bbox.y1 <= 150  # the Services row, not the whole table
+    # a quote that is no marked row keeps the chunk-level citation
+    from pipeline.llm._qa import Citation, at_row
+
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+        row_hit = index.search("Services 2024 21,213", k=1, mode="bm25")[0]
+    plain = Citation(source=cited.source, chunk_id=cited.chunk_id, quote="Competition is intense")
+    assert row_hit.metadata.get("via_row") and at_row(plain, row_hit).row is None
+
+
 def test_a_row_hit_returns_its_table_with_the_row_marked(tmp_path: Path) -> None:
     with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
         index.add_documents([statement_doc()])
