@@ -86,8 +86,10 @@ def test_batches_respect_count_and_token_budget() -> None:
 
 @pytest.fixture(scope="module")
 def int8() -> OnnxEmbedder:
-    emb = OnnxEmbedder(variant="int8", batch_size=2)
+    # The shipped weight-only int8 graph: loads without building anything.
+    emb = OnnxEmbedder(precision="int8-weights", batch_size=2)
     emb.warm_up()
+    assert emb.precision == "int8-weights"
     return emb
 
 
@@ -104,11 +106,12 @@ def test_onnx_batches_return_input_order(int8: OnnxEmbedder) -> None:
 @pytest.mark.slow
 def test_backends_agree_on_default_model(int8: OnnxEmbedder, ragline_cache_dir: Path) -> None:
     torch_emb = SentenceTransformerEmbedder()
-    fp32 = OnnxEmbedder(cache_dir=ragline_cache_dir)  # auto: fp32 graph exported once from the torch model
+    fp32 = OnnxEmbedder(cache_dir=ragline_cache_dir)  # auto: fused fp32 graph built once from the torch model
     ref = torch_emb.embed(SENTENCES)
     got32 = fp32.embed(SENTENCES)
     got8 = int8.embed(SENTENCES)
     assert fp32.model_file is not None and fp32.model_file.is_relative_to(ragline_cache_dir)
+    assert fp32.precision == "fp32" and fp32.model_file.name.startswith("model.fp32.")
     assert ref.shape == got32.shape == got8.shape == (len(SENTENCES), 384)
     cos32 = (ref * got32).sum(axis=1)
     cos8 = (ref * got8).sum(axis=1)
