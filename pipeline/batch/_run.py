@@ -117,7 +117,7 @@ class BatchExtraction:
         assert self.extractor is not None
         while not self._stop.is_set():
             job = jobs.get()
-            if job is None:
+            if job is None or self._stop.is_set():  # stopped while waiting: start no new request
                 return
             item, document = job
             try:
