@@ -2,8 +2,13 @@
 
 Incremental: a file whose bytes (sha256) and parser are unchanged is not parsed again; if its chunking
 options changed it is re-chunked from the stored parse; a chunk text seen before (by this model) is never
-embedded again. Each file's bytes are read once and hashed once. Each document is committed on its own,
-so killing an ingest loses at most the document in flight.
+embedded again. Each file's bytes are read once and hashed once, here, before anything is parsed (the Ray
+engine's workers read a changed file a second time). Each document is committed on its own, so killing an
+ingest loses at most the documents in flight.
+
+Producer and writer: an engine (:mod:`pipeline._ingest_local`, :mod:`pipeline._ray_engine`) turns the files
+that need parsing into prepared documents (:mod:`pipeline._ingest_prepare`); this stage is the one writer,
+which embeds what the engine did not, commits, and checkpoints, in input order.
 
     report = Ingestor(index).run(["docs/"], prune=True)      # what index.add(["docs/"], prune=True) does
 """
@@ -14,22 +19,24 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
 from ._index_faiss import embed_checked
+from ._ingest_prepare import ParseJob, PreparedDocument, chunk_document, embedding_groups
 from ._profile_store import load_profiles, save_profile
 from ._tokenizer import DEFAULT_TOKENIZER
 from .chunking import Chunker, ChunkingOptions
 from .document import ErrorRecord
-from .exceptions import ConfigurationError, EmbeddingModelMismatchError, InputError, RaglineError
+from .exceptions import ConfigurationError, EmbeddingModelMismatchError, InputError
 from .protocols import DocumentChunker, DocumentParser, Embedder
 
 if TYPE_CHECKING:
-    from ._index_store import DocumentRow
+    from ._ingest_local import LocalEngine
+    from ._ray_engine import RayEngine
     from .chunking import Chunk
     from .document import Document
     from .index import Index
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[int, int, str], None]
 """``callback(done, total, path)`` after each file."""
+
+EngineName = Literal["local", "ray"]
 
 
 class IngestReport(BaseModel):
@@ -96,16 +105,19 @@ def chunking_for(embedder: Embedder, options: ChunkingOptions) -> ChunkingOption
     return options if options.tokenizer == tokenizer else options.model_copy(update={"tokenizer": tokenizer})
 
 
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class Ingestor:
     """Pipeline stage: paths or documents -> :class:`IngestReport`, written into ``index``.
 
     ``parser``, ``chunker`` and ``embedder`` default to the index's (a :class:`~pipeline.parsing.Parser`
     with ``parse_options``, a :class:`~pipeline.chunking.Chunker` with the index's chunking options, the
     index's embedder); injected ones must agree with the index on chunking options and model.
+
+    An engine prepares the files (parse, chunk; ``ray`` also embeds) and this stage, the one writer,
+    commits them in input order. ``engine="local"`` parses in ``workers`` processes while this process
+    embeds; ``workers=0`` does everything here, one file after another; None: one worker per two cores,
+    or 0 with an injected parser or chunker (its state stays in this process).
+    ``engine="ray"`` runs parse, chunk and embed on Ray Data (``ray_address``: an existing cluster;
+    None starts a local Ray). Every engine gives the same chunks, vectors and index contents.
     """
 
     def __init__(
@@ -116,12 +128,25 @@ class Ingestor:
         parse_options: ParseOptions | None = None,
         chunker: DocumentChunker | None = None,
         embedder: Embedder | None = None,
+        engine: EngineName = "local",
+        workers: int | None = None,
+        ray_address: str | None = None,
     ) -> None:
+        if engine not in ("local", "ray"):
+            raise ConfigurationError(f"unknown ingest engine {engine!r} (local or ray)", stage="ingest")
+        if workers is not None and workers < 0:
+            raise ConfigurationError("workers must be 0 (sequential) or more", stage="ingest")
         self.index = index
         self.parse_options = parse_options
+        self.engine = engine
+        self.workers = workers
+        self.ray_address = ray_address
         self._parser = parser
         self._chunker = chunker
         self._embedder = embedder
+        # An injected parser or chunker may keep state (counters, caches) that copies in worker processes
+        # would not share: it runs in this process unless workers are asked for explicitly.
+        self._parts_injected = parser is not None or chunker is not None
 
     def warm_up(self) -> None:
         index = self.index
@@ -194,7 +219,8 @@ class Ingestor:
 
         ``prune``: also remove documents whose file no longer exists under the given folders.
         ``progress``: True for a tqdm bar on stderr, or a ``callback(done, total, path)``.
-        Failures are recorded per file in the report; they never stop the run.
+        Failures are recorded per file in the report; they never stop the run. Ctrl-C stops the run
+        with every document committed before it kept (the engine's workers are ended).
         """
         from .parsing import expand_paths
 
@@ -206,10 +232,15 @@ class Ingestor:
         with self.index.writing():
             tick = _progress(progress, len(files))
             try:
-                for n, path in enumerate(files, start=1):
-                    self._ingest_file(path, report)
-                    self.index.checkpoint()
-                    tick(n, str(path))
+                with self._open_engine() as engine:
+                    n = 0
+                    for group in embedding_groups(engine.prepare(self._jobs(files)), engine.embed_group_texts):
+                        self._embed_group(group)
+                        for prepared in group:
+                            self._write(prepared, report)
+                            self.index.checkpoint()
+                            n += 1
+                            tick(n, prepared.key)
                 if prune:
                     for folder in paths:
                         if Path(folder).is_dir():
@@ -241,73 +272,125 @@ class Ingestor:
         report.seconds = time.perf_counter() - t0
         return report
 
-    # -- one file ----------------------------------------------------------------------------------
-    def _ingest_file(self, path: Path, report: IngestReport) -> None:
-        key = os.path.abspath(path)
-        try:
-            data = self.parser.read(path)
-        except InputError as exc:
-            self._fail(key, "", exc, report)
-            return
-        content_hash = hashlib.sha256(data).hexdigest()
-        row = self.index.store.document(key)
-        if row is not None and self._rechunk_or_skip(key, row, content_hash, report):
-            return
-        try:
-            doc = self.parser.parse_bytes(data, source=key, content_hash=content_hash)
-        except (InputError, ConfigurationError) as exc:
-            self._fail(key, content_hash, exc, report)
-            return
-        report.count_parsed(doc)
-        self._index_document(key, doc, report, parser=self.parser_fingerprint)
+    # -- the producer side: which files need parsing -------------------------------------------------
+    def _open_engine(self) -> LocalEngine | RayEngine:
+        if self.engine == "ray":
+            from ._ray_engine import RayEngine
 
-    def _rechunk_or_skip(self, key: str, row: DocumentRow, content_hash: str, report: IngestReport) -> bool:
-        """Handle a file whose bytes and parser are unchanged without parsing it; False: parse it."""
-        if row.status != "indexed" or row.doc_id != content_hash or row.parser != self.parser_fingerprint:
-            return False
+            return RayEngine(self.parser, self.chunker, self.embedder, address=self.ray_address)
+        from ._ingest_local import LocalEngine, default_workers
+
+        if self.workers is not None:
+            workers = self.workers
+        else:
+            workers = 0 if self._parts_injected else default_workers()
+        return LocalEngine(self.parser, self.chunker, workers=workers)
+
+    def _jobs(self, files: Iterable[Path]) -> Iterator[PreparedDocument | ParseJob]:
+        """Each file read and hashed once, here: unchanged and unreadable files are settled before any
+        parse; the rest become jobs for the engine. Runs ahead of the writer (a few files; the Ray engine:
+        all of them), which is safe because each key appears once (``expand_paths`` de-duplicates) and only
+        its own commit changes its row. The writer counts every file when it reaches it."""
+        for path in files:
+            key = os.path.abspath(path)
+            try:
+                data = self.parser.read(path)
+            except InputError as exc:
+                yield PreparedDocument.failed(key, "", exc)
+                continue
+            content_hash = hashlib.sha256(data).hexdigest()
+            row = self.index.store.document(key)
+            if row is not None and row.status == "indexed" and row.doc_id == content_hash and (
+                row.parser == self.parser_fingerprint
+            ):
+                yield PreparedDocument(key=key, status="unchanged", content_hash=content_hash)
+            else:
+                yield ParseJob(key=key, content_hash=content_hash, data=data)
+
+    # -- the writer side: one prepared file -----------------------------------------------------------
+    def _write(self, prepared: PreparedDocument, report: IngestReport) -> None:
+        key = prepared.key
+        if prepared.status == "failed":
+            assert prepared.error is not None
+            report.failed += 1
+            report.errors.append(prepared.error)
+            if prepared.content_hash and prepared.failure is not None:
+                self.index.store.record_failure(key, prepared.content_hash, self.fingerprint, prepared.failure)
+        elif prepared.status == "unchanged":
+            self._skip_or_rechunk(prepared, report)
+        else:
+            assert prepared.document is not None
+            report.count_parsed(prepared.document)
+            self._commit(prepared, report, parser=self.parser_fingerprint)
+
+    def _skip_or_rechunk(self, prepared: PreparedDocument, report: IngestReport) -> None:
+        """A file whose bytes and parser are unchanged: skip it, or re-chunk its stored parse when the
+        chunking options changed (parse it again only when that parse cannot be loaded)."""
+        row = self.index.store.document(prepared.key)
+        assert row is not None
         if row.chunking == self.fingerprint:
             report.skipped += 1
-            return True
+            return
         stored = self.index.store.load_document(row.id)
         if stored is None:
-            return False
-        report.rechunked += 1
-        self._index_document(key, stored, report)
-        return True
+            from ._ingest_prepare import prepare_job
 
-    def _fail(self, key: str, content_hash: str, exc: RaglineError, report: IngestReport) -> None:
-        report.failed += 1
-        # Keyed like the index (absolute path), whatever path the exception was raised with.
-        record = ErrorRecord.from_exception(exc, stage="ingest").model_copy(update={"source": key})
-        report.errors.append(record)
-        if content_hash:
-            self.index.store.record_failure(key, content_hash, self.fingerprint, exc.to_dict())
+            self._write(prepare_job(ParseJob(key=prepared.key, content_hash=prepared.content_hash),
+                                    self.parser, self.chunker), report)
+            return
+        report.rechunked += 1
+        self._index_document(prepared.key, stored, report)
 
     def _index_document(self, key: str, doc: Document, report: IngestReport, parser: str | None = None) -> None:
         """Chunk, embed (cache misses only) and commit one document. ``parser``: fingerprint of the parse
         that produced ``doc`` (None: re-chunking a stored parse, which keeps its fingerprint)."""
-        chunks = self.chunker.run(doc)
-        # What is embedded (and cached by hash) is the chunk text behind its document context.
-        hashes = [_text_hash(c.embedding_text) for c in chunks]
-        cached, embedded = self._vectors(chunks, hashes)
+        self._commit(chunk_document(key, doc, self.chunker), report, parser=parser)
+
+    def _commit(self, prepared: PreparedDocument, report: IngestReport, parser: str | None) -> None:
+        assert prepared.document is not None
+        chunks, hashes = prepared.chunks, prepared.text_hashes
+        cached, embedded = self._vectors(chunks, hashes, prepared.vectors)
         report.embedded += len(embedded)
         report.cached += sum(1 for h in hashes if h in cached)
         removed, added = self.index.commit_document(
-            key, doc, chunks, hashes, cached=cached, embedded=embedded, parser=parser
+            prepared.key, prepared.document, chunks, hashes, cached=cached, embedded=embedded, parser=parser
         )
         report.chunks_added += added
         report.chunks_removed += removed
-        save_profile(self.index.store, key, doc)  # who and when the document is about (query linking)
+        save_profile(self.index.store, prepared.key, prepared.document)  # who and when (query linking)
 
-    def _vectors(self, chunks: list[Chunk], hashes: list[str]) -> tuple[dict[str, bytes], dict[str, bytes]]:
-        """(vectors from the embedding cache, vectors embedded now), both by text hash."""
+    def _embed_group(self, group: list[PreparedDocument]) -> None:
+        """Embed the cache misses of several parsed documents in one call, ahead of their commits (each
+        commit then takes its vectors from ``prepared.vectors``; a text two of them share is embedded once
+        and found in the cache by the second, as it would be one document at a time)."""
+        parsed = [p for p in group if p.status == "parsed" and not p.vectors]
+        if len(parsed) < 2:
+            return  # one document: embedded at its commit
+        hashes = [h for p in parsed for h in p.text_hashes]
+        cached = self.index.store.cached_vectors(self.embedder.model_name, hashes)
+        todo: dict[str, str] = {}
+        for p in parsed:
+            todo.update((h, c.embedding_text) for h, c in zip(p.text_hashes, p.chunks) if h not in cached)
+        if not todo:
+            return
+        vecs = embed_checked(self.embedder, list(todo.values()))
+        by_hash = {h: vecs[i].tobytes() for i, h in enumerate(todo)}
+        for p in parsed:
+            p.vectors = {h: by_hash[h] for h in p.text_hashes if h in by_hash}
+
+    def _vectors(
+        self, chunks: list[Chunk], hashes: list[str], ready: dict[str, bytes]
+    ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """(vectors from the embedding cache, vectors new to it), both by text hash. ``ready``: vectors
+        the engine already embedded (Ray); only cache misses without one are embedded here."""
         embedder = self.embedder
         cached = self.index.store.cached_vectors(embedder.model_name, hashes)
-        todo = {h: c.embedding_text for h, c in zip(hashes, chunks) if h not in cached}
-        if not todo:
-            return cached, {}
-        vecs = embed_checked(embedder, list(todo.values()))
-        return cached, {h: vecs[i].tobytes() for i, h in enumerate(todo)}
+        new = {h: ready[h] for h in hashes if h not in cached and h in ready}
+        todo = {h: c.embedding_text for h, c in zip(hashes, chunks) if h not in cached and h not in new}
+        if todo:
+            vecs = embed_checked(embedder, list(todo.values()))
+            new.update((h, vecs[i].tobytes()) for i, h in enumerate(todo))
+        return cached, new
 
     # -- documents not named in this run -----------------------------------------------------------
     def _prune(self, folder: str, report: IngestReport) -> None:
@@ -351,4 +434,4 @@ def _progress(progress: bool | ProgressCallback, total: int) -> Callable[[int, s
     return tick
 
 
-__all__ = ["IngestReport", "Ingestor", "ProgressCallback", "chunking_for"]
+__all__ = ["EngineName", "IngestReport", "Ingestor", "ProgressCallback", "chunking_for"]

@@ -27,7 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Parse, chunk and embed documents into the index in --index DIR (created if needed). A file whose "
             "content and chunking options are unchanged is not parsed or embedded again; a changed file "
             "replaces its chunks; a chunk text embedded before is taken from the index's embedding cache. "
-            "Each document is committed on its own, so an interrupted run resumes where it stopped. "
+            "Each document is committed on its own, so an interrupted run (Ctrl-C, exit 130) resumes where it "
+            "stopped. Files are parsed in worker processes while this process embeds and writes (--engine "
+            "local, the default), or parsed, chunked and embedded on a Ray cluster (--engine ray); either way "
+            "one writer commits the documents in input order, and the index is the same. "
             "Exit status: 0 all indexed; 1 some files failed or are partial (pages that could not be read, a "
             "repaired file: indexed with what was read and listed as PARTIAL), or the index is locked or was built "
             "with another model; 2 usage error."
@@ -36,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "examples:\n"
             "  ragline ingest docs/ --index idx/\n"
             "  ragline ingest docs/ --index idx/ --prune              # also drop documents whose file is gone\n"
-            "  ragline ingest reports/ --index idx/ --include '*.pdf' --max-tokens 384 --json"
+            "  ragline ingest reports/ --index idx/ --include '*.pdf' --max-tokens 384 --json\n"
+            "  ragline ingest docs/ --index idx/ --workers 0           # parse here, one file at a time\n"
+            "  ragline ingest docs/ --index idx/ --engine ray          # a local Ray for this run (ragline[ray])\n"
+            "  ragline ingest /shared/docs --index idx/ --engine ray --ray-address ray-head:6379"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,8 +53,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="chunk token budget (default: the index's current setting, 256 for a new index)")
     p.add_argument("--json", action="store_true", help="print the ingest report as JSON on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    _add_engine_options(p)
     add_input_options(p)
     p.set_defaults(func=run)
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine (who parses, chunks and embeds; the index is written by this process)")
+    g.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: parse and chunk in worker processes while this process embeds (default); "
+                        "ray: parse, chunk and embed on Ray Data, on GPU workers when the cluster has GPUs "
+                        "(needs ragline[ray])")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="local engine: parse worker processes (default: one per two cores); "
+                        "0 parses in this process, one file after another")
+    g.add_argument("--ray-address", metavar="ADDR",
+                   help="ray engine: join this running cluster (host:6379 or ray://host:10001; the files must "
+                        "be readable at the same paths on its nodes); default: start a local Ray for this run")
+
+
+def _check_engine_options(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 0:
+        raise UsageError("--workers must be 0 or more")
+    if args.engine != "ray" and args.ray_address:
+        raise UsageError("--ray-address needs --engine ray")
+    if args.engine == "ray" and args.workers is not None:
+        raise UsageError("--workers is for --engine local (Ray sizes its stages from the cluster)")
 
 
 def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
@@ -63,18 +93,22 @@ def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline.ingest import Ingestor
     from pipeline.parsing import expand_paths
 
     if args.max_tokens is not None and args.max_tokens < 16:
         raise UsageError("--max-tokens must be at least 16")
+    _check_engine_options(args)
     existing = [p for p in args.paths if os.path.exists(p)]
     if not args.prune and len(existing) == len(args.paths) and not expand_paths(existing, args.include, args.exclude):
         print("ragline ingest: no matching documents found", file=sys.stderr)
         return EXIT_USAGE
     # Index errors (locked, another model, bad options) reach the CLI's one error wrapper.
     with open_index(args, create=True, chunking=_chunking(args), parse_options=parse_options(args)) as index:
-        # Missing paths go through add() too: they come back as per-file failures in the report.
-        report = index.add(
+        ingestor = Ingestor(index, parse_options=index.parse_options, engine=args.engine, workers=args.workers,
+                            ray_address=args.ray_address)
+        # Missing paths are ingested too: they come back as per-file failures in the report.
+        report = ingestor.run(
             args.paths, include=args.include, exclude=args.exclude, prune=args.prune,
             progress=not (args.quiet or args.json),
         )

@@ -120,3 +120,37 @@ def test_a_repaired_file_is_indexed_as_partial_and_said(
     report = json.loads(capsys.readouterr().out)
     assert report["partial"] == 1 and report["failed"] == 0
     assert {i["reason"] for i in report["issues"]} == {"repaired"}
+
+
+def test_engine_options(fake_model: None, docs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, seq = ingest_json(capsys, str(docs), "--index", str(tmp_path / "seq"), "--workers", "0")
+    assert code == 0
+    code, par = ingest_json(capsys, str(docs), "--index", str(tmp_path / "par"), "--workers", "2")
+    assert code == 0
+    for key in ("parsed", "chunks_added", "embedded", "pages"):
+        assert seq[key] == par[key], key
+    assert seq["index"]["chunks"] == par["index"]["chunks"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "-1"], "--workers must be 0 or more"),
+        (["--ray-address", "head:6379"], "--ray-address needs --engine ray"),
+        (["--engine", "ray", "--workers", "2"], "--workers is for --engine local"),
+    ],
+)
+def test_engine_usage_errors_exit_2(
+    fake_model: None, docs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["ingest", str(docs), "--index", str(tmp_path / "ix"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "ix").exists()  # refused before anything was opened
+
+
+def test_help_explains_the_engines(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["ingest", "--help"])
+    out = capsys.readouterr().out
+    assert "--engine {local,ray}" in out and "--workers N" in out and "--ray-address ADDR" in out
