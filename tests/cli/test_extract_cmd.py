@@ -373,6 +373,18 @@ def test_run_option_errors(fake_llm: FakeOpenAI, sample_docs: Path, tmp_path: Pa
     assert (tmp_path / "t.csv").read_text().count("\n") == 2
 
 
+@pytest.fixture
+def python_sigint_handler() -> Iterator[None]:
+    """Python's own SIGINT handler, as a CLI process has it: ``_thread.interrupt_main()`` only reaches that
+    handler, and a test run started in the background by a non-interactive shell inherits SIGINT ignored."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_keeps_what_is_finished_and_the_rerun_completes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
