@@ -6,6 +6,11 @@ The server runs as a child process (``python -m llama_cpp.server``) rather than 
 crash or a hung generation cannot take the pipeline down, its output goes to a log file, and the
 very same :class:`~pipeline.llm.LLMClient` code talks to it as to any remote endpoint. It is started
 through ``_local_launch.start_guarded``, so it dies with ragline even when ragline is SIGKILLed.
+
+The llama.cpp build is checked against this CPU before the start (the instruction sets setup.sh recorded),
+and a short completion right after the start runs the matrix kernels once: a build this CPU cannot run
+dies of SIGILL there, and becomes a ConfigurationError that says how to rebuild, not a connection error
+on the first document.
 """
 
 from __future__ import annotations
@@ -20,12 +25,21 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 from ..exceptions import ConfigurationError, LLMConnectionError, MissingDependencyError
 from ._client import LLMClient, RetryPolicy
-from ._local_launch import SERVER_MODULE, GuardedProcess, start_guarded
+from ._local_launch import (
+    SERVER_MODULE,
+    GuardedProcess,
+    LlamaBuild,
+    check_build_fits,
+    died_of_illegal_instruction,
+    illegal_instruction_error,
+    start_guarded,
+)
 from ._local_models import _INSTALL_HINT, LOCAL_MODELS, LocalModelSpec, default_cache_dir, ensure_model
 from ._settings import (
     DEFAULT_LOCAL_MODEL,
@@ -38,6 +52,9 @@ from ._settings import (
 )
 
 log = logging.getLogger("pipeline.llm")
+
+# Long enough (~70 tokens) that prompt reading runs the batched matrix kernels, not only the vector ones.
+_PROBE_PROMPT = "Invoice INV-2026-0042 of 14.03.2026: net 1.153,79 EUR, VAT 80,77 EUR, total 1.234,56 EUR. " * 3
 
 
 def _free_port(host: str) -> int:
@@ -78,6 +95,8 @@ class LocalLLMServer:
         python: str = sys.executable,
         extra_args: tuple[str, ...] = (),
         module: str = SERVER_MODULE,
+        extra_env: Mapping[str, str] | None = None,
+        probe: bool = True,
     ) -> None:
         self.model = model
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -93,6 +112,9 @@ class LocalLLMServer:
         self.python = python
         self.extra_args = tuple(extra_args)
         self.module = module
+        self.extra_env = dict(extra_env or {})  # e.g. PYTHONPATH to another llama-cpp-python build (bench)
+        self.probe = probe  # one short completion after the start: a build this CPU cannot run dies there
+        self.build: LlamaBuild | None = None  # what setup.sh recorded about the installed build, if anything
         self.model_path: Path | None = None
         self.startup_seconds: float | None = None  # how long the last start took, once started
         self._proc: subprocess.Popen[bytes] | None = None
@@ -139,6 +161,7 @@ class LocalLLMServer:
             if self.running:
                 return
             _check_server_deps()
+            self.build = check_build_fits(self.python)
             self.model_path = self._resolve_model()
             # A free port picked here can be taken by someone else before the server binds it: retry.
             tries = 1 if self.requested_port else 3
@@ -170,10 +193,12 @@ class LocalLLMServer:
         log.info("starting local LLM: %s -m %s %s (log: %s)", self.python, self.module, " ".join(args), log_path)
         t0 = time.monotonic()
         with log_path.open("ab") as log_file:
-            guard = start_guarded(self.python, args, log_file=log_file, module=self.module)
+            guard = start_guarded(self.python, args, log_file=log_file, module=self.module, extra_env=self.extra_env)
         self._guard, self._proc, self.port = guard, guard.proc, port
         atexit.register(self.stop)
         self._wait_ready(guard.proc, port, log_path, deadline=t0 + self.startup_timeout)
+        if self.probe:
+            self._probe(guard.proc, port, log_path)
         self.startup_seconds = time.monotonic() - t0
 
     def _wait_ready(self, proc: subprocess.Popen[bytes], port: int, log_path: Path, deadline: float) -> None:
@@ -183,12 +208,7 @@ class LocalLLMServer:
         url = f"http://{self.host}:{port}/v1/models"
         while True:
             if proc.poll() is not None:
-                self.stop()
-                raise LLMConnectionError(
-                    f"local LLM server exited with code {proc.returncode} during startup; "
-                    f"last log lines:\n{_tail(log_path)}",
-                    stage="llm",
-                )
+                self._raise_died(proc, log_path, "during startup")
             try:
                 if httpx.get(url, timeout=2.0).status_code == 200:
                     log.info("local LLM ready on port %d", port)
@@ -202,6 +222,31 @@ class LocalLLMServer:
                     stage="llm",
                 )
             time.sleep(0.25)
+
+    def _probe(self, proc: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
+        """One short completion, so that a build this CPU cannot run dies now (SIGILL) rather than on a
+        document. A server that answers with an error but lives on is fine (a stand-in, another API)."""
+        import httpx
+
+        body = {"prompt": _PROBE_PROMPT, "max_tokens": 2, "temperature": 0}
+        try:
+            httpx.post(f"http://{self.host}:{port}/v1/completions", json=body, timeout=self.startup_timeout)
+        except httpx.HTTPError:
+            # A dropped connection may be the server dying: give the kernel a moment to reap it.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(2.0)
+        if proc.poll() is not None:
+            self._raise_died(proc, log_path, "on its first completion")
+
+    def _raise_died(self, proc: subprocess.Popen[bytes], log_path: Path, when: str) -> NoReturn:
+        """The typed error for a server that exited: SIGILL means the build does not fit this CPU."""
+        self.stop()
+        if died_of_illegal_instruction(proc.returncode):
+            raise illegal_instruction_error(self.python, log_path)
+        raise LLMConnectionError(
+            f"local LLM server exited with code {proc.returncode} {when}; last log lines:\n{_tail(log_path)}",
+            stage="llm",
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         """Terminate the server (SIGTERM, then SIGKILL after ``timeout`` s). Idempotent."""

@@ -19,17 +19,31 @@ left running as an orphan (one busy core and 2 GB). Two guards, both set up when
   any ``python`` that has llama-cpp-python.
 
 On other platforms neither guard is available and the server is stopped by ``stop()``/atexit only.
+
+**The build fits this CPU.** ``scripts/setup.sh`` builds llama-cpp-python for the instruction sets the
+installing CPU lists (AVX-512 where present: prompt reading 1.2-1.5x faster) and records them in
+``<venv>/ragline-llama-build.json`` (:data:`BUILD_RECORD_NAME`). A venv copied to, or a home directory
+shared with, a CPU without them would die with SIGILL on the first matrix product. :func:`check_build_fits`
+compares the record with ``/proc/cpuinfo`` before the server starts, and :func:`illegal_instruction_error`
+turns a server that died of SIGILL anyway into a :class:`~pipeline.exceptions.ConfigurationError` that says
+how to rebuild, instead of a bare crash or a connection error.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import IO
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..exceptions import ConfigurationError
 
 WATCH_FD_ENV = "RAGLINE_PARENT_WATCH_FD"
 MODULE_ENV = "RAGLINE_SERVER_MODULE"
@@ -94,12 +108,19 @@ class GuardedProcess:
                 pass
 
 
-def start_guarded(python: str, args: list[str], *, log_file: IO[bytes], module: str = SERVER_MODULE) -> GuardedProcess:
+def start_guarded(
+    python: str,
+    args: list[str],
+    *,
+    log_file: IO[bytes],
+    module: str = SERVER_MODULE,
+    extra_env: Mapping[str, str] | None = None,
+) -> GuardedProcess:
     """Start ``python -m module args`` (through :data:`LAUNCHER`) so that it dies with this process.
 
     Its own session (a Ctrl-C in the terminal reaches ragline, which stops the child), stdin closed,
-    stdout and stderr to ``log_file``."""
-    env = dict(os.environ)
+    stdout and stderr to ``log_file``; ``extra_env`` is added to this process's environment."""
+    env = {**os.environ, **(extra_env or {})}
     env[MODULE_ENV] = module
     posix = os.name == "posix"
     read_fd = write_fd = None
@@ -128,4 +149,99 @@ def start_guarded(python: str, args: list[str], *, log_file: IO[bytes], module: 
     return GuardedProcess(proc, write_fd)
 
 
-__all__ = ["LAUNCHER", "GuardedProcess", "start_guarded"]
+BUILD_RECORD_NAME = "ragline-llama-build.json"
+REBUILD_HINT = (
+    "rebuild llama-cpp-python for this CPU: bash scripts/setup.sh (it builds into "
+    "~/.cache/ragline/wheels/llama-cpp-python-<version>-<this CPU's instruction sets>/ and reinstalls)"
+)
+
+
+class LlamaBuild(BaseModel):
+    """What ``scripts/setup.sh`` records about the llama-cpp-python build it installed into a venv."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    key: str
+    version: str = ""
+    cmake_args: str = ""
+    requires_cpu_flags: tuple[str, ...] = ()
+    wheel: str = ""
+
+
+def build_record_path(python: str) -> Path:
+    """Where setup.sh records the build for the venv of ``python`` (``<venv>/bin/python`` -> ``<venv>``).
+
+    Not resolved: a venv's python is a symlink to the system one, whose prefix is not the venv."""
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        return Path(sys.prefix) / BUILD_RECORD_NAME
+    return Path(python).absolute().parent.parent / BUILD_RECORD_NAME
+
+
+def read_build_record(path: Path) -> LlamaBuild | None:
+    """The recorded build, or None when there is none (installed some other way) or it is unreadable."""
+    try:
+        return LlamaBuild.model_validate(json.loads(path.read_text()))
+    except (OSError, ValueError, ValidationError):
+        return None
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str] | None:
+    """This CPU's instruction-set flags (the first ``flags``/``Features`` line), None where unknown."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() in ("flags", "Features"):
+            return set(value.split())
+    return None
+
+
+def check_build_fits(python: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> LlamaBuild | None:
+    """Raise :class:`ConfigurationError` when the recorded build needs instructions this CPU lacks.
+
+    Returns the record (None if there is none, or the CPU's flags cannot be read: nothing to check)."""
+    build = read_build_record(build_record_path(python))
+    flags = cpu_flags(cpuinfo)
+    if build is None or flags is None:
+        return build
+    missing = sorted(set(build.requires_cpu_flags) - flags)
+    if missing:
+        raise ConfigurationError(
+            f"the installed llama-cpp-python was built for {build.key}, but this CPU lacks "
+            f"{', '.join(missing)} (it would die with 'Illegal instruction'); {REBUILD_HINT}",
+            stage="llm",
+        )
+    return build
+
+
+def died_of_illegal_instruction(returncode: int | None) -> bool:
+    """True when a child process was killed by SIGILL (Popen reports -SIGILL)."""
+    return returncode is not None and returncode == -int(signal.SIGILL)
+
+
+def illegal_instruction_error(python: str, log_path: Path) -> ConfigurationError:
+    """The error for a server that died of SIGILL: its build uses instructions this CPU cannot run."""
+    build = read_build_record(build_record_path(python))
+    built_for = f"was built for {build.key}" if build else "was built for another CPU (no build record)"
+    return ConfigurationError(
+        f"the local LLM server died with 'Illegal instruction' (SIGILL): llama-cpp-python {built_for} "
+        f"and this CPU cannot run it; {REBUILD_HINT}. Server log: {log_path}",
+        stage="llm",
+    )
+
+
+__all__ = [
+    "BUILD_RECORD_NAME",
+    "LAUNCHER",
+    "GuardedProcess",
+    "LlamaBuild",
+    "build_record_path",
+    "check_build_fits",
+    "cpu_flags",
+    "died_of_illegal_instruction",
+    "illegal_instruction_error",
+    "read_build_record",
+    "start_guarded",
+]
