@@ -170,12 +170,12 @@ class Index:
         stored = store.get_meta("embedding_model")
         stored_dim = store.get_meta("embedding_dim")
         if self.embedder is None:
-            from .embedding import make_embedder
+            from .embedding import DEFAULT_MODEL, make_embedder
 
             model: str | None = None
-            if stored:
+            if stored:  # the bundled model by name (its path is another install's); another model by its path
                 hint = store.get_meta("embedding_model_path")
-                model = hint if hint and Path(hint).is_dir() else stored
+                model = hint if hint and Path(hint).is_dir() and stored != DEFAULT_MODEL else stored
             self.embedder = make_embedder(self.backend, model, cache_dir=self.cache_dir)  # type: ignore[arg-type]
         if stored and (self.embedder.model_name != stored or str(self.embedder.dimension) != stored_dim):
             raise EmbeddingModelMismatchError(

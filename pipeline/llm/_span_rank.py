@@ -27,6 +27,7 @@ period come from :mod:`pipeline.llm._span_query`):
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -41,6 +42,14 @@ _MONEY_RE = re.compile(r"\$\s?\d|\d\s*(?:million|billion)\b", re.IGNORECASE)
 # "increased $3.9 billion or 21%", "57% lower ... offset by 7% growth": words of a change, not of a level.
 _CHANGE_WORDS_RE = re.compile(r"\b(?:increas|decreas|grew|growth|grow|declin|lower|higher|rose|fell)\w*\b", re.IGNORECASE)
 _BIG_NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
+# A measured quantity: a number with its unit of time, power, energy, mass, length, area or currency
+# ("1.8 years", "3.9 MW", "402 MWh", "EUR 0.19"): a figure as much as "$3.9 billion" is.
+_MEASURE_RE = re.compile(
+    r"\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:years?|months?|weeks?|days?|hours?|[kMGT]?Wh?p?|[kMG]?t|kg|km|m²|m2|"
+    r"EUR|USD|GBP|CHF|€|£)(?![A-Za-z])|(?:EUR|USD|GBP|CHF|€|£)\s?\d")
+_PAIR_WORD_RE = re.compile(r"[A-Za-z]{3,}")
+_PERIOD_COL_RE = re.compile(r"\b(?:months?|quarter|year|ended|fiscal|q[1-4]|fy|january|february|march|april|may|"
+                            r"june|july|august|september|october|november|december)\b", re.IGNORECASE)
 _LEVEL_RE = re.compile(r"\b(?:was|were|of|totaled|totalled|remaining|remained|had|is|are)\s+(?:approximately\s+)?\$\s?\d",
                        re.IGNORECASE)
 _LONGER_COL_RE = re.compile(r"\b(six|nine|twelve) months\b|\bfirst (half|nine months)\b", re.IGNORECASE)
@@ -105,8 +114,15 @@ def _span_words(s: Span) -> tuple[set[str], set[str]]:
     and its section."""
     if s.kind == "cell":
         group, _, own = s.label.rpartition(" > ")
-        return set(terms(own)), set(terms(f"{group} {s.column} {s.section}"))
-    return set(terms(s.quote)), set(terms(s.section))
+        return set(terms(own)) | _compounds(own), set(terms(f"{group} {s.column} {s.section}"))
+    return set(terms(s.quote)) | _compounds(s.quote), set(terms(s.section))
+
+
+def _compounds(text: str) -> set[str]:
+    """Adjacent words written together ("pay back" -> payback, "cash flow" -> cashflow, "work force"): a
+    question may spell a compound as one word where the document spells it as two."""
+    words = [w.lower() for w in _PAIR_WORD_RE.findall(text)]
+    return {stem(a + b) for a, b in itertools.pairwise(words)}
 
 
 def make_query(question: str, spans: list[Span]) -> Query:
@@ -120,7 +136,10 @@ def _cell_period(s: Span, q: Query, latest: int | None, row_has_quarter: bool) -
     col = s.column.lower()
     years = [int(y) for y in _YEAR_RE.findall(col)]
     prior = bool(latest and years and max(years) < latest)
-    score = -2.0 if prior else 1.0 if s.column_rank == 0 else 0.0
+    # The first column is the current period unless the table names its columns as something else than
+    # periods (a line-item table's "Qty" or "Amount": being first says nothing there).
+    current = s.column_rank == 0 and bool(years or _PERIOD_COL_RE.search(col) or not col.strip())
+    score = -2.0 if prior else 1.0 if current else 0.0
     if "three months" in col or "quarter" in col:
         score += -0.5 if q.asks_longer_period else 0.5
     elif _LONGER_COL_RE.search(col) and row_has_quarter:
@@ -162,7 +181,8 @@ def score_span(s: Span, q: Query, o: RankOptions, latest: int | None = None, row
         return score
     cov = q.coverage(main | ctx)
     # A question that asks no rate is answered by an amount; a sentence that prints only rates is not one.
-    has_figure = _AMOUNT_RE.search(s.quote) if q.asks_percent else (_MONEY_RE.search(s.quote) or _BIG_NUMBER_RE.search(s.quote))
+    has_figure = _AMOUNT_RE.search(s.quote) if q.asks_percent else (
+        _MONEY_RE.search(s.quote) or _BIG_NUMBER_RE.search(s.quote) or _MEASURE_RE.search(s.quote))
     figure = o.figure_bonus if has_figure else 0.0
     why = o.why_bonus if q.asks_why else 0.0
     score = o.sentence_weight * cov + (figure + why) * (cov > 0) + prior + o.period_weight * _sentence_period(s, q, latest)

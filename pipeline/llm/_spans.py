@@ -197,12 +197,16 @@ def _table_spans(table: _Table, hit: int, section: str) -> tuple[list[Span], lis
     prose: list[str] = []
     for headers, body in _segments(rows):
         unit, dollars = _segment_unit([*headers, *(cells for _, cells in body)], unit, dollars)
-        data_cols = sorted({i for _, cells in body for i in _row_label(cells)[1]})
-        columns = _column_labels(headers, data_cols)
+        counters = _row_number_columns(body)
+        data_cols = sorted({i for _, cells in body for i in _row_label(cells)[1]} - counters)
+        # A counter column's header ("Pos.") names the counter, not the value columns.
+        columns = _column_labels([["" if i in counters else c for i, c in enumerate(h)] for h in headers],
+                                 data_cols)
         order = _column_order(columns, data_cols, headers)
         group = ""
         for _, cells in body:
             label, values = _row_label(cells)
+            values = [c for c in values if c not in counters]
             if not values:
                 texts = [c for c in cells if c and c not in _FILLER]
                 if any(is_merged_figures(c) and not _YEAR_RE.search(c) for c in texts):
@@ -226,6 +230,24 @@ def _table_spans(table: _Table, hit: int, section: str) -> tuple[list[Span], lis
 
 
 Row = tuple[str, list[str]]
+
+
+def _row_number_columns(body: list[Row]) -> set[int]:
+    """Columns printed left of the row label that count the rows down (1, 2, 3 ...: an invoice's "Pos.",
+    a list's "No."): position numbers, never an answer's figure."""
+    seen: dict[int, list[str]] = {}
+    for _, cells in body:
+        label_at = next((i for i, c in enumerate(cells) if c and c not in _FILLER and not is_value(c)), None)
+        for i in range(label_at or 0):
+            if cells[i].strip():
+                seen.setdefault(i, []).append(cells[i].strip().rstrip("."))
+    out = set()
+    for col, vals in seen.items():
+        if len(vals) >= 2 and all(v.isdigit() for v in vals):
+            first = int(vals[0])
+            if first in (0, 1) and [int(v) for v in vals] == list(range(first, first + len(vals))):
+                out.add(col)
+    return out
 
 
 def _segments(rows: list[Row]) -> list[tuple[list[list[str]], list[Row]]]:
