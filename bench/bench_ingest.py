@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CONFIGS = {
-    "baseline": {"workers": 0, "precision": "fp32", "label": "sequential, ONNX fp32 (before)"},
+    # Today's code before this round: the sequential path and the plain fp32 export (SDPA attention, unfused).
+    "baseline": {"workers": 0, "precision": "fp32", "graph": "plain", "label": "sequential, plain ONNX fp32 (before)"},
     "default": {"workers": None, "precision": None, "label": "local engine, default embedder (now)"},
 }
 
@@ -63,6 +64,8 @@ def run_one(config: str, files: list[Path], backend: str, cache_dir: str | None)
     cfg = CONFIGS[config]
     embedder = make_bench_embedder(backend, cfg["precision"], cache_dir)
     embedder.warm_up()
+    if cfg.get("graph") == "plain":
+        _use_plain_graph(embedder, cache_dir)
     with tempfile.TemporaryDirectory() as tmp, Index.open(Path(tmp) / "ix", embedder=embedder) as index:
         ingestor = Ingestor(index, workers=cfg["workers"])
         load = os.getloadavg()[0]
@@ -80,6 +83,24 @@ def run_one(config: str, files: list[Path], backend: str, cache_dir: str | None)
                     f"{getattr(embedder, 'precision', None) or getattr(embedder, 'variant', '')}".strip(),
         "chunk_ids_sha": __import__("hashlib").sha256("".join(chunk_ids).encode()).hexdigest()[:12],
     }
+
+
+def _use_plain_graph(embedder: Any, cache_dir: str | None) -> None:
+    """Swap the embedder's ONNX session for the plain export ragline used before the fused graph."""
+    import onnxruntime as ort
+
+    from pipeline._onnx_artifacts import export_onnx
+    from pipeline.embedding import resolve_model
+
+    target = Path(cache_dir or tempfile.gettempdir()) / "onnx" / "bench-plain-sdpa.onnx"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        export_onnx(resolve_model(None)[1], target, attn_implementation="sdpa")
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    embedder._session = ort.InferenceSession(str(target), sess_options=opts, providers=["CPUExecutionProvider"])
+    embedder._input_names = {i.name for i in embedder._session.get_inputs()}
+    embedder.precision = "fp32 (plain export)"
 
 
 def spawn(config: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -126,7 +147,10 @@ def main() -> int:
         return 2
     if args.child == "warm":
         for cfg in CONFIGS.values():  # export/convert model files once, before any timed run's RSS counts
-            make_bench_embedder(args.backend, cfg["precision"], args.cache_dir).warm_up()
+            embedder = make_bench_embedder(args.backend, cfg["precision"], args.cache_dir)
+            embedder.warm_up()
+            if cfg.get("graph") == "plain":
+                _use_plain_graph(embedder, args.cache_dir)
         print("{}")
         return 0
     if args.child:
