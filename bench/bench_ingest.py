@@ -90,14 +90,9 @@ def run_one(config: str, files: list[Path], backend: str, cache_dir: str | None)
 def _use_plain_graph(embedder: Any, cache_dir: str | None) -> None:
     """Swap the embedder's ONNX session for the plain export ragline used before the fused graph."""
     import onnxruntime as ort
+    from bench_embed import _plain_graph  # the same baseline graph as the embedding benchmark's
 
-    from pipeline._onnx_artifacts import export_onnx
-    from pipeline.embedding import resolve_model
-
-    target = Path(cache_dir or tempfile.gettempdir()) / "onnx" / "bench-plain-sdpa.onnx"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        export_onnx(resolve_model(None)[1], target, attn_implementation="sdpa")
+    target = _plain_graph(Path(cache_dir or tempfile.gettempdir()))
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     embedder._session = ort.InferenceSession(str(target), sess_options=opts, providers=["CPUExecutionProvider"])
