@@ -73,7 +73,9 @@ def compose_share(question: str, ranked: list[Span], hits: list[SearchHit]) -> C
         wholes += [w for w in cells if _is_total(w) and _same_place(part, w, hits) and w not in wholes]
         for whole in wholes:
             total = number_of(whole)
-            if value is None or total is None or total == 0 or abs(value) > abs(total):
+            # A part as large as its whole is the whole printed under another label (Revenue / Total revenue):
+            # 100% says nothing the question asked.
+            if value is None or total is None or total == 0 or abs(value) >= abs(total):
                 continue
             pct = Decimal(100) * value / total
             calc = f"{part.value} / {whole.value} = {format_percent(pct)}"

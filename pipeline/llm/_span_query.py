@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 QuestionKind = Literal["share", "compare", "change", "narrative", "amount"]
 
@@ -78,6 +78,14 @@ _CHANGE_RE = re.compile(
 _WHY_RE = re.compile(
     r"\b(why|driv\w*|factors?|reasons?|affect\w*|impact\w*|effects?|caus\w*|contribut\w*|explain\w*|"
     r"suggest\w*|focus\w*|priorit\w*|risks?|proceedings?|changes?|announce\w*|details?)\b", re.IGNORECASE)
+# "How much did X spend on R&D, and what were the priorities?": the figure comes first; the narrative
+# clause after it must not turn the question into one a sentence answers.
+_HOW_MUCH_RE = re.compile(r"\s*how\s+(?:much|many)\b", re.IGNORECASE)
+# "in the first quarter of 2023", "first half": words of the period asked (the period signal's job), not of
+# the line that answers; as content words they match a "First Quarter" row of a repurchase table.
+_PERIOD_PHRASE_RE = re.compile(r"\b(?:first|second|third|fourth)\s+(?:fiscal\s+)?(?:quarter|half)\b", re.IGNORECASE)
+# "..., and what were the priorities?" after a how-much clause: the figure is asked in the first clause.
+_SECOND_CLAUSE_RE = re.compile(r",?\s+and\s+(?:what|which|how|why|where|who)\b.*$", re.IGNORECASE | re.DOTALL)
 _SIX_NINE_RE = re.compile(r"\b(six|nine|twelve)[- ]months?\b|\byear[- ]to[- ]date\b|\bfirst half\b|\bytd\b", re.IGNORECASE)
 
 
@@ -102,7 +110,7 @@ def question_kind(question: str) -> QuestionKind:
         return "change"
     if _COMPARE_RE.search(question):
         return "compare"
-    if _WHY_RE.search(question):
+    if _WHY_RE.search(question) and not _HOW_MUCH_RE.match(question):
         return "narrative"
     return "amount"
 
@@ -129,6 +137,7 @@ class Query(BaseModel):
     kind: QuestionKind = "amount"
     asks_longer_period: bool = False
     asks_percent: bool = False
+    period_phrase: str = Field(default="", description='the period the question names in words ("second quarter")')
 
     @property
     def asks_why(self) -> bool:
@@ -163,10 +172,20 @@ def filer_words(question: str) -> set[str]:
     return {stem(w) for m in _FILER_RE.finditer(question) for w in m.groups() if w}
 
 
+def _asked_words(question: str) -> str:
+    """The part of the question whose words name the line asked for: without its period phrase, and for a
+    how-much question without a narrative clause that follows ("..., and what were the priorities?")."""
+    text = _PERIOD_PHRASE_RE.sub(" ", question)
+    if _HOW_MUCH_RE.match(text):
+        text = _SECOND_CLAUSE_RE.sub("", text)
+    return text
+
+
 def build_query(question: str, documents: Iterable[set[str]]) -> Query:
     """Weights from each question word's rarity among ``documents`` (the candidates' word sets)."""
     filer = filer_words(question)
-    q_terms = [t for t in dict.fromkeys(terms(question)) if t not in filer] or list(dict.fromkeys(terms(question)))
+    words = terms(_asked_words(question)) or terms(question)
+    q_terms = [t for t in dict.fromkeys(words) if t not in filer] or list(dict.fromkeys(words))
     df: Counter[str] = Counter()
     n = 0
     for words in documents:
@@ -181,7 +200,8 @@ def build_query(question: str, documents: Iterable[set[str]]) -> Query:
         weights[t] = math.log(1 + n / (1 + seen)) if seen else 0.0
     return Query(weights=weights, expansions=expansions, kind=question_kind(question),
                  asks_longer_period=bool(_SIX_NINE_RE.search(question)),
-                 asks_percent=bool(re.search(r"%|\bpercent|\brate\b|\bratio\b", question, re.IGNORECASE)))
+                 asks_percent=bool(re.search(r"%|\bpercent|\brate\b|\bratio\b", question, re.IGNORECASE)),
+                 period_phrase=" ".join(m.group(0).lower().split()) if (m := _PERIOD_PHRASE_RE.search(question)) else "")
 
 
 __all__ = ["SYNONYMS", "Query", "QuestionKind", "build_query", "compared_parts", "expansions_of", "filer_words",

@@ -156,12 +156,15 @@ def _sentence_period(s: Span, q: Query, latest: int | None) -> float:
         score += 0.5 if max(years) >= latest else -0.5
     if _LONGER_COL_RE.search(s.quote) and not re.search(r"\bquarter|three months", s.quote, re.IGNORECASE):
         score += 0.5 if q.asks_longer_period else -0.5
+    if q.period_phrase and q.period_phrase in " ".join(s.quote.lower().split()):
+        score += 0.5  # "during the second quarter of 2023" for a question about the second quarter
     return score
 
 
 def score_span(s: Span, q: Query, o: RankOptions, latest: int | None = None, row_has_quarter: bool = True,
-               retrieval_rank: int | None = None) -> float:
-    """``retrieval_rank``: 0-based rank of the span's chunk for the prior (default: its position in the hits)."""
+               retrieval_rank: int | None = None, label_repeats: bool = True) -> float:
+    """``retrieval_rank``: 0-based rank of the span's chunk for the prior (default: its position in the hits).
+    ``label_repeats``: the row's own label appears in its table under another group (or none) too."""
     main, ctx = _span_words(s)
     prior = o.prior_weight / math.sqrt(1 + (s.hit if retrieval_rank is None else retrieval_rank))
     wants_figure = q.kind != "narrative"
@@ -174,7 +177,9 @@ def score_span(s: Span, q: Query, o: RankOptions, latest: int | None = None, row
         if wants_figure and label_cov > 0:
             score += o.cell_bonus
         group = set(terms(_UNIT_TEXT_RE.sub("", s.label.rpartition(" > ")[0])))
-        if group and not any(q.matches(t) for t in group):
+        # "North America > Net sales" beside "AWS > Net sales": a segment's row, below the consolidated one.
+        # A heading over the only such row ("Operating expenses > Research and development") is no segment.
+        if group and label_repeats and not any(q.matches(t) for t in group):
             score -= o.segment_penalty
         if "%" in s.value and not q.asks_percent:
             score -= o.percent_penalty
@@ -231,11 +236,17 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     q = query or make_query(question, spans)
     periods = Periods.of(spans, hits)
     quarterly = {(s.hit, s.label) for s in spans if s.kind == "cell" and _QUARTER_COL_RE.search(s.column)}
+    groups: dict[tuple[int, str], set[str]] = {}
+    for s in spans:
+        if s.kind == "cell":
+            group, _, own = s.label.rpartition(" > ")
+            groups.setdefault((s.hit, own), set()).add(group)
     ranks = [first_stage_rank(h, i) for i, h in enumerate(hits or [])]
     scored = []
     for s in spans:
         rank = ranks[s.hit] if s.hit < len(ranks) else None
-        sc = round(score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank), 4)
+        repeats = s.kind == "cell" and len(groups.get((s.hit, s.label.rpartition(" > ")[2]), ())) > 1
+        sc = round(score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats), 4)
         if sc >= o.min_score and _fits(s, q, hits):
             scored.append(s.model_copy(update={"score": sc}))
     return sorted(scored, key=lambda s: -s.score)

@@ -13,7 +13,7 @@ from pipeline.evaluation.docugami import QAItem, figure_in
 from pipeline.evaluation.qa_eval import answer_has_figure, rounded_figure_in, scaled_figure_in
 from pipeline.llm import LLMClient, QAOptions, RetryPolicy, ask
 from pipeline.llm._span_query import filer_words, question_kind
-from pipeline.llm._span_rank import rank_spans
+from pipeline.llm._span_rank import RankOptions, make_query, rank_spans, score_all, score_span
 from pipeline.llm._span_values import format_figure, number_of
 from pipeline.llm._spans import Span, spans_of_hit
 from pipeline.protocols import SearchHit
@@ -166,6 +166,13 @@ def test_no_total_row_means_no_share_is_made_up() -> None:
     assert a.computation is None and len(a.citations) == 1 and "%" not in a.text.split(":")[0]
 
 
+def test_a_part_as_large_as_its_whole_is_no_share() -> None:
+    text = INCOME.replace("| Services |", "| Services (all of it) |").replace("21,750 | 19,500", "83,000 | 77,500")
+    a = ask("What percentage of total net sales did Services contribute in the latest quarter?",
+            FakeRetriever([hit("t1", text)]))
+    assert "100.0%" not in a.text and (a.computation is None or "83,000 / 83,000" not in a.computation)
+
+
 def test_nothing_that_fits_is_not_found() -> None:
     a = ask("Who is ACME's chief executive's favourite composer?", FakeRetriever([hit("t1", INCOME)]))
     assert not a.found and a.text == "not found" and a.citations == [] and a.computation is None
@@ -204,3 +211,77 @@ def test_a_cell_of_merged_figures_is_no_figure() -> None:
     assert [(s.label, s.value) for s in cells(text)] == [("Total net sales", "13,131")]
     a = ask("What percentage of total net sales did Gadgets contribute in the quarter?", FakeRetriever([hit("t", text)]))
     assert a.computation is None  # no part to divide: the merged row tells no single figure
+
+
+# --- what the question asks for ------------------------------------------------------------------------
+
+RND = """ACME CORP > Condensed Consolidated Statements of Operations
+(In millions)
+
+|  | Three Months Ended |  |
+|---|---|---|
+|  | September 28, 2024 | September 30, 2023 |
+| Operating expenses |  |  |
+| Research and development | 6,844 | 6,210 |
+| Sales and marketing | 5,679 | 5,126 |
+"""
+REPURCHASES = """ACME CORP > Share Repurchases
+(In millions)
+
+|  | Shares | Amount |
+|---|---|---|
+| First Quarter | 17 | 4,600 |
+| Second Quarter | 18 | 4,400 |
+"""
+RND_PROSE = """ACME CORP > Operating Expenses
+Research and development expenses increased $2.1 billion or 19% driven by investments in strategic priorities.
+"""
+
+
+def test_a_how_much_question_with_a_narrative_clause_still_asks_a_figure() -> None:
+    q = ("How much has ACME invested in research and development in the first quarter of 2024, "
+         "and what were the strategic priorities?")
+    assert question_kind(q) == "amount"
+    hits = [hit("r1", RND_PROSE), hit("r2", REPURCHASES), hit("r3", RND)]
+    a = ask(q, FakeRetriever(hits))
+    # Not the change sentence (the narrative clause's words), not the "First Quarter" repurchase row
+    # (the period's words): the R&D line of the current quarter.
+    assert a.found and "6,844" in a.text, a.text
+
+
+def test_a_sentence_naming_the_asked_quarter_beats_one_that_does_not() -> None:
+    text = ("ACME CORP > Net Sales\nNet income changed because other income fell by $0.4 billion over the year.\n"
+            "Net income changed because weaker currencies cut net sales by $2.4 billion during the second quarter of 2024.\n")
+    h = hit("s1", text)
+    top = rank_spans("In the second quarter of 2024, what drove the change in ACME's net income?",
+                     spans_of_hit(h, 0), hits=[h])
+    assert "$2.4 billion" in top[0].quote
+
+
+SEGMENTS = """ACME CORP > Segment Information
+(In millions)
+
+|  | Three Months Ended September 28, 2024 |
+|---|---|
+| North America |  |
+| Net sales | 87,887 |
+| International |  |
+| Net sales | 32,137 |
+| Consolidated |  |
+| Net sales | 143,083 |
+"""
+
+
+def test_a_segment_row_ranks_below_but_a_heading_over_a_single_row_does_not() -> None:
+    opts = RankOptions()
+    for text, question, value, penalised in (
+        (SEGMENTS, "What were ACME's net sales in the quarter?", "87,887", True),  # Net sales under 3 groups
+        (RND, "How much did ACME spend on research and development?", "6,844", False),  # a heading over one row
+    ):
+        h = [hit("t", text)]
+        spans = spans_of_hit(h[0], 0)
+        ranked = next(s for s in score_all(question, spans, h, opts) if s.value == value)
+        q = make_query(question, spans)
+        unpenalised = score_span(ranked, q, opts, latest=2024, retrieval_rank=0, label_repeats=False)
+        assert ranked.label.count(" > ") == 1
+        assert abs(unpenalised - ranked.score - (opts.segment_penalty if penalised else 0.0)) < 1e-3
