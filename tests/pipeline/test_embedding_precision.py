@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 
 import pipeline._onnx_artifacts as artifacts
-from pipeline.embedding import OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_model
+from pipeline.embedding import (
+    DEFAULT_MODEL,
+    OnnxEmbedder,
+    SentenceTransformerEmbedder,
+    embedder_for_index,
+    make_embedder,
+    resolve_model,
+    split_vector_space,
+    vector_space,
+)
 from pipeline.exceptions import ConfigurationError, MissingDependencyError
 
 SENTENCES = [
@@ -49,6 +58,27 @@ def test_auto_without_cuda_is_onnx(no_cuda: None) -> None:
     assert isinstance(emb, OnnxEmbedder) and emb.requested_precision == "auto"
     with pytest.raises(ConfigurationError, match="need a CUDA GPU"):
         make_embedder("auto", precision="fp16")
+
+
+def test_int8_vectors_are_another_vector_space(no_cuda: None) -> None:
+    assert vector_space(DEFAULT_MODEL, "int8") == f"{DEFAULT_MODEL}+int8"
+    for same in ("auto", "fp32", "fp16", "int8-weights"):  # within cosine 0.999 of the model's own vectors
+        assert vector_space(DEFAULT_MODEL, same) == DEFAULT_MODEL
+    assert split_vector_space(f"{DEFAULT_MODEL}+int8") == (DEFAULT_MODEL, "int8")
+    assert split_vector_space("my-model+v2") == ("my-model+v2", "auto")  # a '+' in a model's own name
+    assert OnnxEmbedder(precision="int8").model_name == f"{DEFAULT_MODEL}+int8"
+    assert OnnxEmbedder(precision="int8").base_model_name == DEFAULT_MODEL
+    assert OnnxEmbedder(precision="fp32").model_name == DEFAULT_MODEL
+
+
+def test_an_index_is_queried_at_the_precision_it_was_built_with(no_cuda: None) -> None:
+    built_int8 = embedder_for_index(f"{DEFAULT_MODEL}+int8", None)
+    assert isinstance(built_int8, OnnxEmbedder) and built_int8.requested_precision == "int8"
+    assert built_int8.model_name == f"{DEFAULT_MODEL}+int8"
+    asked = embedder_for_index(f"{DEFAULT_MODEL}+int8", None, precision="fp32")  # then refused by the index
+    assert asked.model_name == DEFAULT_MODEL
+    fresh = embedder_for_index(None, None)
+    assert isinstance(fresh, OnnxEmbedder) and fresh.requested_precision == "auto"
 
 
 def test_auto_without_onnxruntime_is_torch(no_cuda: None, monkeypatch: pytest.MonkeyPatch) -> None:

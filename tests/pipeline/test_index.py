@@ -575,3 +575,16 @@ def test_the_bundled_model_is_reopened_by_name_from_another_install(tmp_path: Pa
         db.execute("UPDATE meta SET value = ? WHERE key = 'embedding_model_path'", (str(other_install),))
     with Index.open(ix_dir, create=False, cache_dir=tmp_path / "cache") as ix:
         assert ix.search(word(0), k=1, mode="bm25")[0].source.endswith("doc000.md")
+
+
+def test_vectors_of_another_precision_are_refused_not_mixed(tmp_path: Path) -> None:
+    from pipeline.exceptions import EmbeddingModelMismatchError
+    from pipeline.testing import HashingEmbedder
+
+    doc = Document(source="memory://a", content_hash="a" * 64, format="text", pages=1,
+                   elements=[Element(kind=ElementKind.PARAGRAPH, text="Alpha on page one.", page=1)])
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(model_name="test/hashing+int8")) as ix:
+        assert ix.add_documents([doc]).chunks_added == 1
+        assert ix.stats().embedding_model == "test/hashing+int8"
+    with pytest.raises(EmbeddingModelMismatchError, match=r"test/hashing\+int8"):
+        Index.open(tmp_path / "ix", embedder=HashingEmbedder(model_name="test/hashing")).close()
