@@ -63,6 +63,33 @@ def _write(store: DocStore, rows: list[tuple[int, str, DocProfile]]) -> bool:
         return False
 
 
+def backfill_profiles(store: DocStore, batch: int = 64) -> int:
+    """Profile the indexed documents that have no current profile, ``batch`` at a time; returns how many.
+
+    The end of an ingest calls this rather than :func:`load_profiles`: it reads only the ids of documents
+    missing a profile (none, once every document has one), so its memory does not grow with the index."""
+    if not _ensure_table(store):
+        return 0
+    todo = store.conn.execute(
+        "SELECT d.id, d.path, d.doc_id FROM documents d LEFT JOIN doc_profiles p ON p.doc = d.id "
+        "WHERE d.status = 'indexed' AND (p.doc IS NULL OR p.doc_id IS NOT d.doc_id OR p.version != ?)",
+        (PROFILE_VERSION,),
+    ).fetchall()
+    if todo:
+        log.warning("index %s: profiling %d document(s) indexed without an entity/period profile (from the stored "
+                    "parses: no re-parse, no re-embedding)", store.path.parent, len(todo))
+    done = 0
+    for start in range(0, len(todo), batch):
+        fresh = []
+        for row_id, path, doc_id in todo[start:start + batch]:
+            doc = store.load_document(int(row_id))
+            if doc is not None:
+                fresh.append((int(row_id), str(doc_id), profile_document(doc, str(path))))
+        _write(store, fresh)
+        done += len(fresh)
+    return done
+
+
 def load_profiles(store: DocStore) -> list[DocProfile]:
     """Profiles of every indexed document, computing (and storing) the missing or outdated ones."""
     has_table = _ensure_table(store)
@@ -96,4 +123,4 @@ def load_profiles(store: DocStore) -> list[DocProfile]:
     return sorted(out, key=lambda p: p.path)
 
 
-__all__ = ["load_profiles", "save_profile"]
+__all__ = ["backfill_profiles", "load_profiles", "save_profile"]

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from ._index_faiss import embed_checked
 from ._ingest_prepare import ParseJob, PreparedDocument, chunk_document, embedding_groups
-from ._profile_store import load_profiles, save_profile
+from ._profile_store import backfill_profiles, save_profile
 from ._tokenizer import DEFAULT_TOKENIZER
 from .chunking import Chunker, ChunkingOptions
 from .document import ErrorRecord
@@ -246,7 +246,7 @@ class Ingestor:
                         if Path(folder).is_dir():
                             self._prune(os.path.abspath(folder), report)
                 self._rechunk_stale(report)
-                load_profiles(self.index.store)  # profiles documents indexed before profiles existed
+                backfill_profiles(self.index.store)  # documents indexed before profiles existed
             finally:
                 tick(-1, "")
         report.seconds = time.perf_counter() - t0

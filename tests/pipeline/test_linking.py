@@ -130,3 +130,17 @@ def test_an_index_built_before_profiles_is_profiled_once_with_a_message(
         index.retriever._linker = None
         index.search("ACME net sales in Q2 2023", k=3)
         assert not caplog.records  # stored: the migration runs once
+
+
+def test_an_ingest_backfills_only_the_missing_profiles(tmp_path: Path) -> None:
+    from pipeline._profile_store import backfill_profiles, load_profiles
+
+    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+        index.add_documents([filing(n) for n in FILINGS])
+        store = index.store
+        assert backfill_profiles(store) == 0  # every document has its profile
+        with store.transaction() as c:  # two documents lost theirs (an older profiler's, say)
+            c.execute("DELETE FROM doc_profiles WHERE doc IN (SELECT doc FROM doc_profiles LIMIT 2)")
+        assert backfill_profiles(store, batch=1) == 2
+        assert backfill_profiles(store) == 0
+        assert len(load_profiles(store)) == len(FILINGS)
