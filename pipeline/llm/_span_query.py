@@ -184,8 +184,8 @@ def _asked_words(question: str) -> str:
 def build_query(question: str, documents: Iterable[set[str]]) -> Query:
     """Weights from each question word's rarity among ``documents`` (the candidates' word sets)."""
     filer = filer_words(question)
-    words = terms(_asked_words(question)) or terms(question)
-    q_terms = [t for t in dict.fromkeys(words) if t not in filer] or list(dict.fromkeys(words))
+    asked = terms(_asked_words(question)) or terms(question)
+    q_terms = [t for t in dict.fromkeys(asked) if t not in filer] or list(dict.fromkeys(asked))
     df: Counter[str] = Counter()
     n = 0
     for words in documents:
