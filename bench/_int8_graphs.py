@@ -223,17 +223,8 @@ def _feeds(args: argparse.Namespace, texts: list[str]) -> list[dict[str, np.ndar
     """The padded batches OnnxEmbedder would feed for ``texts``."""
     emb = GraphEmbedder(fp32_graph(args), "fp32", cache_dir=args.cache, threads=args.threads)
     emb.warm_up()
-    from pipeline.embedding import _batches, _length_order
+    from pipeline._embed_batching import padded_batches
 
     enc = emb._tokenizer.encode_batch(texts)
-    lengths = [len(e.ids) for e in enc]
-    feeds = []
-    for idx in _batches(_length_order(lengths), lengths, emb.batch_size, emb.max_batch_tokens):
-        width = lengths[idx[0]]
-        ids = np.zeros((len(idx), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, i in enumerate(idx):
-            ids[row, : lengths[i]] = enc[i].ids
-            mask[row, : lengths[i]] = 1
-        feeds.append({"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})
+    feeds = [feed for _, feed in padded_batches(enc, emb.batch_size, emb.max_batch_tokens)]
     return feeds

@@ -3,7 +3,8 @@ sentence-transformers' pooling (mean / cls / max) with L2 normalisation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -30,7 +31,29 @@ def batches(order: list[int], lengths: list[int], batch_size: int, max_tokens: i
     return out
 
 
+def padded_batches(encodings: Sequence[Any], batch_size: int, max_tokens: int
+                   ) -> Iterator[tuple[list[int], dict[str, np.ndarray]]]:
+    """``(indices, feed)`` per batch of tokenizer ``encodings``, longest first: input ids, attention mask and
+    token types padded to the batch's longest text (``batches`` decides which texts share a batch)."""
+    import numpy as np
+
+    lengths = [len(e.ids) for e in encodings]
+    for idx in batches(length_order(lengths), lengths, batch_size, max_tokens):
+        width = lengths[idx[0]]  # longest first
+        ids = np.zeros((len(idx), width), dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        types = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            e = encodings[i]
+            n = len(e.ids)
+            ids[row, :n] = e.ids
+            mask[row, :n] = 1
+            types[row, :n] = e.type_ids
+        yield idx, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
 def pool(hidden: np.ndarray, mask: np.ndarray, mode: str, normalize: bool) -> np.ndarray:
+    """One vector per text from the model's hidden states (padding masked out), unit length."""
     import numpy as np
 
     m = mask[..., None].astype(np.float32)
@@ -45,4 +68,5 @@ def pool(hidden: np.ndarray, mask: np.ndarray, mode: str, normalize: bool) -> np
     norms = np.linalg.norm(vec, axis=1, keepdims=True)
     return vec / np.clip(norms, 1e-12, None)
 
-__all__ = ["batches", "length_order", "pool"]
+
+__all__ = ["batches", "length_order", "padded_batches", "pool"]

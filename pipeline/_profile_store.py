@@ -63,6 +63,25 @@ def _write(store: DocStore, rows: list[tuple[int, str, DocProfile]]) -> bool:
         return False
 
 
+def _say_missing(store: DocStore, n: int) -> None:
+    if n:
+        log.warning(
+            "index %s: %d document(s) have no entity/period profile (indexed before profiles existed, or by an "
+            "older profiler); profiling them from the stored parses once (no re-parse, no re-embedding)",
+            store.path.parent, n,
+        )
+
+
+def _profiled(store: DocStore, rows: list[tuple[int, str, str]]) -> list[tuple[int, str, DocProfile]]:
+    """``(row id, doc id, profile)`` for ``(row id, path, doc id)`` rows, from their stored parses."""
+    out = []
+    for row_id, path, doc_id in rows:
+        doc = store.load_document(row_id)
+        if doc is not None:
+            out.append((row_id, doc_id, profile_document(doc, path)))
+    return out
+
+
 def backfill_profiles(store: DocStore, batch: int = 64) -> int:
     """Profile the indexed documents that have no current profile, ``batch`` at a time; returns how many.
 
@@ -70,21 +89,15 @@ def backfill_profiles(store: DocStore, batch: int = 64) -> int:
     missing a profile (none, once every document has one), so its memory does not grow with the index."""
     if not _ensure_table(store):
         return 0
-    todo = store.conn.execute(
+    todo = [(int(i), str(p), str(h)) for i, p, h in store.conn.execute(
         "SELECT d.id, d.path, d.doc_id FROM documents d LEFT JOIN doc_profiles p ON p.doc = d.id "
         "WHERE d.status = 'indexed' AND (p.doc IS NULL OR p.doc_id IS NOT d.doc_id OR p.version != ?)",
         (PROFILE_VERSION,),
-    ).fetchall()
-    if todo:
-        log.warning("index %s: profiling %d document(s) indexed without an entity/period profile (from the stored "
-                    "parses: no re-parse, no re-embedding)", store.path.parent, len(todo))
+    ).fetchall()]
+    _say_missing(store, len(todo))
     done = 0
     for start in range(0, len(todo), batch):
-        fresh = []
-        for row_id, path, doc_id in todo[start:start + batch]:
-            doc = store.load_document(int(row_id))
-            if doc is not None:
-                fresh.append((int(row_id), str(doc_id), profile_document(doc, str(path))))
+        fresh = _profiled(store, todo[start:start + batch])
         _write(store, fresh)
         done += len(fresh)
     return done
@@ -106,20 +119,11 @@ def load_profiles(store: DocStore) -> list[DocProfile]:
             out.append(DocProfile.model_validate_json(blob))
         else:
             todo.append((int(row_id), str(path), str(doc_id)))
-    if todo:
-        log.warning(
-            "index %s: %d document(s) have no entity/period profile (indexed before profiles existed, or by an "
-            "older profiler); profiling them from the stored parses once (no re-parse, no re-embedding)",
-            store.path.parent, len(todo),
-        )
-        fresh = []
-        for row_id, path, doc_id in todo:
-            doc = store.load_document(row_id)
-            if doc is not None:
-                fresh.append((row_id, doc_id, profile_document(doc, path)))
-        if has_table:
-            _write(store, fresh)
-        out += [p for _, _, p in fresh]
+    _say_missing(store, len(todo))
+    fresh = _profiled(store, todo)
+    if has_table and fresh:
+        _write(store, fresh)
+    out += [p for _, _, p in fresh]
     return sorted(out, key=lambda p: p.path)
 
 

@@ -26,9 +26,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._embed_batching import batches as _batches
-from ._embed_batching import length_order as _length_order
-from ._embed_batching import pool as _pool
+from ._embed_batching import padded_batches, pool
 from ._onnx_artifacts import artifact_path, can_build, ensure_artifact, export_onnx, int8_is_fast
 from ._tokenizer import default_model_path
 from .exceptions import ConfigurationError, MissingDependencyError
@@ -331,23 +329,10 @@ class OnnxEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.warm_up()
         encodings = self._tokenizer.encode_batch(list(texts))
-        lengths = [len(e.ids) for e in encodings]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for idx in _batches(_length_order(lengths), lengths, self.batch_size, self.max_batch_tokens):
-            width = lengths[idx[0]]  # longest first
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            types = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                e = encodings[i]
-                n = len(e.ids)
-                ids[row, :n] = e.ids
-                mask[row, :n] = 1
-                types[row, :n] = e.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            feed = {k: v for k, v in feed.items() if k in self._input_names}
-            hidden = self._session.run(None, feed)[0]
-            out[idx] = _pool(hidden, mask, self._config.pooling, self._config.normalize)
+        for idx, feed in padded_batches(encodings, self.batch_size, self.max_batch_tokens):
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._input_names})[0]
+            out[idx] = pool(hidden, feed["attention_mask"], self._config.pooling, self._config.normalize)
         return out
 
 

@@ -7,13 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline._embed_batching import batches, length_order, pool
 from pipeline.embedding import (
     DEFAULT_MODEL,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
-    _batches,
-    _length_order,
-    _pool,
     make_embedder,
     resolve_model,
 )
@@ -65,23 +63,23 @@ def test_auto_backend_on_cpu_is_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_mean_pooling_ignores_padding_and_normalises() -> None:
     hidden = np.array([[[1.0, 0.0], [3.0, 0.0], [100.0, 100.0]]], dtype=np.float32)
     mask = np.array([[1, 1, 0]])
-    out = _pool(hidden, mask, "mean", True)
+    out = pool(hidden, mask, "mean", True)
     np.testing.assert_allclose(out, [[1.0, 0.0]], atol=1e-6)  # mean of the two real tokens is (2, 0)
-    cls = _pool(hidden, mask, "cls", True)
+    cls = pool(hidden, mask, "cls", True)
     np.testing.assert_allclose(cls, [[1.0, 0.0]], atol=1e-6)
 
 
 def test_length_order_is_longest_first() -> None:
-    assert _length_order([3, 10, 1, 10]) == [1, 3, 0, 2]
+    assert length_order([3, 10, 1, 10]) == [1, 3, 0, 2]
 
 
 def test_batches_respect_count_and_token_budget() -> None:
     lengths = [256, 256, 256, 100, 10, 10, 10, 10, 10]
-    order = _length_order(lengths)
-    got = _batches(order, lengths, batch_size=4, max_tokens=512)
+    order = length_order(lengths)
+    got = batches(order, lengths, batch_size=4, max_tokens=512)
     assert got == [[0, 1], [2, 3], [4, 5, 6, 7], [8]]  # 2 x 256 <= 512; then count limit 4
     assert sorted(i for b in got for i in b) == list(range(len(lengths)))
-    assert _batches([0], [5000], 32, 512) == [[0]]  # an over-budget text still gets a batch
+    assert batches([0], [5000], 32, 512) == [[0]]  # an over-budget text still gets a batch
 
 
 @pytest.fixture(scope="module")
