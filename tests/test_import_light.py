@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ["torch", "faiss", "numpy", "unstructured", "pymupdf", "fitz", "sentence_transformers", "onnxruntime",
+HEAVY = ["torch", "faiss", "numpy", "unstructured", "pymupdf", "fitz", "sentence_transformers", "onnxruntime", "openvino",
          "spacy", "httpx", "transformers", "tokenizers", "lxml", "tqdm", "pydantic"]
 
 

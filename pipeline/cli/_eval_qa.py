@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
+from pipeline.embedding import Backend
 from pipeline.evaluation.corpus import DOCUGAMI_QNA, cache_dir, default_docugami_index_dir
 from pipeline.evaluation.qa_eval import format_qa_report, run_qa_eval
 from pipeline.exceptions import ConfigurationError, IndexStoreError, LLMError
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="extractive: let the LLM pick among the best-ranked spans (default: the best one, no LLM)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None,
                    help="retrieval mode (default: ask's default)")
-    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto", help="embedding backend")
+    p.add_argument("--backend", choices=get_args(Backend), default="auto", help="embedding backend")
     p.add_argument("--json", action="store_true", help="print results as JSON")
     add_llm_options(p)
     p.set_defaults(func=run)

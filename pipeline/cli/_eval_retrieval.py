@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import get_args
 
+from pipeline.embedding import Backend
 from pipeline.evaluation.corpus import DOCUGAMI_QNA, cache_dir, default_docugami_index_dir
 from pipeline.evaluation.retrieval_eval import evaluate, format_retrieval_report
 from pipeline.retrieval import DEFAULT_RERANKER, RERANKERS
@@ -19,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", metavar="DIR",
                    help="index directory (default: $RAGLINE_CACHE_DIR or .ragline-cache, /eval-retrieval-docugami)")
     p.add_argument("-k", type=int, default=5, help="chunks retrieved per question (default 5)")
-    p.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto")
+    p.add_argument("--backend", choices=get_args(Backend), default="auto")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
     p.add_argument("--rerank", choices=list(RERANKERS), default=DEFAULT_RERANKER,
                    help=f"second stage over the top fused candidates (default {DEFAULT_RERANKER}, as `ragline search`)")

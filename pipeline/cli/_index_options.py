@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pipeline.embedding import Backend, Precision
 
 from ._errors import UsageError
 
@@ -14,13 +16,15 @@ from ._errors import UsageError
 def add_index_options(p: argparse.ArgumentParser, *, help: str = "index directory") -> None:
     p.add_argument("--index", required=True, metavar="DIR", help=help)
     g = p.add_argument_group("embedding model")
-    g.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto",
-                   help="auto: torch on a CUDA GPU, else ONNX Runtime (default)")
-    g.add_argument("--precision", choices=["auto", "fp32", "fp16", "int8", "int8-weights"], default="auto",
+    g.add_argument("--backend", choices=get_args(Backend), default="auto",
+                   help="auto (default): torch on a CUDA GPU; else OpenVINO on a CPU with bf16 instructions "
+                        "(AVX512-BF16, AMX); else ONNX Runtime")
+    g.add_argument("--precision", choices=get_args(Precision), default="auto",
                    help="auto (default): the index's own for an existing index; for a new one fp16 on a CUDA GPU, "
-                        "else fp32 (the model's own vectors). int8: ~1.7-1.9x faster embedding on CPUs with "
-                        "VNNI, vectors drift (cosine ~0.99); the index records it, and its searches embed "
-                        "queries in int8 too. int8-weights: the shipped weight-only int8 graph (no torch needed)")
+                        "bf16 on a CPU with bf16 instructions (~1.8x fp32, cosine >= 0.9999: the model's own "
+                        "vectors), else fp32. int8: ~1.7-1.9x faster embedding on CPUs with VNNI, vectors drift "
+                        "(cosine ~0.99); the index records it, and its searches embed queries in int8 too. "
+                        "int8-weights: the shipped weight-only int8 graph (no torch needed)")
     g.add_argument("--model", metavar="DIR",
                    help="local sentence-transformers model directory (default: the index's model, "
                         "all-MiniLM-L6-v2 for a new index)")

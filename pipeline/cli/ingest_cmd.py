@@ -113,16 +113,23 @@ def run(args: argparse.Namespace) -> int:
             progress=not (args.quiet or args.json),
         )
         stats = index.stats()
+        embedded_by = _embedded_by(index.embedder)
     if args.json:
         payload = report.model_dump(mode="json")
         payload["index"] = stats.model_dump(mode="json")
         print(json.dumps(payload, indent=2))
     elif not args.quiet:
-        print(_summary(report, stats), file=sys.stderr)
+        print(_summary(report, stats, embedded_by), file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
-def _summary(report: IngestReport, stats: IndexStats) -> str:
+def _embedded_by(embedder: object) -> str:
+    """What ran the embeddings, e.g. "OpenVINO bf16" or "torch fp16" ("" for an embedder that does not say)."""
+    runtime = getattr(embedder, "runtime", None) or getattr(embedder, "backend", None)
+    return " ".join(str(x) for x in (runtime, getattr(embedder, "precision", None)) if x)
+
+
+def _summary(report: IngestReport, stats: IndexStats, embedded_by: str = "") -> str:
     lines = [
         f"ingested {report.files} file(s) in {report.seconds:.1f}s: parsed {report.parsed}, "
         f"skipped {report.skipped} unchanged, failed {report.failed}"
@@ -131,8 +138,9 @@ def _summary(report: IngestReport, stats: IndexStats) -> str:
         + (f", pruned {report.removed}" if report.removed else "")
         + (f"; {report.ocr_pages} page(s) read by OCR" if report.ocr_pages else ""),
         (
-            f"chunks: +{report.chunks_added} -{report.chunks_removed}; embedded {report.embedded}, "
-            f"from cache {report.cached}"
+            f"chunks: +{report.chunks_added} -{report.chunks_removed}; embedded {report.embedded}"
+            + (f" ({embedded_by})" if embedded_by and report.embedded else "")
+            + f", from cache {report.cached}"
         ),
         (
             f"index {stats.directory}: {stats.documents} document(s), {stats.chunks} chunk(s), "

@@ -65,6 +65,7 @@ def test_summary_on_stderr_and_failures_exit_1(fake_model: None, docs: Path, tmp
     err = capsys.readouterr().err
     assert code == 1
     assert "parsed 2" in err and "failed 2" in err
+    assert "(hashing), from cache 0" in err  # what ran the embeddings (e.g. "OpenVINO bf16")
     assert "FAILED" in err and "empty.md" in err and "nope.pdf" in err
 
 

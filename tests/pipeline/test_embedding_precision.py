@@ -53,16 +53,29 @@ def test_auto_on_cuda_is_torch_fp16_unless_fp32_is_asked(cuda: None) -> None:
     assert isinstance(int8, OnnxEmbedder) and int8.requested_precision == "int8"
 
 
-def test_auto_without_cuda_is_onnx(no_cuda: None) -> None:
+def test_auto_without_cuda_is_onnx_runtime_on_a_cpu_without_bf16(no_cuda: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("pipeline._embed_openvino.bf16_is_fast", lambda: False)
     emb = make_embedder("auto")
-    assert isinstance(emb, OnnxEmbedder) and emb.requested_precision == "auto"
+    assert type(emb) is OnnxEmbedder and emb.requested_precision == "auto"
     with pytest.raises(ConfigurationError, match="need a CUDA GPU"):
         make_embedder("auto", precision="fp16")
 
 
+def test_auto_without_cuda_is_openvino_bf16_on_a_cpu_with_bf16(no_cuda: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("openvino")
+    from pipeline._embed_openvino import OpenVinoEmbedder
+
+    monkeypatch.setattr("pipeline._embed_openvino.bf16_is_fast", lambda: True)
+    emb = make_embedder("auto")
+    assert isinstance(emb, OpenVinoEmbedder) and emb.requested_precision == "auto"
+    assert emb.model_name == DEFAULT_MODEL  # bf16 stays in the model's own vector space
+    assert type(make_embedder("auto", precision="fp32")) is OnnxEmbedder  # fp32 asked: ONNX Runtime's graph
+    assert isinstance(make_embedder("auto", precision="bf16"), OpenVinoEmbedder)
+
+
 def test_int8_vectors_are_another_vector_space(no_cuda: None) -> None:
     assert vector_space(DEFAULT_MODEL, "int8") == f"{DEFAULT_MODEL}+int8"
-    for same in ("auto", "fp32", "fp16", "int8-weights"):  # within cosine 0.999 of the model's own vectors
+    for same in ("auto", "fp32", "fp16", "bf16", "int8-weights"):  # within cosine 0.999 of the model's own vectors
         assert vector_space(DEFAULT_MODEL, same) == DEFAULT_MODEL
     assert split_vector_space(f"{DEFAULT_MODEL}+int8") == (DEFAULT_MODEL, "int8")
     assert split_vector_space("my-model+v2") == ("my-model+v2", "auto")  # a '+' in a model's own name
@@ -87,6 +100,9 @@ def test_auto_without_onnxruntime_is_torch(no_cuda: None, monkeypatch: pytest.Mo
         "pipeline.embedding.importlib.util.find_spec", lambda name: None if name == "onnxruntime" else real(name)
     )
     assert isinstance(make_embedder("auto"), SentenceTransformerEmbedder)
+    monkeypatch.setattr("pipeline._embed_openvino.bf16_is_fast", lambda: True)
+    # OpenVINO compiles the graph onnxruntime's optimizer builds: without onnxruntime, torch still.
+    assert isinstance(make_embedder("auto"), SentenceTransformerEmbedder)
 
 
 def test_cuda_probe_falls_back_when_torch_sees_no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,14 +123,16 @@ def test_cuda_probe_falls_back_when_torch_sees_no_gpu(monkeypatch: pytest.Monkey
     ("backend", "precision", "message"),
     [
         ("torch", "int8", "runs fp32 or fp16"),
-        ("auto", "bf16", "unknown embedding precision"),
+        ("torch", "bf16", "runs fp32 or fp16"),
+        ("onnx", "bf16", "ONNX backend has no bf16"),
+        ("openvino", "int8", "runs fp32 or bf16"),
         ("onnx", "int4", "unknown embedding precision"),
     ],
 )
 def test_impossible_combinations_are_configuration_errors(backend: str, precision: str, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         make_embedder(backend, precision=precision)  # type: ignore[arg-type]
-    with pytest.raises(ConfigurationError, match="unknown ONNX precision"):
+    with pytest.raises(ConfigurationError, match="unknown ONNX Runtime precision"):
         OnnxEmbedder(precision="fp16")  # type: ignore[arg-type]
 
 

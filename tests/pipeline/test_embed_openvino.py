@@ -1,0 +1,132 @@
+"""The OpenVINO embedder: when it runs bf16 (fast, CPU flags and the plugin's answer faked), and on the real
+model that its vectors stay in the model's own space (slow)."""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import pipeline._embed_openvino as ov_embed
+from pipeline._embed_openvino import OpenVinoEmbedder, bf16_is_fast
+from pipeline.embedding import DEFAULT_MODEL, OnnxEmbedder, embedder_for_index
+from pipeline.exceptions import ConfigurationError
+
+TEXTS = [
+    "Apple's total net sales decreased compared to the same quarter last year.",
+    "Total net sales | $81,797 | $82,959 | (1)% | iPhone | 39,669 | 40,665 " * 10,  # a long table row
+    "Revenue is recognized when control of the promised goods is transferred to customers.",
+    "Research and development expense increased due to headcount-related costs.",
+    "hi",
+]
+
+
+def test_bf16_is_fast_reads_the_cpu_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ov_embed, "cpu_flags", lambda: frozenset({"avx512f", "avx512_vnni"}))
+    assert bf16_is_fast() is False
+    monkeypatch.setattr(ov_embed, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
+    assert bf16_is_fast() is True
+    monkeypatch.setattr(ov_embed, "cpu_flags", lambda: frozenset({"amx_tile", "amx_bf16"}))
+    assert bf16_is_fast() is True
+
+
+def test_precisions_and_vector_space() -> None:
+    with pytest.raises(ConfigurationError, match="unknown OpenVINO precision 'int8'"):
+        OpenVinoEmbedder(precision="int8")
+    emb = OpenVinoEmbedder(precision="bf16")
+    assert emb.model_name == emb.base_model_name == DEFAULT_MODEL  # bf16 vectors: the model's own space
+    assert emb._session is None  # light constructor: nothing compiled yet
+
+
+def test_ray_rebuilds_it_from_its_configuration() -> None:
+    from pipeline._ray_engine import portable_embedder
+
+    emb = OpenVinoEmbedder(precision="bf16", threads=2, batch_size=8)
+    copy = pickle.loads(pickle.dumps(portable_embedder(emb))).build()
+    assert type(copy) is OpenVinoEmbedder
+    assert (copy.requested_precision, copy.threads, copy.batch_size) == ("bf16", 2, 8)
+
+
+@pytest.fixture(scope="module")
+def fp32(ragline_cache_dir: Path) -> OnnxEmbedder:
+    pytest.importorskip("openvino")
+    emb = OnnxEmbedder(precision="fp32", cache_dir=ragline_cache_dir)
+    emb.warm_up()
+    return emb
+
+
+@pytest.mark.slow
+def test_bf16_vectors_stay_in_the_models_space(fp32: OnnxEmbedder, ragline_cache_dir: Path) -> None:
+    if not bf16_is_fast():
+        pytest.skip("this CPU has no bf16 instructions")
+    emb = OpenVinoEmbedder(cache_dir=ragline_cache_dir)
+    got = emb.embed(TEXTS)
+    ref = fp32.embed(TEXTS)
+    assert emb.precision == "bf16" and emb.model_file == fp32.model_file  # the same graph, another runtime
+    cos = (got * ref).sum(axis=1)
+    assert cos.min() >= 0.9999, cos  # measured: >= 0.99997 on 200 real chunks
+    assert not np.allclose(got, ref, atol=1e-6)  # and really bf16: the check could fail
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert (got @ got.T).argmax(axis=1).tolist() == list(range(len(TEXTS)))  # texts stay apart
+    one_by_one = np.vstack([emb.embed([t]) for t in TEXTS])  # input order kept across sorted batches
+    assert ((one_by_one * got).sum(axis=1) >= 0.9999).all()
+    assert emb.embed([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_fp32_matches_onnx_runtime(fp32: OnnxEmbedder, ragline_cache_dir: Path) -> None:
+    emb = OpenVinoEmbedder(precision="fp32", cache_dir=ragline_cache_dir)
+    np.testing.assert_allclose(emb.embed(TEXTS), fp32.embed(TEXTS), atol=1e-4)
+    assert emb.precision == "fp32"
+
+
+@pytest.mark.slow
+def test_without_bf16_in_the_plugin(monkeypatch: pytest.MonkeyPatch, fp32: OnnxEmbedder,
+                                    ragline_cache_dir: Path) -> None:
+    monkeypatch.setattr(ov_embed, "_plugin_runs_bf16", lambda core: False)
+    auto = OpenVinoEmbedder(cache_dir=ragline_cache_dir)
+    auto.warm_up()
+    assert auto.precision == "fp32"  # auto falls back, and says so in precision
+    with pytest.raises(ConfigurationError, match="no bf16 instructions"):
+        OpenVinoEmbedder(precision="bf16", cache_dir=ragline_cache_dir).warm_up()
+
+
+@pytest.mark.slow
+def test_threads_embed_concurrently(fp32: OnnxEmbedder, ragline_cache_dir: Path) -> None:
+    emb = OpenVinoEmbedder(precision="fp32", cache_dir=ragline_cache_dir)
+    want = emb.embed(TEXTS)
+    results: list[Any] = [None] * 4
+
+    def run(i: int) -> None:
+        results[i] = emb.embed(TEXTS)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in results:
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_an_index_built_in_bf16_is_searched_at_any_precision(fp32: OnnxEmbedder, ragline_cache_dir: Path,
+                                                             tmp_path: Path) -> None:
+    from pipeline.index import Index
+
+    if not bf16_is_fast():
+        pytest.skip("this CPU has no bf16 instructions")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i, text in enumerate(TEXTS[:4]):
+        (docs / f"d{i}.md").write_text(f"# Note {i}\n\n{text}\n", encoding="utf-8")
+    with Index.open(tmp_path / "ix", embedder=OpenVinoEmbedder(cache_dir=ragline_cache_dir)) as index:
+        index.add(docs)
+    assert embedder_for_index(DEFAULT_MODEL, None, backend="onnx", precision="fp32").model_name == DEFAULT_MODEL
+    with Index.open(tmp_path / "ix", embedder=fp32) as index:  # the same space: no mismatch error
+        hits = index.search("When is revenue recognized?", k=1, mode="dense")
+    assert "recognized" in hits[0].text
