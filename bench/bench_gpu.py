@@ -101,9 +101,10 @@ def embedding_rows(args: argparse.Namespace, directory: Path, skipped: list[str]
 
         onnx_cpu = OnnxEmbedder(directory, cache_dir=args.cache_dir, providers=["CPUExecutionProvider"])
         rate, vecs = timed(onnx_cpu.embed, cpu_texts, lambda: None)
-        rows.append((f"CPU: ragline ONNX {onnx_cpu.precision} (make_embedder on a CPU)", rate, vecs))
+        rows.append((f"CPU: ragline ONNX Runtime {onnx_cpu.precision} (make_embedder on a CPU without bf16)", rate, vecs))
     except Exception as exc:  # noqa: BLE001 - a path that cannot run here is reported, not fatal
         skipped.append(f"CPU ONNX path: {type(exc).__name__}: {exc}")
+    rows += openvino_rows(args, directory, cpu_texts, skipped)
     if not cuda:
         skipped.append("sentence-transformers on CUDA fp32/fp16: torch sees no CUDA device")
     else:
@@ -112,6 +113,29 @@ def embedding_rows(args: argparse.Namespace, directory: Path, skipped: list[str]
             rows.append((f"GPU: sentence-transformers {'fp16' if fp16 else 'fp32'}", rate, vecs[: len(cpu_texts)]))
     rows += ort_cuda_rows(args, directory, cpu_texts, gpu_texts, skipped)
     return rows
+
+
+def openvino_rows(args: argparse.Namespace, directory: Path, cpu_texts: list[str], skipped: list[str]) -> list[Row]:
+    """The CPU default on CPUs with bf16 instructions: the fused graph on OpenVINO in bf16."""
+    import importlib.util
+
+    from pipeline._embed_openvino import bf16_is_fast
+
+    if importlib.util.find_spec("openvino") is None:
+        skipped.append("CPU OpenVINO bf16: openvino is not installed")
+        return []
+    if not bf16_is_fast():
+        skipped.append("CPU OpenVINO bf16: the CPU lists no avx512_bf16 / amx_bf16")
+        return []
+    try:
+        from pipeline._embed_openvino import OpenVinoEmbedder
+
+        emb = OpenVinoEmbedder(directory, precision="bf16", cache_dir=args.cache_dir)
+        rate, vecs = timed(emb.embed, cpu_texts, lambda: None)
+        return [("CPU: ragline OpenVINO bf16 (make_embedder on a bf16 CPU)", rate, vecs)]
+    except Exception as exc:  # noqa: BLE001 - a path that cannot run here is reported, not fatal
+        skipped.append(f"CPU OpenVINO bf16: {type(exc).__name__}: {exc}")
+        return []
 
 
 def ort_cuda_rows(args: argparse.Namespace, directory: Path, cpu_texts: list[str], gpu_texts: list[str],

@@ -4,7 +4,7 @@ where the CPU has bf16 dot products (AVX512-BF16, AMX).
 Why a second runtime for the same graph: ONNX Runtime has no bf16 MatMul on CPU, and dynamic int8 drifts
 (cosine ~0.99, vectors that depend on their batch). OpenVINO keeps the weights and activations of the
 matmuls in bf16 with fp32 accumulation and the norms and softmax in fp32: on the 2-core dev VM
-(AVX512-BF16) it embeds 1.8x faster than ONNX Runtime's fused fp32 graph, at cosine >= 0.99997 to it on
+(AVX512-BF16) it embeds ~2x faster than ONNX Runtime's fused fp32 graph, at cosine >= 0.99997 to it on
 every one of 200 real chunks (docs/benchmarks.md). That is within the model's own vector space, so bf16
 and fp32 vectors share indexes and the embedding cache (``vector_space`` records no suffix).
 """

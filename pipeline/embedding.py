@@ -4,7 +4,7 @@ OpenVINO running the same ONNX graph (``_embed_openvino``).
 All produce the same vectors for the same model (mean pooling + L2 norm, exactly as the
 sentence-transformers ``Pooling``/``Normalize`` modules do), so an index built with one can be queried
 with another. ``make_embedder("auto")`` picks the fastest backend the machine has: sentence-transformers
-in fp16 on a CUDA GPU; else, on a CPU with bf16 dot products (AVX512-BF16, AMX), OpenVINO in bf16 (1.8x
+in fp16 on a CUDA GPU; else, on a CPU with bf16 dot products (AVX512-BF16, AMX), OpenVINO in bf16 (~2x
 ONNX Runtime fp32, cosine >= 0.9999); else ONNX Runtime (its CUDA provider when installed, else CPU) with
 the fp32 graph exported once from the torch model and fused (``_onnx_artifacts``: ~1.6x torch, same
 vectors); without torch, the shipped weight-only int8 graph of the default model (cosine 0.999 to torch).

@@ -21,7 +21,7 @@ def add_index_options(p: argparse.ArgumentParser, *, help: str = "index director
                         "(AVX512-BF16, AMX); else ONNX Runtime")
     g.add_argument("--precision", choices=get_args(Precision), default="auto",
                    help="auto (default): the index's own for an existing index; for a new one fp16 on a CUDA GPU, "
-                        "bf16 on a CPU with bf16 instructions (~1.8x fp32, cosine >= 0.9999: the model's own "
+                        "bf16 on a CPU with bf16 instructions (~2x fp32, cosine >= 0.9999: the model's own "
                         "vectors), else fp32. int8: ~1.7-1.9x faster embedding on CPUs with VNNI, vectors drift "
                         "(cosine ~0.99); the index records it, and its searches embed queries in int8 too. "
                         "int8-weights: the shipped weight-only int8 graph (no torch needed)")

@@ -130,3 +130,19 @@ def test_an_index_built_in_bf16_is_searched_at_any_precision(fp32: OnnxEmbedder,
     with Index.open(tmp_path / "ix", embedder=fp32) as index:  # the same space: no mismatch error
         hits = index.search("When is revenue recognized?", k=1, mode="dense")
     assert "recognized" in hits[0].text
+
+
+@pytest.mark.slow
+def test_a_failure_on_openvinos_thread_reaches_the_caller(fp32: OnnxEmbedder, ragline_cache_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    emb = OpenVinoEmbedder(precision="fp32", cache_dir=ragline_cache_dir, max_batch_tokens=256)
+    want = emb.embed(TEXTS)
+
+    def broken_pool(*args: Any, **kwargs: Any) -> Any:
+        raise MemoryError("no room for the pooled vectors")
+
+    monkeypatch.setattr(ov_embed, "pool", broken_pool)
+    with pytest.raises(MemoryError, match="no room"):  # raised in a callback on OpenVINO's thread
+        emb.embed(TEXTS)
+    monkeypatch.undo()
+    np.testing.assert_allclose(emb.embed(TEXTS), want, atol=1e-6)  # the queue is usable afterwards
