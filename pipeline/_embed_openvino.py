@@ -48,23 +48,9 @@ class OpenVinoEmbedder(OnnxEmbedder):
     runtime = "OpenVINO"
     precisions = _OPENVINO_PRECISIONS
 
-    def __init__(
-        self,
-        model: str | Path | None = None,
-        *,
-        precision: str = "auto",
-        cache_dir: str | Path | None = None,
-        batch_size: int = 32,
-        max_batch_tokens: int = 1024,
-        threads: int | None = None,
-    ) -> None:
-        # 1,024 padded tokens per batch (ONNX Runtime: 2,048): with one stream per core (below), smaller
-        # batches keep every stream busy; 1.07x the 2,048 cap, interleaved (docs/benchmarks.md).
-        super().__init__(model, precision=precision, cache_dir=cache_dir,  # type: ignore[arg-type]
-                         batch_size=batch_size, max_batch_tokens=max_batch_tokens, threads=threads)
-        self._output: Any = None
-        self._jobs = 1
-        self._queues = threading.local()  # an infer queue is not thread-safe: one per calling thread
+    # With one stream per core (below), smaller batches keep every stream busy: 1,024 padded tokens ran at
+    # 1.07x the 2,048 of ONNX Runtime's default, interleaved (docs/benchmarks.md).
+    default_max_batch_tokens = 1024
 
     def _resolve_model_file(self) -> tuple[Path, str]:
         graph = self._fp32_graph()
@@ -107,6 +93,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
         self._input_names = {i.get_any_name() for i in compiled.inputs}
         self._output = compiled.outputs[0]
         self._jobs = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        self._queues = threading.local()  # an infer queue is not thread-safe: one per calling thread
         self.device = "cpu"
         _log.debug("OpenVINO %s compiled %s at %s", ov.__version__, model_file.name, precision)
         return compiled, precision
