@@ -1,4 +1,4 @@
-"""A stand-in for llama-cpp-python's server, started the same way as the real one, and /proc helpers.
+"""A stand-in for llama-cpp-python's server, started the same way as the real one.
 
 :func:`fake_llama_path` writes a package ``llama_cpp`` whose ``llama_cpp.server`` module is a tiny
 OpenAI-compatible server (same argv as the real one); with its folder first on ``PYTHONPATH`` it
@@ -9,8 +9,6 @@ content), ``FAKE_LLAMA_LOG`` (a file that gets the ``source`` of each request's 
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 _SERVER = r'''
@@ -68,38 +66,3 @@ def fake_llama_path(root: Path) -> Path:
     (pkg / "server" / "__init__.py").write_text("")
     (pkg / "server" / "__main__.py").write_text(_SERVER)
     return root / "fake_llama"
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    state = next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "?")
-    return state not in ("Z", "X")
-
-
-def pids_with(arg: str) -> list[int]:
-    """Running processes whose command line contains ``arg`` (read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(arg.encode() in part for part in cmdline) and alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
-
-
-def wait_gone(pids: list[int], timeout: float = 15.0) -> list[int]:
-    """The pids still alive after waiting up to ``timeout`` seconds for them to end."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = [p for p in pids if alive(p)]
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)

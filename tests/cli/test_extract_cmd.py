@@ -263,7 +263,8 @@ def test_sigkill_mid_run_then_rerun_finishes_every_document_once(tmp_path: Path)
     import sys
     import time
 
-    from _fake_llama import alive, fake_llama_path, pids_with, wait_gone
+    from _fake_llama import fake_llama_path
+    from _procs import alive, pids_with, wait_gone
 
     docs = _invoices(tmp_path / "in", 8)
     out = tmp_path / "out.jsonl"

@@ -58,23 +58,6 @@ def parse_log(log: Path) -> list[tuple[int, str]]:
     return [(int(pid), src) for pid, src in (line.split(" ", 1) for line in log.read_text().splitlines())]
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie has exited; only its parent has not reaped it yet.
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.is_file() and stat.read_text().split(") ", 1)[1].startswith("Z"))
-
-
-def wait_until_gone(pids: set[int], seconds: float = 10.0) -> set[int]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and any(alive(p) for p in pids):
-        time.sleep(0.1)
-    return {p for p in pids if alive(p)}
-
-
 @pytest.fixture()
 def docs(tmp_path: Path, sample_docs: Path) -> Path:
     d = tmp_path / "docs"
@@ -174,6 +157,8 @@ def test_a_file_that_kills_its_worker_is_recorded_and_the_run_goes_on(tmp_path: 
 
 
 def test_workers_do_not_outlive_an_interrupted_run(tmp_path: Path, docs: Path) -> None:
+    from _procs import wait_gone
+
     log = tmp_path / "parses.log"
 
     def interrupt(n: int, total: int, path: str) -> None:
@@ -186,7 +171,7 @@ def test_workers_do_not_outlive_an_interrupted_run(tmp_path: Path, docs: Path) -
         stats = index.stats()
         assert stats.documents + stats.failed_documents == 2  # what was written before Ctrl-C stays
     workers = {pid for pid, _ in parse_log(log)} - {os.getpid()}
-    assert workers and not wait_until_gone(workers, 5.0)
+    assert workers and not wait_gone(list(workers), 5.0)
 
 
 _KILLED_WRITER = """
@@ -203,6 +188,8 @@ with Index.open({ix!r}, embedder=HashingEmbedder()) as index:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to tell exited workers")
 def test_workers_die_with_a_killed_writer(tmp_path: Path, docs: Path) -> None:
+    from _procs import wait_gone
+
     log = tmp_path / "parses.log"
     script = textwrap.dedent(_KILLED_WRITER).format(
         tests=str(Path(__file__).parent), ix=str(tmp_path / "ix"), log=str(log), docs=str(docs)
@@ -216,7 +203,7 @@ def test_workers_die_with_a_killed_writer(tmp_path: Path, docs: Path) -> None:
         assert len(workers) == 2, "both workers should be parsing (30 s each) by now"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
-        assert not wait_until_gone(workers, 10.0), "parse workers outlived the killed writer"
+        assert not wait_gone(list(workers), 10.0), "parse workers outlived the killed writer"
     finally:
         if proc.poll() is None:
             proc.kill()

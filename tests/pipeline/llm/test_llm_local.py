@@ -195,7 +195,7 @@ def test_server_dies_with_its_sigkilled_parent(tmp_path: Path, started_from: str
     import subprocess
 
     import httpx
-    from _fake_llama import alive, wait_gone
+    from _procs import alive, wait_gone
 
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"not a model")
@@ -261,7 +261,7 @@ def test_real_server_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
     import signal
     import subprocess
 
-    from _fake_llama import alive, wait_gone
+    from _procs import alive, wait_gone
 
     if importlib.util.find_spec("llama_cpp") is None:
         pytest.skip("the `local` extra (llama-cpp-python[server]) is not installed")
