@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._embed_batching import padded_batches, pool
 from ._onnx_artifacts import cpu_flags
-from .embedding import OnnxEmbedder
+from .embedding import _OPENVINO_PRECISIONS, OnnxEmbedder
 from .exceptions import ConfigurationError, MissingDependencyError
 
 if TYPE_CHECKING:
     import numpy as np
 
 _log = logging.getLogger(__name__)
-_OPENVINO_PRECISIONS = ("auto", "fp32", "bf16")
 # CPU flags (Linux /proc/cpuinfo names) with bf16 dot products OpenVINO's CPU plugin uses.
 _BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 

@@ -26,7 +26,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from ._embed_batching import padded_batches, pool
 from ._onnx_artifacts import artifact_path, can_build, ensure_artifact, export_onnx, int8_is_fast
@@ -398,9 +398,9 @@ def make_embedder(
         raise ConfigurationError(
             f"unknown embedding precision {precision!r} (auto, fp32, fp16, bf16, int8 or int8-weights)", stage="embed"
         )
-    if backend not in ("auto", "onnx", "openvino", "torch"):
+    if backend not in get_args(Backend):
         raise ConfigurationError(
-            f"unknown embedding backend {backend!r} (onnx, openvino, torch or auto)", stage="embed"
+            f"unknown embedding backend {backend!r} ({', '.join(get_args(Backend))})", stage="embed"
         )
     if backend == "auto":
         backend = _auto_backend(precision)
