@@ -139,7 +139,7 @@ def main() -> int:
     ap.add_argument("--compare", choices=["default", "fp32", "int8"], default="default",
                     help="what is compared with the baseline: default (what ragline ingest does), fp32 (ONNX "
                          "Runtime's fused graph, the default on CPUs without bf16) or int8 (opt-in)")
-    ap.add_argument("--backend", choices=["auto", "onnx", "torch"], default="auto")
+    ap.add_argument("--backend", choices=["auto", "onnx", "openvino", "torch"], default="auto")
     ap.add_argument("--cache-dir", default=os.environ.get("RAGLINE_CACHE_DIR"))
     ap.add_argument("--child", choices=[*sorted(CONFIGS), "warm"], help=argparse.SUPPRESS)
     args = ap.parse_args()
