@@ -1,7 +1,7 @@
 """Graph builders for bench/explore_int8.py: int8 variants of the fused fp32 MiniLM graph.
 
 Each builder writes ``<work>/graphs/<name>.onnx`` once (an existing file is reused) from the fused fp32
-graph that ``pipeline._onnx_artifacts.ensure_artifact`` builds into ``--cache``.
+graph that ``pipeline.embedding._artifacts.ensure_artifact`` builds into ``--cache``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline._onnx_artifacts import ensure_artifact
+from pipeline.embedding import ensure_artifact
 from pipeline.embedding import OnnxEmbedder, resolve_model
 
 QUANTIZABLE = ("MatMul", "Attention", "EmbedLayerNormalization")
@@ -223,7 +223,7 @@ def _feeds(args: argparse.Namespace, texts: list[str]) -> list[dict[str, np.ndar
     """The padded batches OnnxEmbedder would feed for ``texts``."""
     emb = GraphEmbedder(fp32_graph(args), "fp32", cache_dir=args.cache, threads=args.threads)
     emb.warm_up()
-    from pipeline._embed_batching import padded_batches
+    from pipeline.embedding import padded_batches
 
     enc = emb._tokenizer.encode_batch(texts)
     feeds = [feed for _, feed in padded_batches(enc, emb.batch_size, emb.max_batch_tokens)]

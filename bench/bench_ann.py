@@ -95,7 +95,7 @@ def main() -> int:
 
     import faiss
 
-    from pipeline._index_faiss import VectorIndex
+    from pipeline.index import VectorIndex
 
     if args.threads:
         faiss.omp_set_num_threads(args.threads)

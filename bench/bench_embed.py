@@ -89,7 +89,7 @@ class _TorchAutocast:
 
 def _plain_graph(cache_dir: Path) -> Path:
     """The fp32 graph as exported before the fusions (SDPA attention), built once for the baseline."""
-    from pipeline._onnx_artifacts import export_onnx
+    from pipeline.embedding import export_onnx
     from pipeline.embedding import resolve_model
 
     target = cache_dir / "onnx" / "bench-plain-sdpa.onnx"
@@ -129,7 +129,7 @@ def _onnx(args: argparse.Namespace, precision: str = "fp32", *, graph: Path | No
 
 
 def _openvino(args: argparse.Namespace, precision: str) -> Any:
-    from pipeline._embed_openvino import OpenVinoEmbedder
+    from pipeline.embedding import OpenVinoEmbedder
 
     emb = OpenVinoEmbedder(precision=precision, cache_dir=args.cache_dir, batch_size=args.batch_size,
                            threads=args.threads or None)

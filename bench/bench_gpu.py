@@ -119,7 +119,7 @@ def openvino_rows(args: argparse.Namespace, directory: Path, cpu_texts: list[str
     """The CPU default on CPUs with bf16 instructions: the fused graph on OpenVINO in bf16."""
     import importlib.util
 
-    from pipeline._embed_openvino import bf16_is_fast
+    from pipeline.embedding import bf16_is_fast
 
     if importlib.util.find_spec("openvino") is None:
         skipped.append("CPU OpenVINO bf16: openvino is not installed")
@@ -128,7 +128,7 @@ def openvino_rows(args: argparse.Namespace, directory: Path, cpu_texts: list[str
         skipped.append("CPU OpenVINO bf16: the CPU lists no avx512_bf16 / amx_bf16")
         return []
     try:
-        from pipeline._embed_openvino import OpenVinoEmbedder
+        from pipeline.embedding import OpenVinoEmbedder
 
         emb = OpenVinoEmbedder(directory, precision="bf16", cache_dir=args.cache_dir)
         rate, vecs = timed(emb.embed, cpu_texts, lambda: None)
@@ -201,11 +201,12 @@ def faiss_rows(args: argparse.Namespace, skipped: list[str]) -> list[tuple[str, 
 def auto_choice(directory: Path) -> str:
     """What ``make_embedder("auto")`` builds here, without loading the model."""
     try:
-        from pipeline.embedding import _torch_cuda_available, make_embedder
+        from pipeline.embedding import make_embedder
+        from pipeline.embedding._devices import torch_cuda_available
 
         emb = make_embedder("auto", directory)
         detail = f"fp16={emb.fp16}" if emb.backend == "torch" else f"precision={emb.requested_precision}"
-        return f"{type(emb).__name__} (backend {emb.backend}, {detail}); torch CUDA available: {_torch_cuda_available()}"
+        return f"{type(emb).__name__} (backend {emb.backend}, {detail}); torch CUDA available: {torch_cuda_available()}"
     except Exception as exc:  # noqa: BLE001 - reported in the output
         return f"failed: {type(exc).__name__}: {exc}"
 

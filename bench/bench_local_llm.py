@@ -148,14 +148,14 @@ def cmd_threads(args: argparse.Namespace) -> None:
 
 def _free_messages(doc: object, options: object) -> list[dict[str, str]]:
     """The messages the free strategy sends for ``doc`` (its first attempt)."""
-    from pipeline.llm import Invoice, StructuredExtractor
+    from pipeline.extraction import Invoice, StructuredExtractor
 
     extractor = StructuredExtractor(Invoice, client=None, options=options)  # type: ignore[arg-type]
     return extractor.build_messages(doc, extractor._context(doc))  # type: ignore[arg-type]
 
 
 def _one(client: LLMClient, doc: object, options: object, prompt_only: bool) -> tuple[float, int]:
-    from pipeline.llm import Invoice, extract
+    from pipeline.extraction import Invoice, extract
 
     t0 = time.perf_counter()
     if prompt_only:
@@ -184,7 +184,7 @@ def cmd_prefix(args: argparse.Namespace) -> None:
     """Seconds per invoice with the shared prompt prefix (instructions, field list) already in the server's
     KV cache, and without (see :func:`_prefix_sequence`); with ``--ram-cache`` also a server started with
     llama-cpp-python's ``--cache true`` (states saved after each request, the longest prefix restored)."""
-    from pipeline.llm import ExtractionOptions
+    from pipeline.extraction import ExtractionOptions
     from pipeline.parsing import parse
 
     docs = [(Path(f).name, parse(f)) for f in args.files[: args.limit]]

@@ -23,7 +23,7 @@ import statistics
 import time
 from pathlib import Path
 
-from pipeline._rerank import _analyse
+from pipeline.retrieval.rerank._features import _analyse
 from pipeline.evaluation.corpus import cache_dir, default_eval_dir
 from pipeline.evaluation.docugami import load_questions
 from pipeline.index import Index

@@ -17,8 +17,8 @@ import os
 import time
 from pathlib import Path
 
-from pipeline._rerank import FeatureReranker
-from pipeline._rerank_llm import LLMReranker
+from pipeline.retrieval.rerank import FeatureReranker
+from pipeline.retrieval.rerank import LLMReranker
 from pipeline.evaluation.corpus import cache_dir, default_docugami_index_dir, default_eval_dir
 from pipeline.evaluation.docugami import figure_in, load_qa_items
 from pipeline.index import Index

@@ -27,7 +27,7 @@ def sample_questions() -> dict[str, str]:
 
 def main() -> None:
     from pipeline.index import Index
-    from pipeline.llm import QAOptions, QuestionAnswerer
+    from pipeline.qa import QAOptions, QuestionAnswerer
     from pipeline.retrieval import make_reranker
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

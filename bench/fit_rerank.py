@@ -1,9 +1,9 @@
 """Fit the ``features`` / ``maxsim`` reranker weights on the EVEN split of the docugami key-figure
-questions and write them to ``pipeline/_rerank_weights.py`` (the odd split is kept for reporting).
+questions and write them to ``pipeline/retrieval/rerank/_weights.py`` (the odd split is kept for reporting).
 
 For each training question the first stage (hybrid, query linking on) returns N candidates; a
 candidate is positive when it comes from a gold filing and holds the answer's key figure. A linear model
-over :data:`pipeline._rerank.FEATURES` is fitted on them (scikit-learn, only needed here):
+over :data:`pipeline.retrieval.rerank._features.FEATURES` is fitted on them (scikit-learn, only needed here):
 
 * ``--objective pairwise`` (default): logistic regression on the feature differences of every
   (positive, negative) pair of the same question (RankNet with a linear scorer), i.e. it learns to order
@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipeline._rerank import FEATURES, MaxSimReranker, features
+from pipeline.retrieval.rerank import FEATURES, MaxSimReranker, features
 from pipeline.evaluation.corpus import cache_dir, default_docugami_index_dir, default_eval_dir
 from pipeline.evaluation.docugami import figure_in, load_qa_items
 from pipeline.index import Index
@@ -158,7 +158,7 @@ def main() -> None:
     if args.dry_run:
         return
     OUT.write_text(
-        '"""Weights of the ``features`` and ``maxsim`` rerankers (logistic models over pipeline._rerank.FEATURES).\n\n'
+        '"""Weights of the ``features`` and ``maxsim`` rerankers (logistic models over pipeline.retrieval.rerank._features.FEATURES).\n\n'
         f"Written by bench/fit_rerank.py: even split of the docugami key-figure questions ({len(set(qids))} questions, "
         f"{len(ys)} candidates, {sum(ys)} positives), mode {args.mode}, N={args.candidates}, "
         f"{args.objective} objective, C={args.C}.\n"

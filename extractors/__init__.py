@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._detect import detect_format, maybe_decompress
+from extractors._detect import detect_format, maybe_decompress
 
 if TYPE_CHECKING:
     from pipeline.protocols import Extractor
@@ -21,27 +21,27 @@ _OFFICE = {"docx": "DocxExtractor", "pptx": "PptxExtractor", "xlsx": "XlsxExtrac
 def get_extractor(fmt: str, **options: Any) -> Extractor:
     """Backend instance for ``fmt`` ("pdf", "html", "markdown", "text", "docx", "pptx", "xlsx", "image")."""
     if fmt == "pdf":
-        from .pdf import PdfExtractor
+        from extractors.pdf import PdfExtractor
 
         return PdfExtractor(**options)
     if fmt == "html":
-        from .html import HtmlExtractor
+        from extractors.html import HtmlExtractor
 
         return HtmlExtractor(**{k: v for k, v in options.items() if k in HtmlExtractor.OPTION_NAMES})
     if fmt in ("text", "markdown"):
-        from .text import TextExtractor
+        from extractors.text import TextExtractor
 
         return TextExtractor(markdown=fmt == "markdown")
     if fmt in _OFFICE:
         import importlib
 
-        from ._office_zip import ZipLimits
+        from extractors._office_zip import ZipLimits
 
         limits = ZipLimits(**{k: v for k, v in options.items() if k in ZipLimits.model_fields and v is not None})
         cls = getattr(importlib.import_module(f".{fmt}", __name__), _OFFICE[fmt])
         return cls(limits=limits)
     if fmt == "image":
-        from .image import ImageExtractor
+        from extractors.image import ImageExtractor
 
         return ImageExtractor(**{k: v for k, v in options.items() if k in ImageExtractor.OPTION_NAMES})
     raise ValueError(f"no extractor for format {fmt!r}")

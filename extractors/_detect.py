@@ -34,7 +34,7 @@ def detect_format(data: bytes, source: str = "") -> str:
     if b"%PDF-" in data[:1024]:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):
-        from ._office_zip import office_kind
+        from extractors._office_zip import office_kind
 
         return office_kind(data, source)
     if head.startswith(_IMAGE_SIGNATURES):

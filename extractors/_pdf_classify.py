@@ -7,10 +7,9 @@ import re
 from collections import Counter
 from typing import Any
 
+from extractors._pdf_layout import Block, Page, normalized
+from extractors._pdf_lists import BULLET_ONLY_RE, BULLET_RE, list_items
 from pipeline.document import BBox, Element, ElementKind
-
-from ._pdf_layout import Block, Page, normalized
-from ._pdf_lists import BULLET_ONLY_RE, BULLET_RE, list_items
 
 _CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Listing|Chart|Exhibit)\s*[0-9IVX]+(\.\d+)?\s*[.:—–-]\s", re.IGNORECASE)
 _NUMBERED_HEADING_RE = re.compile(r"^((?:\d{1,2}\.)*\d{1,2})\.?\s+\S")

@@ -7,9 +7,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from extractors._pdf_layout import Block, Box, Page, normalized
 from pipeline.document import ElementKind
-
-from ._pdf_layout import Block, Box, Page, normalized
 
 _PAGE_NUMBER_RE = re.compile(
     r"^\s*(?:page\s*)?(\d{1,5}|[ivxlcdm]{1,7})(?:\s*(?:of|/)\s*\d{1,5})?\s*$", re.IGNORECASE

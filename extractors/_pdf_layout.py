@@ -7,9 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from extractors._pdf_hyphens import join_lines
 from pipeline.document import ElementKind
-
-from ._pdf_hyphens import join_lines
 
 Box = tuple[float, float, float, float]
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
+from extractors._pdf_hyphens import join_lines
+from extractors._pdf_layout import Line, union
 from pipeline.document import BBox, Element, ElementKind
-
-from ._pdf_hyphens import join_lines
-from ._pdf_layout import Line, union
 
 BULLET_RE = re.compile(r"^\s*([•◦▪▫●○■□‣⁃∙·*\-–—]|\(?[0-9]{1,2}[.)]|\(?[a-zA-Z][.)]|\([ivxIVX]{1,4}\))\s+")
 BULLET_ONLY_RE = re.compile(r"^\s*([•◦▪▫●○■□‣⁃∙·*\-–—])\s*$")

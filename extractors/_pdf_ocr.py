@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._ocr import OcrLine, group_paragraphs, ocr_lines, pixmap_to_array
-from ._pdf_layout import Block, Line, Page, union
+from extractors._ocr import OcrLine, group_paragraphs, ocr_lines, pixmap_to_array
+from extractors._pdf_layout import Block, Line, Page, union
 
 _LINE_TO_FONT = 1.25  # a recognized line's box is about this many times the font size
 

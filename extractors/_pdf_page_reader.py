@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from extractors._grid_tables import Span
+from extractors._pdf_layout import Block, Box, Line, Page, inside_any, union
+from extractors._pdf_lists import BULLET_ONLY_RE, BULLET_RE
+from extractors._pdf_tables import find_tables
+from extractors._table_mode import TableMode
 from pipeline.document import ElementKind
-
-from ._grid_tables import Span
-from ._pdf_layout import Block, Box, Line, Page, inside_any, union
-from ._pdf_lists import BULLET_ONLY_RE, BULLET_RE
-from ._pdf_tables import find_tables
-from ._table_mode import TableMode
 
 # MuPDF text flags: keep whitespace, clip to the page, repair hyphenation; ligatures are expanded because
 # TEXT_PRESERVE_LIGATURES is NOT set; images are not extracted (faster).

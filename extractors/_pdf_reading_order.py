@@ -3,7 +3,7 @@ columns."""
 
 from __future__ import annotations
 
-from ._pdf_layout import Block
+from extractors._pdf_layout import Block
 
 
 def order_blocks(blocks: list[Block]) -> list[Block]:

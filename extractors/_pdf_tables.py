@@ -7,11 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from extractors._grid_tables import Span, find_grid_tables
+from extractors._pdf_layout import Box
+from extractors._table_mode import TableMode
 from pipeline.document import TableData
-
-from ._grid_tables import Span, find_grid_tables
-from ._pdf_layout import Box
-from ._table_mode import TableMode
 
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f]")
 

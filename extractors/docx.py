@@ -10,11 +10,10 @@ import io
 import re
 from typing import Any
 
+from extractors._office_zip import ZipLimits, checked_zip
+from extractors._structure import assign_heading_paths
 from pipeline.document import Document, Element, ElementKind, TableData
 from pipeline.exceptions import CorruptDocumentError
-
-from ._office_zip import ZipLimits, checked_zip
-from ._structure import assign_heading_paths
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -12,11 +12,10 @@ A page with no text at all (or only a title) is an ``EmptyDocumentError``, never
 
 from __future__ import annotations
 
+from extractors._encoding import decode_text
+from extractors._structure import assign_heading_paths
 from pipeline.document import HEADING_KINDS, Document, Element, ElementKind
 from pipeline.exceptions import DocumentTooLargeError, EmptyDocumentError
-
-from ._encoding import decode_text
-from ._structure import assign_heading_paths
 
 MAX_HTML_BYTES = 64 * 1024 * 1024  # one page; larger is refused with this limit named (DocumentTooLargeError)
 
@@ -32,16 +31,16 @@ class HtmlExtractor:
 
     def warm_up(self) -> None:
         if self.main_content_only:
-            from . import _html_main
+            from extractors import _html_main
 
             _html_main.warm_up()
         else:
-            from . import _html_unstructured
+            from extractors import _html_unstructured
 
             _html_unstructured.warm_up()
 
     def extract(self, data: bytes, *, source: str, content_hash: str) -> Document:
-        from ._html_tree import page_title, parse_html
+        from extractors._html_tree import page_title, parse_html
 
         if len(data) > MAX_HTML_BYTES:
             raise DocumentTooLargeError(
@@ -73,9 +72,9 @@ class HtmlExtractor:
     def _main_content(self, root: object, title: str, metadata: dict[str, str]) -> list[Element]:
         """Elements of trafilatura's main content (empty when it finds none), the headline as TITLE; what it read
         about the page (author, date, site name, URL) goes into ``metadata``."""
-        from ._html_elements import xml_to_elements
-        from ._html_main import main_content
-        from ._html_tree import absolutize_links, base_url
+        from extractors._html_elements import xml_to_elements
+        from extractors._html_main import main_content
+        from extractors._html_tree import absolutize_links, base_url
 
         absolutize_links(root, base_url(root))  # before trafilatura, which would resolve against the host only
         body, about = main_content(root)
@@ -86,8 +85,8 @@ class HtmlExtractor:
         return _with_title(elements, title)
 
     def _whole_page(self, root: object, title: str) -> list[Element]:
-        from ._html_tree import whole_page_html
-        from ._html_unstructured import partition_elements
+        from extractors._html_tree import whole_page_html
+        from extractors._html_unstructured import partition_elements
 
         elements = partition_elements(whole_page_html(root))
         if self.main_content_only and title and not any(e.kind in HEADING_KINDS for e in elements[:3]):

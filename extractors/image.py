@@ -10,11 +10,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from extractors._ocr import OcrUnavailable, group_paragraphs, ocr_lines
+from extractors._structure import assign_heading_paths
 from pipeline.document import BBox, Document, Element, ElementKind
 from pipeline.exceptions import CorruptDocumentError, DocumentTooLargeError, NeedsOCRError
-
-from ._ocr import OcrUnavailable, group_paragraphs, ocr_lines
-from ._structure import assign_heading_paths
 
 MAX_FRAMES = 200
 MAX_SIDE = 4000  # pixels; larger frames are scaled down for OCR

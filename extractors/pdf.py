@@ -19,6 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from extractors._ocr import OcrUnavailable
+from extractors._pdf_classify import classify, font_statistics, outline_by_page, promote_title
+from extractors._pdf_furniture import mark_furniture
+from extractors._pdf_hyphens import resolve_hyphens
+from extractors._pdf_layout import Page
+from extractors._pdf_ocr import ocr_page, wants_ocr
+from extractors._pdf_page_reader import read_page
+from extractors._pdf_reading_order import order_blocks
+from extractors._structure import assign_heading_paths
+from extractors._table_mode import TableMode
 from pipeline.document import Document, Element, ElementKind, ErrorRecord
 from pipeline.exceptions import (
     ConfigurationError,
@@ -28,17 +38,6 @@ from pipeline.exceptions import (
     EncryptedDocumentError,
     NeedsOCRError,
 )
-
-from ._ocr import OcrUnavailable
-from ._pdf_classify import classify, font_statistics, outline_by_page, promote_title
-from ._pdf_furniture import mark_furniture
-from ._pdf_hyphens import resolve_hyphens
-from ._pdf_layout import Page
-from ._pdf_ocr import ocr_page, wants_ocr
-from ._pdf_page_reader import read_page
-from ._pdf_reading_order import order_blocks
-from ._structure import assign_heading_paths
-from ._table_mode import TableMode
 
 
 @dataclass

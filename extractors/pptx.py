@@ -9,11 +9,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from extractors._office_zip import ZipLimits, checked_zip
+from extractors._structure import assign_heading_paths
 from pipeline.document import Document, Element, ElementKind, ErrorRecord, TableData
 from pipeline.exceptions import CorruptDocumentError, NeedsOCRError
-
-from ._office_zip import ZipLimits, checked_zip
-from ._structure import assign_heading_paths
 
 
 class PptxExtractor:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
+from extractors._encoding import decode_text
+from extractors._structure import assign_heading_paths
 from pipeline.document import Document, Element, ElementKind, TableData
-
-from ._encoding import decode_text
-from ._structure import assign_heading_paths
 
 _ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _LIST = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+(.*)$")

@@ -11,11 +11,10 @@ import datetime as dt
 import io
 from typing import Any
 
+from extractors._office_zip import ZipLimits, checked_zip
+from extractors._structure import assign_heading_paths
 from pipeline.document import Document, Element, ElementKind, TableData
 from pipeline.exceptions import CorruptDocumentError, DocumentTooLargeError
-
-from ._office_zip import ZipLimits, checked_zip
-from ._structure import assign_heading_paths
 
 DEFAULT_MAX_CELLS = 2_000_000
 

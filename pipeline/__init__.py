@@ -13,13 +13,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import *  # noqa: F401,F403  (light: stdlib only)
-from .exceptions import __all__ as _exc_all
-
-from ._version import __version__
+from pipeline.exceptions import *  # noqa: F401,F403  (light: stdlib only)
+from pipeline.exceptions import __all__ as _exc_all
+from pipeline.version import __version__
 
 # The public surface: what ingest scripts and notebooks need. Everything else stays importable from its
-# module (pipeline.embedding, pipeline.llm, ...). name -> defining module, resolved on first attribute
+# package (pipeline.embedding, pipeline.llm, ...). name -> defining module, resolved on first attribute
 # access so `import pipeline` stays light.
 _LAZY: dict[str, str] = {
     # documents and parsing
@@ -46,43 +45,46 @@ _LAZY: dict[str, str] = {
     "IngestReport": "pipeline.ingest",
     "SearchHit": "pipeline.protocols",
     "make_embedder": "pipeline.embedding",
-    # the LLM stage
+    # the composition layer: everything built from one configuration
+    "Pipeline": "pipeline.compose",
+    "RaglineConfig": "pipeline.config",
+    # LLM access, schema extraction, question answering
     "LLMSettings": "pipeline.llm",
     "open_llm": "pipeline.llm",
     "LLMClient": "pipeline.llm",
-    "extract": "pipeline.llm",
-    "ExtractionOptions": "pipeline.llm",
-    "ExtractionResult": "pipeline.llm",
-    "ExtractionStatus": "pipeline.llm",
-    "FieldEvidence": "pipeline.llm",
-    "ask": "pipeline.llm",
-    "QAOptions": "pipeline.llm",
-    "Answer": "pipeline.llm",
-    "Citation": "pipeline.llm",
+    "extract": "pipeline.extraction",
+    "ExtractionOptions": "pipeline.extraction",
+    "ExtractionResult": "pipeline.extraction",
+    "ExtractionStatus": "pipeline.extraction",
+    "FieldEvidence": "pipeline.extraction",
+    "ask": "pipeline.qa",
+    "QAOptions": "pipeline.qa",
+    "Answer": "pipeline.qa",
+    "Citation": "pipeline.qa",
 }
 
 if TYPE_CHECKING:
-    from .chunking import Chunk, ChunkingOptions, chunk
-    from .document import BBox, Document, Element, ElementKind, ErrorRecord, ParseResult, ParseStatus, TableData
-    from .embedding import make_embedder
-    from .index import Index, IndexStats
-    from .ingest import IngestReport
-    from .llm import (
-        Answer,
-        Citation,
-        ExtractionOptions,
-        ExtractionResult,
-        ExtractionStatus,
-        FieldEvidence,
-        LLMClient,
-        LLMSettings,
-        QAOptions,
-        ask,
-        extract,
-        open_llm,
+    from pipeline.chunking import Chunk, ChunkingOptions, chunk
+    from pipeline.compose import Pipeline
+    from pipeline.config import RaglineConfig
+    from pipeline.document import (
+        BBox,
+        Document,
+        Element,
+        ElementKind,
+        ErrorRecord,
+        ParseResult,
+        ParseStatus,
+        TableData,
     )
-    from .parsing import HtmlOptions, ParseOptions, PdfOptions, TableMode, parse, parse_many
-    from .protocols import SearchHit
+    from pipeline.embedding import make_embedder
+    from pipeline.extraction import ExtractionOptions, ExtractionResult, ExtractionStatus, FieldEvidence, extract
+    from pipeline.index import Index, IndexStats
+    from pipeline.ingest import IngestReport
+    from pipeline.llm import LLMClient, LLMSettings, open_llm
+    from pipeline.parsing import HtmlOptions, ParseOptions, PdfOptions, TableMode, parse, parse_many
+    from pipeline.protocols import SearchHit
+    from pipeline.qa import Answer, Citation, QAOptions, ask
 
 
 def __getattr__(name: str) -> Any:

@@ -19,9 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from extractors._table_mode import TableMode
-
-from .document import Document, ErrorRecord, ParseResult, ParseStatus
-from .exceptions import ConfigurationError, FileAccessError, InputError, RaglineError
+from pipeline.document import Document, ErrorRecord, ParseResult, ParseStatus
+from pipeline.exceptions import ConfigurationError, FileAccessError, InputError, RaglineError
 
 DEFAULT_INCLUDE = (
     "*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz",
@@ -141,7 +140,7 @@ class Parser:
                 raise FileAccessError("not a file or does not exist", source=source, stage="read")
             size = p.stat().st_size
             if self.options.max_bytes is not None and size > self.options.max_bytes:
-                from .exceptions import DocumentTooLargeError
+                from pipeline.exceptions import DocumentTooLargeError
 
                 raise DocumentTooLargeError(
                     f"file is {size} bytes, over the limit of {self.options.max_bytes}", source=source, stage="read"
@@ -166,11 +165,11 @@ class Parser:
         except RaglineError:
             raise
         except Exception as exc:  # a backend bug or library error: wrap with context, never crash a batch
-            from .exceptions import CorruptDocumentError
+            from pipeline.exceptions import CorruptDocumentError
 
             raise CorruptDocumentError(f"{fmt} extraction failed: {type(exc).__name__}: {exc}", source=source, stage="parse") from exc
         if not any(e.text.strip() for e in doc.elements):
-            from .exceptions import EmptyDocumentError
+            from pipeline.exceptions import EmptyDocumentError
 
             raise EmptyDocumentError(f"no text content found in {fmt} document", source=source, stage="parse")
         return doc

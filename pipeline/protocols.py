@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from .document import Document
+from pipeline.document import Document
 
 if TYPE_CHECKING:
-    from .chunking import Chunk, ChunkingOptions
+    from pipeline.chunking import Chunk, ChunkingOptions
 
 SearchMode = Literal["dense", "bm25", "hybrid"]
 """``dense``: cosine over embeddings; ``bm25``: full-text; ``hybrid``: reciprocal rank fusion of both."""
@@ -75,7 +75,7 @@ class DocumentParser(Protocol):
 
 @runtime_checkable
 class DocumentChunker(Protocol):
-    """Role of :class:`pipeline.chunking.Chunker`: ``Document -> list[Chunk]`` with known options."""
+    """Role of :class:`pipeline.chunking._chunker.Chunker`: ``Document -> list[Chunk]`` with known options."""
 
     @property
     def options(self) -> ChunkingOptions: ...

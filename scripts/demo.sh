@@ -15,7 +15,7 @@ $R ingest sample_docs --index out/index
 echo "== 3. search"
 $R search "share of electricity used by refrigeration" --index out/index -k 3
 echo "== 4. extract typed invoice fields with evidence -> out/invoice.jsonl"
-$R extract sample_docs/invoice_acme.pdf --schema pipeline.llm:Invoice -o out/invoice.jsonl
+$R extract sample_docs/invoice_acme.pdf --schema pipeline.extraction:Invoice -o out/invoice.jsonl
 cat out/invoice.jsonl
 echo "== 5. ask with citations"
 $R ask "What is the payback period of the LED retrofit?" --index out/index

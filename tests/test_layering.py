@@ -3,7 +3,7 @@
 * only ``pipeline/cli/`` (and ``pipeline/__main__.py``, the entry point) may import ``pipeline.cli``: the
   library, the evaluation harness and the extractors never depend on the command line;
 * ``pipeline/evaluation`` uses other modules through their public names: it imports no private helper
-  (``_name``) of another module, and nothing from a private module (``pipeline.llm._normalize``).
+  (``_name``) of another module, and nothing from a private module (``pipeline.values``).
 """
 
 from __future__ import annotations

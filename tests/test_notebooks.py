@@ -21,7 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-PUBLIC = {"pipeline", "pipeline.llm", "pipeline.report", "pipeline.adapters", "pipeline.adapters.langchain",
+PUBLIC = {"pipeline", "pipeline.llm", "pipeline.report", "pipeline.extraction", "pipeline.qa", "pipeline.compose", "pipeline.adapters", "pipeline.adapters.langchain",
           "pipeline.adapters.llamaindex", "pipeline.protocols", "pipeline.retrieval"}
 
 # First cell of every executed copy: the same guard as tests/conftest.py, inside the kernel.

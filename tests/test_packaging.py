@@ -27,7 +27,7 @@ def _build_wheel(out: Path) -> Path:
 
 def test_wheel_holds_every_subpackage_and_imports_from_itself(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path / "dist")
-    from pipeline._version import __version__
+    from pipeline.version import __version__
 
     assert f"ragline-{__version__}-" in wheel.name
     with zipfile.ZipFile(wheel) as zf:

@@ -13,6 +13,6 @@ hand ``bbox`` (the chunk's box on its first page) and ``boxes`` (one per element
 
 from __future__ import annotations
 
-from ._metadata import BoxFinder, chunk_from_metadata, chunk_metadata, hit_from_metadata
+from pipeline.adapters._metadata import BoxFinder, chunk_from_metadata, chunk_metadata, hit_from_metadata
 
 __all__ = ["BoxFinder", "chunk_from_metadata", "chunk_metadata", "hit_from_metadata"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._metadata import BoxFinder, chunk_from_metadata, chunk_metadata, hit_from_metadata
+from pipeline.adapters._metadata import BoxFinder, chunk_from_metadata, chunk_metadata, hit_from_metadata
 
 try:
     from langchain_core.callbacks import CallbackManagerForRetrieverRun

@@ -14,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ._metadata import LOCATION_KEYS, BoxFinder, chunk_from_metadata, chunk_metadata, hit_from_metadata
+from pipeline.adapters._metadata import (
+    LOCATION_KEYS,
+    BoxFinder,
+    chunk_from_metadata,
+    chunk_metadata,
+    hit_from_metadata,
+)
 
 try:
     from llama_index.core.retrievers import BaseRetriever

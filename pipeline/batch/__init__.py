@@ -27,18 +27,20 @@ The provider Batch API mode (``ragline batch``, ``pipeline/cli/batch_cmd.py``, d
 
 from __future__ import annotations
 
-from ._csv import write_csv
-from ._journal import JournalEntry, JournalError, OutputLockedError, RunJournal
-from ._keys import extraction_run_key, file_sha256, model_identity, work_items
-from ._output import Plan, ResumableOutput, StreamOutput, WorkItem
-from ._provider import BatchInfo, BatchProvider
-from ._provider_job import refresh_round, run_local_round, submit_round
-from ._requests import body_form_for
-from ._requests_job import JobRound, collect_job, prepare_job
-from ._requests_manifest import BatchStateError, Manifest, load_manifest
-from ._run import BatchExtraction, failure_record
+from pipeline.batch._csv import write_csv
+from pipeline.batch._journal import JournalEntry, JournalError, OutputLockedError, RunJournal
+from pipeline.batch._keys import extraction_run_key, file_sha256, model_identity, work_items
+from pipeline.batch._output import Plan, ResumableOutput, StreamOutput, WorkItem
+from pipeline.batch._provider import BatchInfo, BatchProvider
+from pipeline.batch._provider_job import refresh_round, run_local_round, submit_round
+from pipeline.batch._requests import body_form_for
+from pipeline.batch._requests_job import JobRound, absolute_schema_spec, collect_job, is_answered, prepare_job
+from pipeline.batch._requests_manifest import BatchStateError, Manifest, load_manifest
+from pipeline.batch._run import BatchExtraction, failure_record
 
 __all__ = [
+    "absolute_schema_spec",
+    "is_answered",
     "BatchExtraction",
     "BatchInfo",
     "BatchProvider",

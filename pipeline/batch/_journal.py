@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..exceptions import RaglineError
+from pipeline.exceptions import RaglineError
 
 JOURNAL_FORMAT = "1"
 

@@ -22,13 +22,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..document import ErrorRecord
-from ._output import WorkItem
+from pipeline.batch._output import WorkItem
+from pipeline.document import ErrorRecord
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..llm import ExtractionOptions, LLMSettings
+    from pipeline.extraction import ExtractionOptions
+    from pipeline.llm import LLMSettings
 
 
 def _sha(text: str | bytes) -> str:
@@ -68,9 +69,9 @@ def _schema_description(schema: type[BaseModel]) -> dict[str, str]:
 
 
 def _prompts_sha() -> str:
-    from .._version import __version__
-    from ..llm._choose import CHOICE_SYSTEM
-    from ..llm._prompts import EXTRACTION_SYSTEM
+    from pipeline.extraction import CHOICE_SYSTEM
+    from pipeline.llm.prompts import EXTRACTION_SYSTEM
+    from pipeline.version import __version__
 
     return _sha(f"{__version__}\0{EXTRACTION_SYSTEM}\0{CHOICE_SYSTEM}")
 
@@ -80,7 +81,7 @@ def model_identity(settings: LLMSettings) -> dict[str, Any]:
     if settings.base_url is not None:
         return {"endpoint": _sha(settings.base_url.rstrip("/"))[:16], "model": settings.model or "default",
                 "structured_mode": settings.structured_mode or "auto"}
-    from ..llm import LOCAL_MODELS
+    from pipeline.llm import LOCAL_MODELS
 
     embedded = settings.embedded
     spec = LOCAL_MODELS.get(embedded.model)

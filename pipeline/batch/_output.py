@@ -26,8 +26,8 @@ from typing import IO, Any, Self
 
 from pydantic import BaseModel, Field
 
-from ..document import ErrorRecord
-from ._journal import JournalEntry, RunJournal
+from pipeline.batch._journal import JournalEntry, RunJournal
+from pipeline.document import ErrorRecord
 
 Record = dict[str, Any]
 

@@ -22,9 +22,9 @@ from typing import Any, Self
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..exceptions import ConfigurationError, LLMConnectionError, LLMResponseError
-from ..llm._client_core import RetryPolicy
-from ._requests_manifest import CHAT_ENDPOINT
+from pipeline.batch._requests_manifest import CHAT_ENDPOINT
+from pipeline.exceptions import ConfigurationError, LLMConnectionError, LLMResponseError
+from pipeline.llm import RetryPolicy
 
 FINISHED_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
 

@@ -7,9 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._provider import BatchInfo, BatchProvider
-from ._provider_local import OnAnswer, run_requests
-from ._requests_manifest import BatchStateError, Manifest, RoundEntry, save_manifest, write_atomic
+from pipeline.batch._provider import BatchInfo, BatchProvider
+from pipeline.batch._provider_local import OnAnswer, run_requests
+from pipeline.batch._requests_manifest import (
+    BatchStateError,
+    Manifest,
+    RoundEntry,
+    save_manifest,
+    write_atomic,
+)
 
 
 def _not_yet_run(entry: RoundEntry, action: str) -> None:

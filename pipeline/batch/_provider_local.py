@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from ..exceptions import LLMError
-from ._requests_manifest import read_jsonl
+from pipeline.batch._requests_manifest import read_jsonl
+from pipeline.exceptions import LLMError
 
 OnAnswer = Callable[[str, bool], None]  # (custom_id, succeeded)
 

@@ -21,16 +21,16 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import LLMConnectionError, LLMResponseError
-from ..llm._client_core import BodyForm, chat_body, completion_from_body
-from ..llm._reask import AskLoop
-from ._requests_manifest import CHAT_ENDPOINT, DocEntry
+from pipeline.batch._requests_manifest import CHAT_ENDPOINT, DocEntry
+from pipeline.exceptions import LLMConnectionError, LLMResponseError
+from pipeline.llm import AskLoop, BodyForm, chat_body, completion_from_body
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..document import Document
-    from ..llm import ExtractionOptions, LLMSettings
+    from pipeline.document import Document
+    from pipeline.extraction import ExtractionOptions
+    from pipeline.llm import LLMSettings
 
 Record = dict[str, Any]
 OutputLines = dict[str, dict[str, Any]]  # custom_id -> the output (or error) file's line for it
@@ -40,13 +40,13 @@ def body_form_for(settings: LLMSettings) -> BodyForm:
     """The body form of the client that ``open_llm(settings)`` gives ``extract``, with the schema form fixed:
     a batch cannot negotiate, so ``auto`` is the form the live client tries first and keeps where accepted
     (``json_schema`` on an endpoint; on the embedded llama.cpp server, ``json_object``, which it falls to)."""
-    from ..llm._settings import DEFAULT_ENDPOINT_MODEL, EMBEDDED_STRUCTURED_MODE, ENDPOINT_STRUCTURED_MODE
+    from pipeline.llm import DEFAULT_ENDPOINT_MODEL, EMBEDDED_STRUCTURED_MODE, ENDPOINT_STRUCTURED_MODE
 
     if settings.base_url is not None:
         mode = settings.structured_mode or ENDPOINT_STRUCTURED_MODE
         return BodyForm(model=settings.model or DEFAULT_ENDPOINT_MODEL,
                         structured_mode="json_schema" if mode == "auto" else mode, schema_in_prompt=True)
-    from ..llm import LocalLLMServer
+    from pipeline.llm import LocalLLMServer
 
     mode = settings.structured_mode or EMBEDDED_STRUCTURED_MODE
     alias = LocalLLMServer(settings.embedded.model, cache_dir=settings.embedded.cache_dir).alias
@@ -130,7 +130,7 @@ class Replay:
 
     def __init__(self, schema: type[BaseModel], options: ExtractionOptions, form: BodyForm, run_key: str,
                  answered: list[OutputLines], *, max_rounds: int) -> None:
-        from ..llm import StructuredExtractor
+        from pipeline.extraction import StructuredExtractor
 
         self.extractor = StructuredExtractor(schema, None, options)
         self.form = form

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..document import Document, ErrorRecord
-from ._keys import _schema_description, extraction_run_key, file_sha256
-from ._output import WorkItem
-from ._requests import DocumentState, OutputLines, Replay, body_form_for, request_line
-from ._requests_manifest import (
+from pipeline.batch._keys import _schema_description, extraction_run_key, file_sha256
+from pipeline.batch._output import WorkItem
+from pipeline.batch._requests import DocumentState, OutputLines, Replay, body_form_for, request_line
+from pipeline.batch._requests_manifest import (
     BatchStateError,
     DocEntry,
     Manifest,
@@ -29,13 +28,15 @@ from ._requests_manifest import (
     save_manifest,
     write_atomic,
 )
-from ._run import failure_record
+from pipeline.batch._run import failure_record
+from pipeline.document import Document, ErrorRecord
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ..llm import ExtractionOptions, LLMSettings
-    from ..parsing import ParseOptions
+    from pipeline.extraction import ExtractionOptions
+    from pipeline.llm import LLMSettings
+    from pipeline.parsing import ParseOptions
 
 Record = dict[str, Any]
 OnDocument = Callable[[str], None]
@@ -98,8 +99,8 @@ def prepare_job(folder: Path, items: list[WorkItem], *, schema_spec: str, schema
                 options: ExtractionOptions, settings: LLMSettings, parse_options: ParseOptions,
                 max_rounds: int, on_document: OnDocument | None = None) -> JobRound:
     """Parse the documents, settle what rules can, and write round 1's requests and the manifest."""
-    from .._version import __version__
-    from ..parsing import parse_many
+    from pipeline.parsing import parse_many
+    from pipeline.version import __version__
 
     if (folder / "manifest.json").exists():
         raise BatchStateError(f"{folder} already holds a batch job; prepare into a new folder", stage="batch")
@@ -161,7 +162,7 @@ def _changed(entry: DocEntry) -> ErrorRecord:
 
 def collect_job(folder: Path, manifest: Manifest, schema: type[BaseModel]) -> JobRound:
     """Records for the documents every answered round has finished; the next round for the others."""
-    from ..llm import ExtractionOptions
+    from pipeline.extraction import ExtractionOptions
 
     if schema_sha(schema) != manifest.schema_sha:
         raise BatchStateError(f"the schema {manifest.schema_spec} changed since prepare; prepare a new job",

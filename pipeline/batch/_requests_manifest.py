@@ -20,9 +20,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..document import ErrorRecord
-from ..exceptions import RaglineError
-from ..llm._client_core import BodyForm
+from pipeline.document import ErrorRecord
+from pipeline.exceptions import RaglineError
+from pipeline.llm import BodyForm
 
 MANIFEST_FORMAT = 1
 MANIFEST = "manifest.json"

@@ -17,14 +17,14 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..document import ErrorRecord
-from ..exceptions import RaglineError
-from ._output import WorkItem
+from pipeline.batch._output import WorkItem
+from pipeline.document import ErrorRecord
+from pipeline.exceptions import RaglineError
 
 if TYPE_CHECKING:
-    from ..document import Document
-    from ..llm import StructuredExtractor
-    from ..parsing import ParseOptions
+    from pipeline.document import Document
+    from pipeline.extraction import StructuredExtractor
+    from pipeline.parsing import ParseOptions
 
 Record = dict[str, Any]
 OnRecord = Callable[[WorkItem, Record], None]
@@ -72,7 +72,7 @@ class BatchExtraction:
     def run(self, items: list[WorkItem]) -> None:
         """Parse and extract ``items`` (unreadable ones are recorded as failures). Re-raises a worker's
         unexpected error; on any exception (Ctrl-C included) the sink is closed to writes first."""
-        from ..parsing import parse_many
+        from pipeline.parsing import parse_many
 
         if self.extractor is None:
             raise ValueError("BatchExtraction.run needs an extractor")

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from ._errors import (
+from pipeline.cli._errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog="Run `ragline COMMAND --help` for the options of each command.",
     )
-    from pipeline._version import __version__
+    from pipeline.version import __version__
 
     parser.add_argument("--version", action="version", version=f"ragline {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

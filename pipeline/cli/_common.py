@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from extractors._table_mode import TableMode
-
-from ._errors import OutputError
+from pipeline.cli._errors import OutputError
 
 if TYPE_CHECKING:
     from pipeline.document import ErrorRecord

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pipeline.cli._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
+from pipeline.cli._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings
 from pipeline.evaluation.corpus import INVOICES
 from pipeline.evaluation.extract_eval import format_extract_report, run_extract_eval
 from pipeline.exceptions import ConfigurationError, LLMError
-
-from ._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
-from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,14 +7,13 @@ import json
 import sys
 from typing import Any
 
+from pipeline.cli._eval_common import add_eval_dir_option, eval_dir_of
 from pipeline.evaluation.parse_eval import (
     evaluate_articles,
     evaluate_docling_pdf,
     format_articles,
     format_pdf_table,
 )
-
-from ._eval_common import add_eval_dir_option, eval_dir_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:

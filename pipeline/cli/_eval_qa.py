@@ -7,16 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
+from pipeline.cli._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
+from pipeline.cli._llm import add_llm_options, llm_settings
 from pipeline.embedding import Backend
 from pipeline.evaluation.corpus import DOCUGAMI_QNA, cache_dir, default_docugami_index_dir
 from pipeline.evaluation.qa_eval import format_qa_report, run_qa_eval
 from pipeline.exceptions import ConfigurationError, IndexStoreError, LLMError
 
-from ._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
-from ._llm import add_llm_options, llm_settings
-
 if TYPE_CHECKING:
-    from pipeline.llm import QAOptions
+    from pipeline.qa import QAOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _options(args: argparse.Namespace) -> QAOptions:
-    from pipeline.llm import QAOptions
+    from pipeline.qa import QAOptions
 
     if args.ask_model and args.strategy != "extractive":
         raise ConfigurationError("--ask-model needs --strategy extractive")

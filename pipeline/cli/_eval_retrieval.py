@@ -7,12 +7,11 @@ import sys
 from pathlib import Path
 from typing import get_args
 
+from pipeline.cli._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
 from pipeline.embedding import Backend
 from pipeline.evaluation.corpus import DOCUGAMI_QNA, cache_dir, default_docugami_index_dir
 from pipeline.evaluation.retrieval_eval import evaluate, format_retrieval_report
 from pipeline.retrieval import DEFAULT_RERANKER, RERANKERS
-
-from ._eval_common import add_eval_dir_option, eval_dir_of, log_to_stderr
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,9 +8,8 @@ import os
 from pathlib import Path
 from typing import Any, get_args
 
+from pipeline.cli._errors import UsageError
 from pipeline.embedding import Backend, Precision
-
-from ._errors import UsageError
 
 
 def add_index_options(p: argparse.ArgumentParser, *, help: str = "index directory") -> None:
@@ -38,15 +37,24 @@ def require_existing_index(args: argparse.Namespace) -> None:
         raise UsageError(f"no index in {args.index} (build one with `ragline ingest`)")
 
 
-def open_index(args: argparse.Namespace, *, create: bool, chunking: Any = None, parse_options: Any = None) -> Any:
-    """Open ``--index`` with the embedding options; ``$RAGLINE_CACHE_DIR`` is read here (CLI only)."""
-    from pipeline.embedding import make_embedder
-    from pipeline.index import Index
+def pipeline_config(args: argparse.Namespace, *, create: bool, chunking: Any = None,
+                    parse_options: Any = None) -> Any:
+    """The :class:`~pipeline.config.RaglineConfig` of the index options (``$RAGLINE_CACHE_DIR`` is read here)."""
+    from pipeline.config import IndexConfig, RaglineConfig
 
     cache_dir = os.environ.get("RAGLINE_CACHE_DIR") or None
-    embedder = (make_embedder(args.backend, args.model, precision=args.precision, cache_dir=cache_dir)
-                if args.model else None)
-    return Index.open(
-        args.index, embedder=embedder, chunking=chunking, parse_options=parse_options,
-        backend=args.backend, precision=args.precision, cache_dir=cache_dir, create=create,
-    )
+    index = IndexConfig(directory=Path(args.index), create=create, backend=args.backend, precision=args.precision,
+                        model=Path(args.model) if args.model else None, cache_dir=cache_dir)
+    update: dict[str, Any] = {"index": index, "chunking": chunking}
+    if parse_options is not None:
+        update["parse"] = parse_options
+    return RaglineConfig().model_copy(update=update)
+
+
+def open_index(args: argparse.Namespace, *, create: bool, chunking: Any = None, parse_options: Any = None) -> Any:
+    """The :class:`~pipeline.Pipeline` over ``--index`` with the embedding options, its index opened."""
+    from pipeline.compose import Pipeline
+
+    rag = Pipeline(pipeline_config(args, create=create, chunking=chunking, parse_options=parse_options))
+    rag.index.warm_up()
+    return rag

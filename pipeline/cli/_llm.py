@@ -99,7 +99,7 @@ def open_cli_llm(settings: LLMSettings, *, command: str, quiet: bool = False) ->
 
 def _threads_note(threads: int | None) -> tuple[int, str]:
     """The threads the server gets, and what to say about them (why, when ragline chose fewer than the cores)."""
-    from pipeline.llm._settings import busy_cores, default_threads, usable_cores
+    from pipeline.llm import busy_cores, default_threads, usable_cores
 
     if threads is not None:
         return threads, f"{threads} thread(s), as set"

@@ -16,10 +16,9 @@ from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
+from pipeline.cli._errors import OutputError
 from pipeline.document import ErrorRecord
 from pipeline.parsing import SkippedFile
-
-from ._errors import OutputError
 
 FORMATS = {"markdown": ".md", "elements": ".jsonl", "chunks": ".jsonl"}
 
@@ -195,7 +194,7 @@ def open_sink(output: str | None, kind: str, root: Path | None, many: bool) -> A
     """The sink for ``-o``: stdout, a single file (``.md``/``.jsonl``/any suffix), or a folder."""
     import sys
 
-    from ._common import open_output
+    from pipeline.cli._common import open_output
 
     if output is None:
         return StreamSink(sys.stdout, kind, name="<stdout>", source_headers=many)

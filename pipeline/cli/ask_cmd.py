@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._errors import UsageError
-from ._index_options import add_index_options, open_index, require_existing_index
-from ._llm import add_llm_options, llm_settings
+from pipeline.cli._errors import UsageError
+from pipeline.cli._index_options import add_index_options, open_index, require_existing_index
+from pipeline.cli._llm import add_llm_options, llm_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Index, LLM and option errors reach the CLI's one error wrapper (exit 1, or 2 for usage)."""
-    from pipeline.llm import QAOptions, QuestionAnswerer, open_llm
+    from pipeline.llm import open_llm
+    from pipeline.qa import QAOptions
 
     if args.k is not None and args.k < 1:
         raise UsageError("-k must be at least 1")
@@ -66,19 +67,17 @@ def run(args: argparse.Namespace) -> int:
     require_existing_index(args)
     options = QAOptions(strategy=args.strategy, k=args.k, mode=args.mode, ask_model=args.ask_model,
                         max_context_tokens=args.max_context_tokens)
-    with open_index(args, create=False) as index:
-        from pipeline.retrieval import make_reranker
-
-        index.retriever.reranker = make_reranker(args.rerank, index.embedder)
+    with open_index(args, create=False) as rag:
+        rag = rag.with_options(qa=options)
         if options.strategy == "extractive" and not options.ask_model:
-            answer = QuestionAnswerer(index, None, options).run(args.question, source_glob=args.source)
+            answer = rag.ask(args.question, source_glob=args.source, rerank=args.rerank)
         else:
             with open_llm(llm_settings(args)) as client:
-                answer = QuestionAnswerer(index, client, options).run(args.question, source_glob=args.source)
+                answer = rag.ask(args.question, client=client, source_glob=args.source, rerank=args.rerank)
         if args.html:
             from pipeline.report import write_answer_report
 
-            write_answer_report(answer, index, args.html)
+            write_answer_report(answer, rag.index, args.html)
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0

@@ -1,6 +1,6 @@
 """``ragline batch``: extraction through a provider's Batch API (OpenAI's JSONL format), or run-local offline.
 
-    ragline batch prepare docs/ --schema pipeline.llm:Invoice -o job/   # job/requests.jsonl + manifest.json
+    ragline batch prepare docs/ --schema pipeline.extraction:Invoice -o job/   # job/requests.jsonl + manifest.json
     ragline batch submit job/        # upload (/v1/files), create (/v1/batches); records the batch id
     ragline batch status job/        # the batch's status and request counts
     ragline batch collect job/ -o out.jsonl   # records (+ out.csv); invalid replies -> round 2's requests
@@ -18,13 +18,12 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._common import add_input_options, collect_inputs
-from ._errors import OutputError, UsageError
-from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings, open_cli_llm
+from pipeline.cli._common import add_input_options, collect_inputs
+from pipeline.cli._errors import OutputError, UsageError
+from pipeline.cli._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings, open_cli_llm
 
 if TYPE_CHECKING:
-    from pipeline.batch._requests_job import JobRound
-    from pipeline.batch._requests_manifest import Manifest
+    from pipeline.batch import JobRound, Manifest
 
 _DESCRIPTION = (
     "Run `ragline extract` through a provider's Batch API (the OpenAI JSONL format that hosted providers and "
@@ -114,11 +113,9 @@ def _register_prepare(steps: argparse._SubParsersAction) -> None:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    from pipeline.batch import work_items
-    from pipeline.batch._requests_job import absolute_schema_spec, prepare_job
-    from pipeline.llm import load_schema
-
-    from .extract_cmd import _extraction_options
+    from pipeline.batch import absolute_schema_spec, prepare_job, work_items
+    from pipeline.cli.extract_cmd import _extraction_options
+    from pipeline.extraction import load_schema
 
     if args.max_rounds < 1:
         raise UsageError("--max-rounds must be at least 1")
@@ -162,7 +159,7 @@ def _job_folder(name: str, *, create: bool = False) -> Path:
 
 
 def _manifest(args: argparse.Namespace) -> tuple[Path, Manifest]:
-    from pipeline.batch._requests_manifest import load_manifest
+    from pipeline.batch import load_manifest
 
     folder = _job_folder(args.dir)
     return folder, load_manifest(folder)
@@ -172,8 +169,7 @@ def _manifest(args: argparse.Namespace) -> tuple[Path, Manifest]:
 
 
 def run_submit(args: argparse.Namespace) -> int:
-    from pipeline.batch._provider import BatchProvider
-    from pipeline.batch._provider_job import submit_round
+    from pipeline.batch import BatchProvider, submit_round
 
     folder, manifest = _manifest(args)
     with BatchProvider.from_settings(llm_settings(args), command="submit") as provider:
@@ -194,8 +190,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from pipeline.batch._provider import BatchProvider
-    from pipeline.batch._provider_job import refresh_round
+    from pipeline.batch import BatchProvider, refresh_round
 
     folder, manifest = _manifest(args)
     current = manifest.current
@@ -214,7 +209,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_local(args: argparse.Namespace) -> int:
-    from pipeline.batch._provider_job import run_local_round
+    from pipeline.batch import run_local_round
     from pipeline.llm import AsyncLLMClient
 
     folder, manifest = _manifest(args)
@@ -247,11 +242,8 @@ def run_local(args: argparse.Namespace) -> int:
 
 
 def run_collect(args: argparse.Namespace) -> int:
-    from pipeline.batch._provider import BatchProvider
-    from pipeline.batch._provider_job import refresh_round
-    from pipeline.batch._requests_job import collect_job, is_answered
-    from pipeline.batch._requests_manifest import BatchStateError
-    from pipeline.llm import load_schema
+    from pipeline.batch import BatchProvider, BatchStateError, collect_job, is_answered, refresh_round
+    from pipeline.extraction import load_schema
 
     folder, manifest = _manifest(args)
     csv_path = _csv_path(args)

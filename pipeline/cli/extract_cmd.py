@@ -18,16 +18,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import add_input_options, collect_inputs
-from ._errors import OutputError, UsageError
-from ._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings, open_cli_llm
-from ._progress import DocProgress
+from pipeline.cli._common import add_input_options, collect_inputs
+from pipeline.cli._errors import OutputError, UsageError
+from pipeline.cli._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings, open_cli_llm
+from pipeline.cli._progress import DocProgress
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from pipeline.batch import JournalEntry, Plan, ResumableOutput, StreamOutput, WorkItem
-    from pipeline.llm import ExtractionOptions, LLMSettings
+    from pipeline.extraction import ExtractionOptions
+    from pipeline.llm import LLMSettings
     from pipeline.parsing import ParseOptions
 
 Record = dict[str, Any]
@@ -61,12 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  ragline extract invoice.pdf --schema pipeline.llm:Invoice\n"
+            "  ragline extract invoice.pdf --schema pipeline.extraction:Invoice\n"
             "  ragline extract invoices/ --schema my_schemas.py:PurchaseOrder -o out.jsonl   # + out.csv\n"
             "  ragline extract invoices/ --schema my_schemas.py:PurchaseOrder -o out.jsonl --retry-failed\n"
             "  ragline extract a.pdf --schema fields.json   # {\"properties\": {\"total\": {\"type\": \"number\"}}}\n"
             "  RAGLINE_LLM_BASE_URL=https://api.openai.com/v1 RAGLINE_LLM_MODEL=gpt-4o-mini \\\n"
-            "    RAGLINE_LLM_API_KEY=... ragline extract docs/ --schema pipeline.llm:Invoice -o out.jsonl \\\n"
+            "    RAGLINE_LLM_API_KEY=... ragline extract docs/ --schema pipeline.extraction:Invoice -o out.jsonl \\\n"
             "    --price-in 0.15 --price-out 0.60"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -154,7 +155,7 @@ def _check_run_options(args: argparse.Namespace) -> Path | None:
 def _extraction_options(args: argparse.Namespace, settings: LLMSettings) -> ExtractionOptions:
     from pydantic import ValidationError
 
-    from pipeline.llm import ExtractionOptions
+    from pipeline.extraction import ExtractionOptions
 
     try:
         return ExtractionOptions(max_attempts=args.max_attempts, max_context_tokens=args.max_context_tokens,
@@ -204,7 +205,7 @@ def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: Resuma
              tally: _Tally, progress: DocProgress) -> None:
     """Write the records of ``plan.todo``; the LLM is started only when some document can be read."""
     from pipeline.batch import BatchExtraction
-    from pipeline.llm import StructuredExtractor
+    from pipeline.extraction import StructuredExtractor
 
     def on_record(item: WorkItem, record: Record) -> None:
         tally.add(record)
@@ -251,7 +252,7 @@ def _write_csv(output: ResumableOutput | StreamOutput, csv_path: Path | None, fi
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.batch import ResumableOutput, extraction_run_key, work_items
-    from pipeline.llm import load_schema
+    from pipeline.extraction import load_schema
 
     schema = load_schema(args.schema)  # ConfigurationError: a usage error (exit 2)
     settings = llm_settings(args)

@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from ._errors import EXIT_FAILED, EXIT_OK, UsageError
-from ._index_options import add_index_options, open_index, require_existing_index
+from pipeline.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
+from pipeline.cli._index_options import add_index_options, open_index, require_existing_index
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_existing_index(args)
-    with open_index(args, create=False) as index:
+    with open_index(args, create=False) as rag:
+        index = rag.index
         if args.action == "stats":
             return _stats(index, args)
         if args.action == "list":

@@ -9,9 +9,9 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING
 
-from ._common import add_input_options, parse_options
-from ._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from ._index_options import add_index_options, open_index
+from pipeline.cli._common import add_input_options, parse_options
+from pipeline.cli._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from pipeline.cli._index_options import add_index_options, open_index
 
 if TYPE_CHECKING:
     from pipeline.chunking import ChunkingOptions
@@ -93,7 +93,6 @@ def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pipeline.ingest import Ingestor
     from pipeline.parsing import expand_paths
 
     if args.max_tokens is not None and args.max_tokens < 16:
@@ -104,9 +103,9 @@ def run(args: argparse.Namespace) -> int:
         print("ragline ingest: no matching documents found", file=sys.stderr)
         return EXIT_USAGE
     # Index errors (locked, another model, bad options) reach the CLI's one error wrapper.
-    with open_index(args, create=True, chunking=_chunking(args), parse_options=parse_options(args)) as index:
-        ingestor = Ingestor(index, parse_options=index.parse_options, engine=args.engine, workers=args.workers,
-                            ray_address=args.ray_address)
+    with open_index(args, create=True, chunking=_chunking(args), parse_options=parse_options(args)) as rag:
+        ingestor = rag.ingestor(engine=args.engine, workers=args.workers, ray_address=args.ray_address)
+        index = rag.index
         # Missing paths are ingested too: they come back as per-file failures in the report.
         report = ingestor.run(
             args.paths, include=args.include, exclude=args.exclude, prune=args.prune,

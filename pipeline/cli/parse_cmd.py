@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._common import Inputs, add_input_options, common_root, progress, scan_inputs
-from ._errors import EXIT_FAILED, EXIT_OK, UsageError
+from pipeline.cli._common import Inputs, add_input_options, common_root, progress, scan_inputs
+from pipeline.cli._errors import EXIT_FAILED, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from ._parse_output import DocOutcome, ParseReport
+    from pipeline.cli._parse_output import DocOutcome, ParseReport
 
 FORMATS = ("markdown", "elements", "chunks")  # pydantic-free here: `ragline --help` stays light
 
@@ -71,7 +71,7 @@ def _doc_lines(document: Any, kind: str, chunk_options: Any) -> list[str]:
 
 
 def _outcome(result: Any) -> DocOutcome:
-    from ._parse_output import DocOutcome
+    from pipeline.cli._parse_output import DocOutcome
 
     doc = result.document
     return DocOutcome(
@@ -82,7 +82,7 @@ def _outcome(result: Any) -> DocOutcome:
 
 
 def _check(args: argparse.Namespace, inputs: Inputs) -> None:
-    from ._parse_output import skipped_lines
+    from pipeline.cli._parse_output import skipped_lines
 
     if args.json and not args.output:
         raise UsageError("--json needs -o FILE_OR_DIR: stdout carries the documents")
@@ -95,8 +95,7 @@ def _check(args: argparse.Namespace, inputs: Inputs) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.chunking import ChunkingOptions
-
-    from ._parse_output import DocOutcome, FolderSink, ParseReport, open_sink
+    from pipeline.cli._parse_output import DocOutcome, FolderSink, ParseReport, open_sink
 
     inputs = scan_inputs(args)
     _check(args, inputs)

@@ -11,9 +11,9 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from ._errors import EXIT_OK, UsageError
-from ._index_options import add_index_options, open_index, require_existing_index
-from ._llm import add_llm_options, llm_settings
+from pipeline.cli._errors import EXIT_OK, UsageError
+from pipeline.cli._index_options import add_index_options, open_index, require_existing_index
+from pipeline.cli._llm import add_llm_options, llm_settings
 
 if TYPE_CHECKING:
     from pipeline.protocols import SearchHit
@@ -83,18 +83,14 @@ def run(args: argparse.Namespace) -> int:
     if args.candidates < 1:
         raise UsageError("--candidates must be at least 1")
     with contextlib.ExitStack() as stack:
-        index = stack.enter_context(open_index(args, create=False))
-        client = None
+        rag = stack.enter_context(open_index(args, create=False))
         if args.rerank == "llm":
             from pipeline.llm import open_llm
 
-            client = stack.enter_context(open_llm(llm_settings(args)))
-        from pipeline.retrieval import make_reranker
-
-        reranker = make_reranker(args.rerank, index.embedder, candidates=args.candidates, client=client)
-        index.retriever.reranker = reranker
-        index.retriever.linking = not args.no_link
-        hits = index.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages)
+            rag = rag.with_client(stack.enter_context(open_llm(llm_settings(args))))
+        reranker = rag.reranker(args.rerank, args.candidates)
+        hits = rag.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages,
+                          rerank=reranker, linking=not args.no_link)
     cost = getattr(reranker, "cost", None)
     if cost is not None and not args.quiet:
         print(f"llm rerank: {cost.calls} call(s), {cost.prompt_tokens} prompt + {cost.completion_tokens} completion "

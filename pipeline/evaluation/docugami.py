@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .corpus import DOCUGAMI_QNA
+from pipeline.evaluation.corpus import DOCUGAMI_QNA
 
 
 class Question(BaseModel):

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from .corpus import INVOICES
+from pipeline.evaluation.corpus import INVOICES
 
 if TYPE_CHECKING:
-    from pipeline.llm import ExtractionOptions, ExtractionResult, LLMClient, LLMSettings
+    from pipeline.extraction import ExtractionOptions, ExtractionResult
+    from pipeline.llm import LLMClient, LLMSettings
 
 Log = Callable[[str], None]
 CORE_FIELDS = ("invoice_number", "date", "amount", "amount_untaxed", "amount_tax", "currency")
@@ -130,7 +131,8 @@ def _field_scores(outcomes: list[DocOutcome]) -> list[FieldScore]:
 def evaluate_extract(eval_dir: Path, client: LLMClient, *, limit: int | None = None, log: Log | None = None,
                      options: ExtractionOptions | None = None) -> ExtractEval:
     """Extract the invoice fields of the first ``limit`` invoices with ``client`` and score them."""
-    from pipeline.llm import ExtractionOptions, Invoice, StructuredExtractor, Usage
+    from pipeline.extraction import ExtractionOptions, Invoice, StructuredExtractor
+    from pipeline.llm import Usage
     from pipeline.parsing import parse
 
     t_start = time.perf_counter()
@@ -169,7 +171,8 @@ def run_extract_eval(settings: LLMSettings, eval_dir: Path, *, limit: int | None
                      strategy: str = "candidates") -> ExtractEval:
     """:func:`evaluate_extract` on the LLM of ``settings``, with its re-ask policy unless
     ``validation_reasks`` is given (an embedded server lives as long as the run)."""
-    from pipeline.llm import ExtractionOptions, open_llm
+    from pipeline.extraction import ExtractionOptions
+    from pipeline.llm import open_llm
 
     options = ExtractionOptions(max_validation_reasks=settings.validation_reasks(validation_reasks),
                                 strategy=strategy)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from .metrics import heading_recall, ngram_prf, token_prf, tokens
+from pipeline.evaluation.metrics import heading_recall, ngram_prf, token_prf, tokens
 
 if TYPE_CHECKING:
     from pipeline.document import Document

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from .corpus import DOCUGAMI_DOCS
-from .docugami import QAItem, figure_in, key_figure, load_qa_items
+from pipeline.evaluation.corpus import DOCUGAMI_DOCS
+from pipeline.evaluation.docugami import QAItem, figure_in, key_figure, load_qa_items
 
 if TYPE_CHECKING:
-    from pipeline.llm import Answer, LLMClient, LLMSettings, QAOptions, QuestionAnswerer
+    from pipeline.llm import LLMClient, LLMSettings
     from pipeline.protocols import Retriever
+    from pipeline.qa import Answer, QAOptions, QuestionAnswerer
 
 Log = Callable[[str], None]
 
@@ -166,7 +167,7 @@ def evaluate_qa(eval_dir: Path, index_dir: Path, client: LLMClient | None, *, n:
     """Ask ``n`` sampled questions (None: all) over the docugami index (updated first) with ``client``
     (None: extractive with ``ask_model=False``, no model)."""
     from pipeline.index import Index
-    from pipeline.llm import QAOptions, QuestionAnswerer
+    from pipeline.qa import QAOptions, QuestionAnswerer
 
     items = sample_questions(eval_dir, n)
     outcomes: list[QAOutcome] = []
@@ -193,7 +194,8 @@ def run_qa_eval(settings: LLMSettings, eval_dir: Path, index_dir: Path, *, n: in
                 log: Log | None = None) -> QAEval:
     """:func:`evaluate_qa` on the LLM of ``settings`` (an embedded server lives as long as the run;
     none is started when the options ask no model)."""
-    from pipeline.llm import QAOptions, open_llm
+    from pipeline.llm import open_llm
+    from pipeline.qa import QAOptions
 
     opts = options or QAOptions()
     if opts.strategy == "extractive" and not opts.ask_model:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..protocols import Retriever, SearchMode
-from .corpus import DOCUGAMI_DOCS
-from .docugami import Question, figure_in, load_qa_items, load_questions
+from pipeline.evaluation.corpus import DOCUGAMI_DOCS
+from pipeline.evaluation.docugami import Question, figure_in, load_qa_items, load_questions
+from pipeline.protocols import Retriever, SearchMode
 
 MODES: tuple[SearchMode, ...] = ("dense", "bm25", "hybrid")
 
@@ -50,7 +50,7 @@ class FigureRecall(BaseModel):
 
 class RetrievalEval(BaseModel):
     k: int
-    rerank: str = "none"  # the second stage (pipeline.retrieval.RERANKERS)
+    rerank: str = "none"  # the second stage (pipeline.retrieval._retriever.RERANKERS)
     linking: bool = False  # names, tickers and periods of the question linked to documents
     documents: int
     chunks: int

@@ -1,19 +1,19 @@
-"""LLM stage: OpenAI-compatible client, embedded local model, structured extraction, cited QA.
+"""LLM access: the OpenAI-compatible client (chat completions, JSON-schema output, retries), its settings,
+the embedded local model (llama-cpp-python's server on 127.0.0.1, for the lifetime of a ``with`` block), and
+the ask-until-valid loop that extraction and QA share. Schema extraction is :mod:`pipeline.extraction`, question
+answering :mod:`pipeline.qa`.
 
-    from pipeline.llm import Invoice, LLMSettings, ask, extract, open_llm
+    from pipeline.llm import LLMSettings, open_llm
 
     # An endpoint from $RAGLINE_LLM_BASE_URL, or the embedded llama-cpp-python server on 127.0.0.1,
     # started once and stopped when the block ends.
     with open_llm(LLMSettings.from_env()) as client:
-        result = extract("invoice.pdf", schema=Invoice, client=client)
-        result.data, result.evidence["total"].quote, result.evidence["total"].page
-
-Everything here is re-exported from private modules; import from ``pipeline.llm`` (or ``pipeline``).
+        reply = client.chat([{"role": "user", "content": "Say hi"}])
 """
 
 from __future__ import annotations
 
-from ._client import (
+from pipeline.llm._client import (
     AsyncLLMClient,
     ChatCompletion,
     LLMClient,
@@ -23,15 +23,8 @@ from ._client import (
     parse_json_reply,
     strict_json_schema,
 )
-from ._extract import (
-    ExtractionOptions,
-    ExtractionResult,
-    ExtractionStatus,
-    FieldEvidence,
-    StructuredExtractor,
-    extract,
-)
-from ._local import (
+from pipeline.llm._client_core import BodyForm, chat_body, completion_from_body
+from pipeline.llm._local import (
     DEFAULT_LOCAL_MODEL,
     LOCAL_MODELS,
     LocalLLMServer,
@@ -40,43 +33,53 @@ from ._local import (
     default_local_server,
     ensure_model,
 )
-from ._open import open_llm
-from ._qa import Answer, Citation, QAOptions, QuestionAnswerer, ask
-from ._schemas import Invoice, load_schema, model_from_json_schema
-from ._settings import DEFAULT_TIMEOUT, EmbeddedModelSettings, LLMSettings
+from pipeline.llm._open import open_llm
+from pipeline.llm._reask import AskLoop, AskOutcome, AskSettings, PendingAsk, Rejection, ask_until_valid
+from pipeline.llm._settings import (
+    DEFAULT_ENDPOINT_MODEL,
+    DEFAULT_TIMEOUT,
+    EMBEDDED_STRUCTURED_MODE,
+    ENDPOINT_STRUCTURED_MODE,
+    EmbeddedModelSettings,
+    LLMSettings,
+    busy_cores,
+    default_threads,
+    usable_cores,
+)
 
 __all__ = [
-    "DEFAULT_TIMEOUT",
-    "EmbeddedModelSettings",
-    "LLMSettings",
-    "open_llm",
-    "Answer",
-    "AsyncLLMClient",
-    "ChatCompletion",
-    "Citation",
+    "DEFAULT_ENDPOINT_MODEL",
     "DEFAULT_LOCAL_MODEL",
-    "ExtractionOptions",
-    "ExtractionResult",
-    "ExtractionStatus",
-    "FieldEvidence",
-    "Invoice",
-    "LLMClient",
+    "DEFAULT_TIMEOUT",
+    "EMBEDDED_STRUCTURED_MODE",
+    "ENDPOINT_STRUCTURED_MODE",
     "LOCAL_MODELS",
+    "AskLoop",
+    "AskOutcome",
+    "AskSettings",
+    "AsyncLLMClient",
+    "BodyForm",
+    "ChatCompletion",
+    "EmbeddedModelSettings",
+    "LLMClient",
+    "LLMSettings",
     "LocalLLMServer",
     "LocalModelSpec",
-    "QAOptions",
-    "QuestionAnswerer",
+    "PendingAsk",
+    "Rejection",
     "RetryPolicy",
-    "StructuredExtractor",
     "StructuredMode",
     "Usage",
-    "ask",
+    "ask_until_valid",
+    "busy_cores",
+    "chat_body",
+    "completion_from_body",
     "default_cache_dir",
     "default_local_server",
+    "default_threads",
     "ensure_model",
-    "extract",
-    "load_schema",
-    "model_from_json_schema",
+    "open_llm",
     "parse_json_reply",
     "strict_json_schema",
+    "usable_cores",
 ]

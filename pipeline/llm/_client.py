@@ -30,10 +30,10 @@ from typing import Any
 
 import httpx
 
-from ..exceptions import LLMError, LLMResponseError
-from ._client_core import ChatCompletion, Messages, RetryPolicy, Usage, _ClientCore
-from ._json_reply import parse_json_reply, strict_json_schema
-from ._settings import StructuredMode
+from pipeline.exceptions import LLMError, LLMResponseError
+from pipeline.llm._client_core import ChatCompletion, Messages, RetryPolicy, Usage, _ClientCore
+from pipeline.llm._json_reply import parse_json_reply, strict_json_schema
+from pipeline.llm._settings import StructuredMode
 
 Sleep = Callable[[float], None]
 AsyncSleep = Callable[[float], Awaitable[None]]

@@ -18,9 +18,14 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ..exceptions import LLMConnectionError, LLMError, LLMResponseError
-from ._json_reply import parse_json_reply, schema_instruction, strict_json_schema
-from ._settings import DEFAULT_TIMEOUT, ENDPOINT_CONCURRENCY, ENDPOINT_STRUCTURED_MODE, StructuredMode
+from pipeline.exceptions import LLMConnectionError, LLMError, LLMResponseError
+from pipeline.llm._json_reply import parse_json_reply, schema_instruction, strict_json_schema
+from pipeline.llm._settings import (
+    DEFAULT_TIMEOUT,
+    ENDPOINT_CONCURRENCY,
+    ENDPOINT_STRUCTURED_MODE,
+    StructuredMode,
+)
 
 log = logging.getLogger("pipeline.llm")
 

@@ -29,9 +29,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn, Self
 
-from ..exceptions import ConfigurationError, LLMConnectionError, MissingDependencyError
-from ._client import LLMClient, RetryPolicy
-from ._local_launch import (
+from pipeline.exceptions import ConfigurationError, LLMConnectionError, MissingDependencyError
+from pipeline.llm._client import LLMClient, RetryPolicy
+from pipeline.llm._local_launch import (
     SERVER_MODULE,
     GuardedProcess,
     LlamaBuild,
@@ -40,8 +40,14 @@ from ._local_launch import (
     illegal_instruction_error,
     start_guarded,
 )
-from ._local_models import _INSTALL_HINT, LOCAL_MODELS, LocalModelSpec, default_cache_dir, ensure_model
-from ._settings import (
+from pipeline.llm._local_models import (
+    _INSTALL_HINT,
+    LOCAL_MODELS,
+    LocalModelSpec,
+    default_cache_dir,
+    ensure_model,
+)
+from pipeline.llm._settings import (
     DEFAULT_LOCAL_MODEL,
     DEFAULT_N_CTX,
     DEFAULT_TIMEOUT,

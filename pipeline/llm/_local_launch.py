@@ -43,7 +43,7 @@ from typing import IO
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..exceptions import ConfigurationError
+from pipeline.exceptions import ConfigurationError
 
 WATCH_FD_ENV = "RAGLINE_PARENT_WATCH_FD"
 MODULE_ENV = "RAGLINE_SERVER_MODULE"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..exceptions import ConfigurationError, MissingDependencyError
-from ._settings import DEFAULT_LOCAL_MODEL
+from pipeline.exceptions import ConfigurationError, MissingDependencyError
+from pipeline.llm._settings import DEFAULT_LOCAL_MODEL
 
 log = logging.getLogger("pipeline.llm")
 

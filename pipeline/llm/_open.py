@@ -13,9 +13,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from ._client import LLMClient
-from ._local import LocalLLMServer
-from ._settings import (
+from pipeline.llm._client import LLMClient
+from pipeline.llm._local import LocalLLMServer
+from pipeline.llm._settings import (
     DEFAULT_ENDPOINT_MODEL,
     EMBEDDED_CONCURRENCY,
     EMBEDDED_STRUCTURED_MODE,

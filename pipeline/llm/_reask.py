@@ -26,9 +26,9 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..document import ErrorRecord
-from ..exceptions import ExtractionError, LLMError
-from ._client import ChatCompletion, LLMClient, Usage
+from pipeline.document import ErrorRecord
+from pipeline.exceptions import ExtractionError, LLMError
+from pipeline.llm._client import ChatCompletion, LLMClient, Usage
 
 R = TypeVar("R")
 Messages = list[dict[str, Any]]

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from ..exceptions import ConfigurationError
+from pipeline.exceptions import ConfigurationError
 
 StructuredMode = Literal["auto", "json_schema", "json_object", "prompt"]
 """How a JSON schema is sent to the server.

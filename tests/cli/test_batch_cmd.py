@@ -83,7 +83,7 @@ def test_invalid_after_the_last_round_is_a_failure_record(monkeypatch: pytest.Mo
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", prov.url)
     job, out = tmp_path / "job", tmp_path / "out.jsonl"
     try:
-        assert main(["batch", "prepare", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.llm:Invoice",
+        assert main(["batch", "prepare", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.extraction:Invoice",
                      "-o", str(job), "--strategy", "free", "--max-attempts", "2", "-q"]) == 0
         for _ in range(2):
             assert main(["batch", "submit", str(job), "-q"]) == 0
@@ -103,7 +103,7 @@ def test_usage_and_state_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, sa
     assert main(["batch", "collect", str(tmp_path), "-o", str(tmp_path / "o.jsonl")]) == 1
     assert capsys.readouterr().err.strip().endswith("run `ragline batch prepare` [stage batch]")
     job = tmp_path / "job"
-    assert main(["batch", "prepare", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.llm:Invoice",
+    assert main(["batch", "prepare", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.extraction:Invoice",
                  "-o", str(job), "--local-model", str(tmp_path / "m.gguf"), "-q"]) == 0
     form = json.loads((job / "manifest.json").read_text())["body_form"]  # as LocalLLMServer.client() sends
     assert form == {"model": "m", "structured_mode": "json_object", "schema_in_prompt": False, "temperature": 0.0,
@@ -113,7 +113,7 @@ def test_usage_and_state_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, sa
     assert err.count("\n") == 1 and "--llm-url" in err and "Traceback" not in err
     assert main(["batch", "prepare", str(tmp_path / "nothing"), "--schema", "pipeline.llm:Nope", "-o",
                  str(tmp_path / "j2")]) == 2
-    assert main(["batch", "prepare", str(sample_docs / "readme.txt"), "--schema", "pipeline.llm:Invoice", "-o",
+    assert main(["batch", "prepare", str(sample_docs / "readme.txt"), "--schema", "pipeline.extraction:Invoice", "-o",
                  str(job)]) == 1
     assert "already holds a batch job" in capsys.readouterr().err
     assert main(["batch"]) == 2
@@ -138,7 +138,7 @@ def test_run_local_on_the_sample_documents_with_the_embedded_server(
     gguf.write_bytes(b"not a model")
     job, out = tmp_path / "job", tmp_path / "out.jsonl"
     local = ["--local-model", str(gguf), "--llm-threads", "1"]
-    assert main(["batch", "prepare", str(sample_docs), "--schema", "pipeline.llm:Invoice", "-o", str(job),
+    assert main(["batch", "prepare", str(sample_docs), "--schema", "pipeline.extraction:Invoice", "-o", str(job),
                  "--strategy", "free", *local]) == 0
     requests = (job / "requests.jsonl").read_text().splitlines()
     assert main(["batch", "run-local", str(job), *local, "-q"]) == 0

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from pipeline.cli import main
+from tests._embedders import patch_embedder
 
 Reply = Callable[[dict[str, Any]], str]
 
@@ -86,7 +87,7 @@ def test_extract_writes_one_json_line_per_document(
     shutil.copy(sample_docs / "invoice_acme.pdf", docs / "a.pdf")
     shutil.copy(sample_docs / "invoice_acme.pdf", tmp_path / "in" / "b.pdf")
     out = tmp_path / "out.jsonl"
-    rc = main(["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out), "--strategy", "free"])
+    rc = main(["extract", str(tmp_path / "in"), "--schema", "pipeline.extraction:Invoice", "-o", str(out), "--strategy", "free"])
     assert rc == 0
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     # Folders walked recursively; lines in the order documents finish (4 requests in flight to an endpoint).
@@ -111,7 +112,7 @@ def test_extract_failures_and_exit_codes(
     bad = tmp_path / "empty.pdf"
     bad.write_bytes(b"")
     rc = main(["extract", str(sample_docs / "invoice_acme.pdf"), str(bad), str(tmp_path / "nope.pdf"),
-               "--schema", "pipeline.llm:Invoice", "-q"])
+               "--schema", "pipeline.extraction:Invoice", "-q"])
     assert rc == 1
     recs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     by = {Path(r["source"]).name: r for r in recs}
@@ -130,7 +131,7 @@ def test_extract_model_output_never_valid_is_a_failure(
     srv = FakeOpenAI(lambda body: "I refuse.")
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", srv.url)
     try:
-        rc = main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.llm:Invoice",
+        rc = main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.extraction:Invoice",
                    "--max-attempts", "2", "-q", "--strategy", "free"])
     finally:
         srv.close()
@@ -171,7 +172,7 @@ def test_missing_local_extra_is_a_usage_error(
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "llama_cpp" else real(name, *a))
-    rc = main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.llm:Invoice", "-q"])
+    rc = main(["extract", str(sample_docs / "invoice_acme.pdf"), "--schema", "pipeline.extraction:Invoice", "-q"])
     assert rc == 2
     assert "local extra" in capsys.readouterr().err
 
@@ -180,7 +181,7 @@ def test_ask_cli(monkeypatch: pytest.MonkeyPatch, sample_docs: Path, tmp_path: P
                  capsys: pytest.CaptureFixture[str]) -> None:
     from pipeline.testing import HashingEmbedder
 
-    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder())
+    patch_embedder(monkeypatch, lambda *a, **k: HashingEmbedder())
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(sample_docs / "invoice_acme.pdf", docs / "acme.pdf")
@@ -273,7 +274,7 @@ def test_sigkill_mid_run_then_rerun_finishes_every_document_once(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGLINE_LLM_")}
     env.update({"PYTHONPATH": str(fake_llama_path(tmp_path)), "FAKE_LLAMA_DELAY": "0.4",
                 "FAKE_LLAMA_REPLY": json.dumps(ACME), "FAKE_LLAMA_LOG": str(tmp_path / "requests-1.txt")})
-    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out),
+    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.extraction:Invoice", "-o", str(out),
             "--strategy", "free", "--local-model", str(gguf), "--model-cache", str(tmp_path / "cache")]
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", *argv], env=env, stderr=subprocess.DEVNULL)
     try:
@@ -318,7 +319,7 @@ def test_resume_retry_failed_force_csv_and_cost(
     docs = _invoices(tmp_path / "in", 3)
     (tmp_path / "in" / "empty.pdf").write_bytes(b"")
     out = tmp_path / "res" / "out.jsonl"
-    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out), "--strategy", "free",
+    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.extraction:Invoice", "-o", str(out), "--strategy", "free",
             "--price-in", "2", "--price-out", "10"]
     assert main(argv) == 1  # empty.pdf failed
     err = capsys.readouterr().err
@@ -356,20 +357,20 @@ def test_resume_retry_failed_force_csv_and_cost(
 def test_run_option_errors(fake_llm: FakeOpenAI, sample_docs: Path, tmp_path: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
     pdf = str(sample_docs / "invoice_acme.pdf")
-    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "--retry-failed"]) == 2
+    assert main(["extract", pdf, "--schema", "pipeline.extraction:Invoice", "--retry-failed"]) == 2
     assert "need -o" in capsys.readouterr().err
-    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "-o", str(tmp_path / "o.jsonl"),
+    assert main(["extract", pdf, "--schema", "pipeline.extraction:Invoice", "-o", str(tmp_path / "o.jsonl"),
                  "--csv", str(tmp_path / "o.jsonl")]) == 2
-    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "--max-attempts", "0"]) == 2
+    assert main(["extract", pdf, "--schema", "pipeline.extraction:Invoice", "--max-attempts", "0"]) == 2
     assert "max_attempts" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "-o", str(blocker / "o.jsonl")]) == 1
+    assert main(["extract", pdf, "--schema", "pipeline.extraction:Invoice", "-o", str(blocker / "o.jsonl")]) == 1
     assert "cannot write" in capsys.readouterr().err
-    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "-o", str(tmp_path)]) == 1
+    assert main(["extract", pdf, "--schema", "pipeline.extraction:Invoice", "-o", str(tmp_path)]) == 1
     assert "it is a folder" in capsys.readouterr().err
     # --csv with stdout output
-    assert main(["extract", pdf, "--schema", "pipeline.llm:Invoice", "--csv", str(tmp_path / "t.csv"), "-q"]) == 0
+    assert main(["extract", pdf, "--schema", "pipeline.extraction:Invoice", "--csv", str(tmp_path / "t.csv"), "-q"]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "success"
     assert (tmp_path / "t.csv").read_text().count("\n") == 2
 
@@ -403,7 +404,7 @@ def test_ctrl_c_keeps_what_is_finished_and_the_rerun_completes(
     srv = FakeOpenAI(reply)
     monkeypatch.setenv("RAGLINE_LLM_BASE_URL", srv.url)
     out = tmp_path / "out.jsonl"
-    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.llm:Invoice", "-o", str(out),
+    argv = ["extract", str(tmp_path / "in"), "--schema", "pipeline.extraction:Invoice", "-o", str(out),
             "--strategy", "free", "--concurrency", "1"]
     try:
         assert main(argv) == 130

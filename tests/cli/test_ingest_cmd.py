@@ -12,12 +12,13 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.testing import HashingEmbedder
+from tests._embedders import patch_embedder
 
 
 @pytest.fixture()
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every embedder the CLI builds is the hashing one (no model load)."""
-    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder())
+    patch_embedder(monkeypatch, lambda *a, **k: HashingEmbedder())
 
 
 @pytest.fixture()
@@ -81,9 +82,9 @@ def test_usage_errors_exit_2(fake_model: None, tmp_path: Path, capsys: pytest.Ca
 
 
 def test_model_mismatch_exit_1(docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder())
+    patch_embedder(monkeypatch, lambda *a, **k: HashingEmbedder())
     assert main(["ingest", str(docs), "--index", str(tmp_path / "ix"), "-q"]) == 0
-    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder(model_name="other"))
+    patch_embedder(monkeypatch, lambda *a, **k: HashingEmbedder(model_name="other"))
     assert main(["ingest", str(docs), "--index", str(tmp_path / "ix"), "--model", str(tmp_path)]) == 1
     assert "built with embedding model test/hashing" in capsys.readouterr().err
 
@@ -129,7 +130,7 @@ def test_a_repaired_file_is_indexed_as_partial_and_said(
 ) -> None:
     import make_samples
 
-    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder())
+    patch_embedder(monkeypatch, lambda *a, **k: HashingEmbedder())
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "cut.pdf").write_bytes(make_samples.repaired_bytes())

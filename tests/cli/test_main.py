@@ -88,7 +88,7 @@ def test_extract_into_a_bad_path_is_one_line(sample_docs: object, tmp_path: obje
 
     blocker = Path(str(tmp_path)) / "blocker"
     blocker.write_text("x")
-    code = main(["extract", str(Path(str(sample_docs)) / "notes.md"), "--schema", "pipeline.llm:Invoice",
+    code = main(["extract", str(Path(str(sample_docs)) / "notes.md"), "--schema", "pipeline.extraction:Invoice",
                  "-o", str(blocker / "out.jsonl"), "--llm-url", "http://127.0.0.1:9/v1"])
     assert code == 1
     err = capsys.readouterr().err

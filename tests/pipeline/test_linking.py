@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline._entities import profile_document
-from pipeline._linking import QueryLinker, diversify, question_periods
+from pipeline.profiling import profile_document
+from pipeline.retrieval import QueryLinker, diversify, question_periods
 from pipeline.document import Document, Element, ElementKind
 from pipeline.index import Index
+from pipeline.compose import Pipeline
 from pipeline.testing import HashingEmbedder
 
 FILINGS = {  # file name -> (registrant, ticker, period end on the cover)
@@ -103,7 +104,7 @@ def test_diversify_round_robins_over_documents() -> None:
 
 
 def test_search_is_restricted_to_the_linked_filings_and_says_so(tmp_path: Path) -> None:
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         index.add_documents([filing(n) for n in FILINGS])
         hits = index.search("BOLT net sales Q3 2023", k=5, mode="hybrid")
         assert hits and {h.source for h in hits} == {"/filings/2023 Q3 BOLT.pdf"}
@@ -117,11 +118,11 @@ def test_search_is_restricted_to_the_linked_filings_and_says_so(tmp_path: Path) 
 def test_an_index_built_before_profiles_is_profiled_once_with_a_message(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         index.add_documents([filing(n) for n in FILINGS])
-        with index.store.transaction() as c:  # what an index written by the previous version looks like
+        with index.index.store.transaction() as c:  # what an index written by the previous version looks like
             c.execute("DROP TABLE doc_profiles")
-    with caplog.at_level(logging.WARNING), Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with caplog.at_level(logging.WARNING), Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         hits = index.search("ACME net sales in Q2 2023", k=3)
         assert {h.source for h in hits} == {"/filings/2023 Q2 ACME.pdf"}
         assert any("no entity/period profile" in r.getMessage() and "no re-embedding" in r.getMessage()
@@ -133,11 +134,11 @@ def test_an_index_built_before_profiles_is_profiled_once_with_a_message(
 
 
 def test_an_ingest_backfills_only_the_missing_profiles(tmp_path: Path) -> None:
-    from pipeline._profile_store import backfill_profiles, load_profiles
+    from pipeline.index import backfill_profiles, load_profiles
 
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         index.add_documents([filing(n) for n in FILINGS])
-        store = index.store
+        store = index.index.store
         assert backfill_profiles(store) == 0  # every document has its profile
         with store.transaction() as c:  # two documents lost theirs (an older profiler's, say)
             c.execute("DELETE FROM doc_profiles WHERE doc IN (SELECT doc FROM doc_profiles LIMIT 2)")

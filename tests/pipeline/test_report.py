@@ -1,4 +1,4 @@
-"""Evidence reports (pipeline.report): page images with boxes, the extraction and answer HTML reports, checked
+"""Evidence reports (pipeline.report._report): page images with boxes, the extraction and answer HTML reports, checked
 structurally and, where a headless Chromium is installed, in a browser screenshot."""
 
 from __future__ import annotations
@@ -16,21 +16,12 @@ from typing import Any
 import pytest
 
 import pipeline
+from pipeline.compose import Pipeline
 from pipeline.document import BBox
-from pipeline.llm import Answer, Citation, Invoice
+from pipeline.qa import Answer, Citation
+from pipeline.extraction import Invoice
 from pipeline.protocols import SearchHit
-from pipeline.report import (
-    Highlight,
-    chunk_elements,
-    chunk_highlights,
-    citation_highlights,
-    element_highlights,
-    evidence_highlights,
-    field_views,
-    render_page,
-    write_answer_report,
-    write_extraction_report,
-)
+from pipeline.report import Highlight, chunk_elements, chunk_highlights, citation_highlights, element_highlights, evidence_highlights, field_views, render_page, write_answer_report, write_extraction_report
 
 OK_BORDER = (224, 168, 0)  # --ok: a supported value's / verified citation's box
 OK_TAG = (255, 213, 79)  # --ok-tag: its label
@@ -394,7 +385,7 @@ def test_docugami_answer_report(eval_dir: Path, tmp_path: Path, ragline_cache_di
     """One docugami 10-Q question asked with the embedded models, its answer report checked in a browser."""
     filing = eval_dir / "docugami_sec10q/sec-10-q/data/v1/docs/2023 Q3 AAPL.pdf"
     embedder = pipeline.make_embedder("auto", cache_dir=ragline_cache_dir)
-    with pipeline.Index.open(tmp_path / "ix", embedder=embedder) as index:
+    with pipeline.Pipeline.open(tmp_path / "ix", embedder=embedder) as index:
         assert index.add([filing]).failed == 0
         with pipeline.open_llm(pipeline.LLMSettings.from_env()) as client:
             answer = pipeline.ask("What was Apple's total net sales for the three months ended July 1, 2023?",

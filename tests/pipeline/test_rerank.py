@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline._rerank import FEATURES, FeatureReranker, MaxSimReranker, features, make_reranker, terms, units
+from pipeline.retrieval.rerank import FEATURES, FeatureReranker, MaxSimReranker, features, make_reranker, terms, units
 from pipeline.cli.search_cmd import format_hit
 from pipeline.exceptions import ConfigurationError
 from pipeline.index import Index
+from pipeline.compose import Pipeline
 from pipeline.protocols import Reranker, SearchHit
 from pipeline.retrieval import IndexRetriever, PassThroughReranker
 from pipeline.testing import HashingEmbedder
@@ -91,9 +92,9 @@ def test_the_reranker_runs_inside_search_over_an_index(tmp_path: Path) -> None:
     for i, t in enumerate(DISTRACTORS):
         (docs / f"note{i}.md").write_text(f"# Note {i}\n\n{t}\n", encoding="utf-8")
     (docs / "opex.md").write_text("# Operating Expenses\n\n" + ANSWER.split("\n", 1)[1] + "\n", encoding="utf-8")
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         index.add([docs])
-        retriever = IndexRetriever(index, reranker=FeatureReranker())
+        retriever = IndexRetriever(index.index, reranker=FeatureReranker())
         hits = retriever.search(QUESTION, k=3)
     assert hits[0].source.endswith("opex.md") and hits[0].metadata["reranker"] == "features"
     assert "cosine" in hits[0].metadata and hits[0].metadata["first_stage_rank"] >= 1

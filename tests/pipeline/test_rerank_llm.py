@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from test_rerank import QUESTION, candidates
 
-from pipeline._rerank import FeatureReranker, make_reranker
-from pipeline._rerank_llm import LLMReranker
+from pipeline.retrieval.rerank import FeatureReranker, make_reranker
+from pipeline.retrieval.rerank import LLMReranker
 from pipeline.exceptions import ConfigurationError, LLMConnectionError
 from pipeline.llm import ChatCompletion
-from pipeline.llm._client_core import Usage
+from pipeline.llm import Usage
 from pipeline.protocols import Reranker
 from pipeline.retrieval import PassThroughReranker
 

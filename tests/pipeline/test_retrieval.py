@@ -8,15 +8,9 @@ from typing import Any
 import pytest
 
 from pipeline.index import Index
+from pipeline.compose import Pipeline
 from pipeline.protocols import Reranker, Retriever, SearchHit
-from pipeline.retrieval import (
-    SEARCH_MODES,
-    IndexRetriever,
-    PassThroughReranker,
-    fts_query,
-    page_ranges,
-    reciprocal_rank_fusion,
-)
+from pipeline.retrieval import SEARCH_MODES, IndexRetriever, PassThroughReranker, fts_query, page_ranges, reciprocal_rank_fusion
 from pipeline.testing import HashingEmbedder
 
 
@@ -60,7 +54,7 @@ def index_dir(tmp_path: Path) -> Path:
                 f"# Report {i}\n\nRevenue of unit zqunit{i}x grew.\n\n## Outlook\n\nDemand for zqunit{i}x is stable.\n",
                 encoding="utf-8",
             )
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         index.add([tmp_path / "docs"])
     return tmp_path / "ix"
 
@@ -71,18 +65,18 @@ def search_through_protocol(retriever: Retriever, query: str, **kw: Any) -> list
 
 
 def test_index_and_its_retriever_satisfy_the_protocol(index_dir: Path) -> None:
-    with Index.open(index_dir, embedder=HashingEmbedder()) as index:
+    with Pipeline.open(index_dir, embedder=HashingEmbedder()) as index:
         assert isinstance(index, Retriever) and isinstance(index.retriever, Retriever)
         assert isinstance(PassThroughReranker(), Reranker)
         for mode in SEARCH_MODES:
             direct = index.search("zqunit4x revenue", k=4, mode=mode)
-            via_stage = search_through_protocol(IndexRetriever(index), "zqunit4x revenue", k=4, mode=mode)
+            via_stage = search_through_protocol(IndexRetriever(index.index), "zqunit4x revenue", k=4, mode=mode)
             assert [h.chunk_id for h in via_stage] == [h.chunk_id for h in direct]
             assert direct[0].source.endswith("b/doc4.md")
 
 
 def test_source_glob_and_pages_are_honoured_through_the_protocol(index_dir: Path) -> None:
-    with Index.open(index_dir, embedder=HashingEmbedder()) as index:
+    with Pipeline.open(index_dir, embedder=HashingEmbedder()) as index:
         for mode in SEARCH_MODES:
             only_a = search_through_protocol(index, "zqunit4x revenue", k=10, mode=mode, source_glob="*/a/*")
             assert only_a and all("/a/" in h.source for h in only_a), mode
@@ -108,8 +102,8 @@ class LastFirstReranker:
 
 def test_a_reranker_gets_its_candidates_and_sets_the_order(index_dir: Path) -> None:
     reranker = LastFirstReranker()
-    with Index.open(index_dir, embedder=HashingEmbedder(), reranker=reranker) as reranked, \
-            Index.open(index_dir, embedder=HashingEmbedder(), reranker=PassThroughReranker()) as plain:
+    with Pipeline.open(index_dir, embedder=HashingEmbedder(), reranker=reranker) as reranked, \
+            Pipeline.open(index_dir, embedder=HashingEmbedder(), reranker=PassThroughReranker()) as plain:
         first_stage = plain.search("revenue outlook", k=6, mode="bm25")
         hits = reranked.search("revenue outlook", k=3, mode="bm25")
     assert reranker.seen == [6]

@@ -11,10 +11,12 @@ import pymupdf
 import pytest
 
 import pipeline
-from pipeline._table_rows import ROW_KIND, cited_row, column_headers, row_facts
+from pipeline.chunking import ROW_KIND, column_headers, row_facts
+from pipeline.retrieval import cited_row
 from pipeline.chunking import ChunkingOptions, chunk
 from pipeline.document import BBox, Document, Element, ElementKind, TableData
 from pipeline.index import Index
+from pipeline.compose import Pipeline
 from pipeline.parsing import ParseOptions, PdfOptions, TableMode
 from pipeline.testing import HashingEmbedder
 
@@ -115,7 +117,7 @@ def test_a_row_hit_on_a_pdf_marks_the_rows_box(tmp_path: Path, mode: str) -> Non
     document = pipeline.parse(path, options=ParseOptions(pdf=PdfOptions(tables=TableMode(mode))))
     table = next(e for e in document.elements if e.kind is ElementKind.TABLE)
     assert table.bbox is not None
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
         index.add_documents([document])
         top = index.search("Services 2024 21,213", k=2, mode="bm25")[0]
     assert top.metadata.get("via_row") and "| Services | 21,213 | 19,604 |" in top.text
@@ -134,27 +136,27 @@ def test_a_row_hit_on_a_pdf_marks_the_rows_box(tmp_path: Path, mode: str) -> Non
 
 
 def test_an_answer_cites_the_row_with_its_box(tmp_path: Path) -> None:
-    from pipeline.llm import QAOptions, QuestionAnswerer
+    from pipeline.qa import QAOptions, QuestionAnswerer
 
     path = _statement_pdf(tmp_path / "statement.pdf")
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
         index.add([path])
-        answer = QuestionAnswerer(index, None, QAOptions(k=3)).run("What were Services sales in 2024?")
+        answer = QuestionAnswerer(index.retriever, None, QAOptions(k=3)).run("What were Services sales in 2024?")
     assert answer.found and answer.grounded and "21,213" in answer.text
     cited = answer.citations[0]
     assert cited.row == 2 and cited.page == 1 and cited.bbox is not None
     assert 110 <= cited.bbox.y0 and cited.bbox.y1 <= 150  # the Services row, not the whole table
     # a quote that is no marked row keeps the chunk-level citation
-    from pipeline.llm._qa import Citation, at_row
+    from pipeline.qa._qa import Citation, at_row
 
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
         row_hit = index.search("Services 2024 21,213", k=1, mode="bm25")[0]
     plain = Citation(source=cited.source, chunk_id=cited.chunk_id, quote="Competition is intense")
     assert row_hit.metadata.get("via_row") and at_row(plain, row_hit).row is None
 
 
 def test_a_row_hit_returns_its_table_with_the_row_marked(tmp_path: Path) -> None:
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
         index.add_documents([statement_doc()])
         for mode in ("dense", "bm25", "hybrid"):
             hits = index.search("Services net sales nine months ended July 1, 2023", k=3, mode=mode)
@@ -167,10 +169,10 @@ def test_a_row_hit_returns_its_table_with_the_row_marked(tmp_path: Path) -> None
 
 
 def test_an_index_chunked_without_rows_says_how_to_add_them(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with Index.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as index:
         index.add_documents([statement_doc()])
     rows = ChunkingOptions(table_rows=True)
-    with caplog.at_level(logging.WARNING), Index.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=rows) as index:
+    with caplog.at_level(logging.WARNING), Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=rows) as index:
         assert index.search("gross margin", k=2)
         assert any("ragline ingest" in r.getMessage() and "re-chunked" in r.getMessage() for r in caplog.records)
         report = index.add_documents([statement_doc()])

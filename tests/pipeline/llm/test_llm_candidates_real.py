@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.document import BBox, Document, Element, ElementKind
-from pipeline.llm import ExtractionOptions, Invoice, LocalLLMServer, extract
+from pipeline.extraction import ExtractionOptions, Invoice, extract
+from pipeline.llm import LocalLLMServer
 
 pytestmark = pytest.mark.slow
 

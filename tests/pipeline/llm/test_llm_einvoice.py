@@ -9,8 +9,9 @@ import make_samples
 import pytest
 from _llm_fakes import Script
 
-from pipeline.llm import Invoice, LLMClient, RetryPolicy, extract
-from pipeline.llm._einvoice import MAX_XML_BYTES, parse_invoice_xml
+from pipeline.extraction import Invoice, extract
+from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.extraction._einvoice import MAX_XML_BYTES, parse_invoice_xml
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>

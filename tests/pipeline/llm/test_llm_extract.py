@@ -14,18 +14,12 @@ from pydantic import BaseModel, Field
 
 from pipeline.document import BBox, Document, Element, ElementKind
 from pipeline.exceptions import ExtractionError, LLMConnectionError
-from pipeline.llm import (
-    ExtractionOptions,
-    ExtractionStatus,
-    LLMClient,
-    RetryPolicy,
-    StructuredExtractor,
-    extract,
-)
-from pipeline.llm._context import select_context
-from pipeline.llm._evidence import SourceText
-from pipeline.llm._prompts import EXTRACTION_SYSTEM
-from pipeline.llm._reply_schema import evidence_schema, field_kind
+from pipeline.extraction import ExtractionOptions, ExtractionStatus, StructuredExtractor, extract
+from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.extraction._context import select_context
+from pipeline.evidence import SourceText
+from pipeline.llm.prompts import EXTRACTION_SYSTEM
+from pipeline.extraction._reply_schema import evidence_schema, field_kind
 
 # These tests cover the free strategy: the model writes every value and quote (the default is candidates).
 FREE = ExtractionOptions(strategy="free")
@@ -449,7 +443,7 @@ def us_invoice() -> Document:
 
 
 def test_business_rule_violation_is_reasked_with_the_rule() -> None:
-    from pipeline.llm import Invoice as InvoiceSchema
+    from pipeline.extraction import Invoice as InvoiceSchema
 
     bad = {
         "invoice_number": {"value": "NL50INGB0683251309", "quote": "IBAN NL50INGB0683251309"},
@@ -468,7 +462,7 @@ def test_business_rule_violation_is_reasked_with_the_rule() -> None:
 
 
 def test_field_still_breaking_a_rule_after_the_last_attempt_becomes_null() -> None:
-    from pipeline.llm import Invoice as InvoiceSchema
+    from pipeline.extraction import Invoice as InvoiceSchema
 
     reply = {
         "invoice_number": {"value": "4711", "quote": "Invoice No. 4711"},

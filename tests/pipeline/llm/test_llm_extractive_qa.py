@@ -13,9 +13,10 @@ from _llm_fakes import FakeRetriever, Script, completion
 from _llm_fakes import hit as make_hit
 
 from pipeline.exceptions import ExtractionError
-from pipeline.llm import LLMClient, QAOptions, RetryPolicy, ask
-from pipeline.llm._span_rank import rank_spans
-from pipeline.llm._spans import is_instruction, spans_of_hit, split_sentences
+from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.qa import QAOptions, ask
+from pipeline.qa._span_rank import rank_spans
+from pipeline.qa._spans import is_instruction, spans_of_hit, split_sentences
 from pipeline.protocols import SearchHit
 
 APPLE_MARGIN = """FORM 10-Q > Gross Margin

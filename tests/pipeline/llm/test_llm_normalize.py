@@ -1,4 +1,4 @@
-"""Locale-aware parsing of amounts, dates, percentages and currencies (pipeline/llm/_normalize.py)."""
+"""Locale-aware parsing of amounts, dates, percentages and currencies (pipeline/values.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.llm._normalize import (
+from pipeline.values import (
     LocaleHints,
     detect_dayfirst,
     detect_decimal_separator,
@@ -222,7 +222,7 @@ def test_normalize_text() -> None:
 
 
 def test_detect_currency() -> None:
-    from pipeline.llm._normalize import detect_currency
+    from pipeline.values import detect_currency
 
     assert detect_currency("Subtotal $ 262.90 Tax $ 16.94 Total $ 279.84") == "USD"
     assert detect_currency("Total HT : 46,68 € TVA 9,34 € (payable in USD 56.02)") == "EUR"

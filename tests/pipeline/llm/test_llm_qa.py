@@ -8,8 +8,9 @@ import json
 import httpx
 from _llm_fakes import FakeRetriever, Script, completion, hit
 
-from pipeline.llm import LLMClient, QAOptions, RetryPolicy, ask
-from pipeline.llm._qa import pack_context
+from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.qa import QAOptions, ask
+from pipeline.qa._qa import pack_context
 from pipeline.protocols import PagesArg, Retriever, SearchHit
 
 HITS = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 from _llm_fakes import FakeRetriever
 from _llm_fakes import hit as make_hit
 
-from pipeline.llm import ask
+from pipeline.qa import ask
 
 INVOICE_LINES = """ACME Publishing > Invoice
 | Pos. | Description | Qty | Unit price | Amount |

@@ -13,7 +13,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from pipeline.document import Document, Element, ElementKind
-from pipeline.llm import ExtractionOptions, ExtractionStatus, Invoice, LLMClient, LocalLLMServer, ask, extract
+from pipeline.extraction import ExtractionOptions, ExtractionStatus, Invoice, extract
+from pipeline.llm import LLMClient, LocalLLMServer
+from pipeline.qa import ask
 from pipeline.protocols import SearchHit
 
 pytestmark = pytest.mark.slow

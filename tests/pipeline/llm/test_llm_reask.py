@@ -11,18 +11,11 @@ from _llm_fakes import Script, completion
 
 from pipeline.document import Document, ErrorRecord
 from pipeline.exceptions import ExtractionError, LLMConnectionError, LLMError
-from pipeline.llm import (
-    ExtractionOptions,
-    ExtractionStatus,
-    Invoice,
-    LLMClient,
-    QAOptions,
-    RetryPolicy,
-    ask,
-    extract,
-)
-from pipeline.llm._client import ChatCompletion
-from pipeline.llm._reask import AskSettings, Rejection, ask_until_valid
+from pipeline.extraction import ExtractionOptions, ExtractionStatus, Invoice, extract
+from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.qa import QAOptions, ask
+from pipeline.llm import ChatCompletion
+from pipeline.llm import AskSettings, Rejection, ask_until_valid
 from pipeline.protocols import SearchHit
 
 BASE = [{"role": "system", "content": "sys"}, {"role": "user", "content": "question"}]

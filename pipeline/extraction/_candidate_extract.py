@@ -1,0 +1,256 @@
+"""The candidate strategy of :class:`~._extract.StructuredExtractor` (``ExtractionOptions.strategy``).
+
+Typed fields are chosen among the document's own candidates (:mod:`._choose`): rules settle most
+of them, the model picks among the few best ids of the others through a JSON-schema enum. Every
+value chosen this way carries the candidate's verified quote, page and box: it is supported by
+construction. Fields with no typed candidates go through the free strategy on a reduced schema,
+and a free value the document does not support is not kept: the field is null, the rejected value
+stays in its evidence and the status is partial.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, create_model
+from pydantic_core import to_jsonable_python
+
+from pipeline.document import Document, ErrorRecord
+from pipeline.evidence import SourceText
+from pipeline.exceptions import ExtractionError
+from pipeline.extraction._candidates import Candidate, collect_candidates
+from pipeline.extraction._choose import (
+    CandidateOptions,
+    Decision,
+    Plan,
+    choice_messages,
+    choice_schema,
+    choose_currency,
+    make_plan,
+    read_choice,
+)
+from pipeline.extraction._einvoice import read_einvoice
+from pipeline.extraction._einvoice_evidence import apply_xml, xml_values
+from pipeline.extraction._field_evidence import FieldEvidence
+from pipeline.extraction._models import (
+    ExtractionResult,
+    ExtractionStatus,
+    ExtractorCore,
+    InvalidValues,
+    PendingExtraction,
+)
+from pipeline.extraction._ranking import Ranked
+from pipeline.llm import (
+    AskOutcome,
+    AskSettings,
+    ChatCompletion,
+    PendingAsk,
+    Rejection,
+    Usage,
+    parse_json_reply,
+)
+from pipeline.values import LocaleHints
+
+
+class _Asked(BaseModel):
+    picks: dict[str, Any]
+    usage: Usage
+    attempts: int
+    model: str
+    errors: list[ErrorRecord]
+
+
+def _typed(kind: str, c: Candidate) -> Any:
+    v = c.value
+    if kind == "number" and isinstance(v, Decimal) and v == v.to_integral_value():
+        return int(v)
+    if kind == "datetime" and isinstance(v, dt.date):
+        return dt.datetime.combine(v, dt.time())
+    return v
+
+
+def _jsonable(value: Any) -> Any:
+    """A decided value for a JSON file: amounts as numbers, dates as ISO text."""
+    return float(value) if isinstance(value, Decimal) else to_jsonable_python(value, fallback=str)
+
+
+def candidate_evidence(name: str, kind: str, d: Decision) -> FieldEvidence:
+    """The evidence of a field chosen among candidates: the candidate's own verified quote, page and box."""
+    if d.chosen is None:
+        return FieldEvidence(field=name, kind=kind, note=d.how or None)
+    c = d.chosen.candidate
+    return FieldEvidence(
+        field=name, kind=kind, raw_value=c.printed, quote=c.quote, supported=True, match_score=1.0,
+        page=c.page, bbox=c.box, normalized=True, quote_origin="document",
+        note=f"candidate {c.id}" + (f" ({d.chosen.why})" if d.chosen.why else "") + f"; {d.how}",
+    )
+
+
+class CandidateExtraction:
+    """One run of the candidate strategy for the extractor's schema and options."""
+
+    def __init__(self, extractor: ExtractorCore) -> None:
+        self.x = extractor
+        self.opts: CandidateOptions = extractor.options.candidates
+
+    def prepare(self, document: Document) -> PendingExtraction[Any]:
+        """Rules and the e-invoice XML decide what they can; the rest becomes the asks (``choice``, ``free``)."""
+        full = SourceText.of_document(document)
+        hints = LocaleHints.detect(full.text)
+        candidates = collect_candidates(document, full, hints)
+        schema = self.x.schema
+        fields: dict[str, tuple[str, str]] = {
+            n: (self.x.kinds[n], f.description or "") for n, f in schema.model_fields.items()}
+        plan = make_plan(fields, candidates, self.opts)
+        reading = read_einvoice(document)
+        xml_fields = xml_values(plan, fields, reading.einvoice)
+        for name in xml_fields:  # the embedded invoice XML decides these: no model needed
+            plan.undecided.pop(name, None)
+        asks: list[PendingAsk[Any]] = [self._choice_ask(document, plan)] if plan.undecided else []
+        free = self._free_pending(document, plan) if plan.free_fields else None
+        asks += free.asks if free is not None else []
+        decided = {n: _jsonable(_typed(d.kind, d.chosen.candidate)) if d.chosen else None
+                   for n, d in plan.decisions.items() if n not in plan.undecided}
+        decided.update({n: _jsonable(x.value) for n, x in xml_fields.items()})  # given by the e-invoice XML
+
+        def finish(outcomes: dict[str, AskOutcome[Any]], model: str, raise_on_failure: bool) -> ExtractionResult[Any]:
+            asked = self._asked(outcomes["choice"]) if "choice" in outcomes else None
+            if asked is not None:
+                self._apply_picks(plan, asked.picks)
+            values, evidence = self._values(plan, candidates, hints)
+            if reading.einvoice is not None:
+                apply_xml(values, evidence, xml_fields, plan, candidates, reading.einvoice, self.x.schema)
+            free_result = None
+            if free is not None:
+                free_result = free.finish({"free": outcomes["free"]}, model, raise_on_failure)
+                self._merge_free(plan, free_result, values, evidence)
+            result = self._validated(document, values, evidence, raise_on_failure)
+            self._account(result, asked, free_result, reading.problems, model)
+            return result
+
+        return PendingExtraction(source=document.source, asks=asks, finish=finish, decided=decided)
+
+    @staticmethod
+    def _account(result: ExtractionResult[Any], asked: _Asked | None, free: ExtractionResult[Any] | None,
+                 problems: list[str], model: str) -> None:
+        """Usage, errors, attempts and model of the result: both asks together, and the refused attachments."""
+        result.usage = (asked.usage if asked else Usage()) + (free.usage if free else Usage())
+        result.errors = (asked.errors if asked else []) + (free.errors if free else []) + [
+            ErrorRecord(error="EInvoiceError", reason="attachment_refused", message=p, source=result.source,
+                        stage="extract") for p in problems]
+        result.attempts = (asked.attempts if asked else 0) + (free.attempts if free else 0)
+        result.model = (asked.model if asked else "") or (free.model if free else "") or model
+
+    # -- the model's picks ----------------------------------------------------------------------
+    def _choice_ask(self, document: Document, plan: Plan) -> PendingAsk[dict[str, Any]]:
+        o = self.x.options
+        descriptions = {n: f.description or "" for n, f in self.x.schema.model_fields.items()}
+        settings = AskSettings(
+            reply_schema=choice_schema(plan.undecided), schema_name=f"{self.x.schema.__name__}Choice",
+            max_attempts=min(2, o.max_attempts), max_output_tokens=24 + 16 * len(plan.undecided),
+            temperature=o.temperature, truncation_note=None, failure="no valid choice among candidates",
+            source=document.source, stage="extract",
+        )
+
+        def interpret(completion: ChatCompletion) -> dict[str, Any] | Rejection:
+            try:
+                picks = read_choice(parse_json_reply(completion.content), plan.undecided)
+            except ValueError as exc:
+                return Rejection(for_model=f"{exc}. Reply with one JSON object only.", for_log=str(exc))
+            if isinstance(picks, str):
+                return Rejection(for_model=picks, for_log=picks)
+            return picks
+
+        messages = choice_messages(plan.undecided, descriptions, Path(document.source).name)
+        return PendingAsk(name="choice", messages=messages, interpret=interpret, settings=settings,
+                          fields=tuple(plan.undecided))
+
+    @staticmethod
+    def _asked(outcome: AskOutcome[Any]) -> _Asked:
+        return _Asked(picks=outcome.value or {}, usage=outcome.usage, attempts=outcome.attempts,
+                      model=outcome.model, errors=outcome.errors)
+
+    @staticmethod
+    def _apply_picks(plan: Plan, picks: dict[str, Any]) -> None:
+        for name, offers in plan.undecided.items():
+            d = plan.decisions[name]
+            ids = ", ".join(r.candidate.id for r in offers)
+            if name not in picks:
+                d.how = f"the model gave no valid choice among {ids}; left null"
+                continue
+            pick: Ranked | None = picks[name]
+            d.chosen = pick
+            d.how = f"chosen by the model among {ids}" if pick else f"the model chose none of {ids}"
+
+    # -- values and evidence ----------------------------------------------------------------------
+    def _values(self, plan: Plan, candidates: list[Candidate],
+                hints: LocaleHints) -> tuple[dict[str, Any], dict[str, FieldEvidence]]:
+        values: dict[str, Any] = {}
+        evidence: dict[str, FieldEvidence] = {}
+        for name, info in self.x.schema.model_fields.items():
+            key, kind = info.alias or name, self.x.kinds[name]
+            if name in plan.decisions:
+                d = plan.decisions[name]
+                values[key] = _typed(kind, d.chosen.candidate) if d.chosen else None
+                evidence[name] = candidate_evidence(name, kind, d)
+            elif name in plan.currency_fields:
+                values[key], evidence[name] = self._currency(name, plan, candidates, hints)
+        return values, evidence
+
+    @staticmethod
+    def _currency(name: str, plan: Plan, candidates: list[Candidate],
+                  hints: LocaleHints) -> tuple[str | None, FieldEvidence]:
+        found = choose_currency(plan.decisions, candidates, hints.currency)
+        if found is None:
+            return None, FieldEvidence(field=name, kind="currency", note="no currency printed with the amounts")
+        code, c, why = found
+        return code, FieldEvidence(
+            field=name, kind="currency", raw_value=code, quote=c.quote, supported=True, match_score=1.0,
+            page=c.page, bbox=c.box, normalized=True, quote_origin="document", note=f"{why}; settled by rule",
+        )
+
+    def _free_pending(self, document: Document, plan: Plan) -> PendingExtraction[Any]:
+        """The fields with no typed candidates, by the free strategy on a reduced schema (ask ``free``)."""
+        schema = self.x.schema
+        sub = create_model(  # type: ignore[call-overload]
+            f"{schema.__name__}Free", __doc__=schema.__doc__,
+            **{n: (schema.model_fields[n].annotation, schema.model_fields[n]) for n in plan.free_fields},
+        )
+        options = self.x.options.model_copy(update={"strategy": "free"})
+        return self.x.with_schema(sub, options).prepare(document)
+
+    def _merge_free(self, plan: Plan, result: ExtractionResult[Any], values: dict[str, Any],
+                    evidence: dict[str, FieldEvidence]) -> None:
+        """The free fields' values and evidence; a value the document does not support is set to null."""
+        schema = self.x.schema
+        data = result.data.model_dump(by_alias=True) if result.data is not None else {}
+        for n in plan.free_fields:
+            key = schema.model_fields[n].alias or n
+            ev = result.evidence.get(n) or FieldEvidence(field=n, kind=self.x.kinds[n])
+            values[key] = data.get(key)
+            if values[key] is not None and not ev.supported:
+                ev.note = f"rejected, not supported by the document ({ev.note or 'no verified quote'}); set to null"
+                ev.value, values[key] = None, None
+            evidence[n] = ev
+
+    def _validated(self, document: Document, values: dict[str, Any], evidence: dict[str, FieldEvidence],
+                   raise_on_failure: bool) -> ExtractionResult[Any]:
+        try:
+            data = self.x.schema.model_validate(values)
+        except ValidationError as exc:
+            invalid = InvalidValues(values=values, evidence=evidence, errors=list(exc.errors(include_url=False)))
+            salvaged = self.x.salvage(document, invalid) if self.x.options.null_invalid_fields else None
+            if salvaged is not None:
+                return salvaged
+            if raise_on_failure:
+                raise ExtractionError(f"no valid {self.x.schema.__name__}: {exc}", source=document.source,
+                                      stage="extract") from exc
+            return ExtractionResult[self.x.schema](  # type: ignore[name-defined]
+                source=document.source, status=ExtractionStatus.FAILURE, evidence=evidence)
+        return self.x.make_result(document, data, evidence)  # success when every value present is supported
+
+
+__all__ = ["CandidateExtraction", "candidate_evidence"]
