@@ -26,9 +26,9 @@ def sample_questions() -> dict[str, str]:
 
 
 def main() -> None:
-    from pipeline.index import Index
+    from pipeline.compose import Pipeline
     from pipeline.qa import QAOptions, QuestionAnswerer
-    from pipeline.retrieval import make_reranker
+    from pipeline.retrieval import IndexRetriever
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", help="an index of sample_docs/ (default: build one in a temporary folder)")
@@ -36,11 +36,10 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index or str(Path(tmp) / "index")
-        with Index.open(index_dir, create=args.index is None) as index:
+        with Pipeline.open(index_dir, create=args.index is None) as rag:
             if args.index is None:
-                index.add([REPO / "sample_docs"])
-            index.retriever.reranker = make_reranker(args.rerank, index.embedder)
-            qa = QuestionAnswerer(index, None, QAOptions())
+                rag.add([REPO / "sample_docs"])
+            qa = QuestionAnswerer(IndexRetriever(rag.index, reranker=rag.reranker(args.rerank)), None, QAOptions())
             questions = sample_questions()
             right = 0
             for q, gold in questions.items():

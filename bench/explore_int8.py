@@ -285,6 +285,7 @@ def stage_retrieval(args: argparse.Namespace, _texts: Any, _ref: Any) -> None:
 
     from pipeline.evaluation.corpus import default_eval_dir
     from pipeline.index import Index
+    from pipeline.ingest import Ingestor
     from pipeline.retrieval import IndexRetriever, make_reranker
 
     ev = Path(default_eval_dir())
@@ -294,7 +295,7 @@ def stage_retrieval(args: argparse.Namespace, _texts: Any, _ref: Any) -> None:
         emb = GraphEmbedder(graph, name, cache_dir=args.cache, threads=args.threads)
         t0 = time.perf_counter()
         with Index.open(args.work / f"idx-{name}", embedder=emb) as ix:
-            added = ix.add([docs], include=["*.pdf"]).chunks_added
+            added = Ingestor(ix).run([docs], include=["*.pdf"]).chunks_added
             ingest_s = time.perf_counter() - t0
             retriever = IndexRetriever(ix, reranker=make_reranker("features", ix.embedder))
             doc, _ = doc_scores(retriever, ev, "hybrid")

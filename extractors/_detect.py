@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 
+from extractors._registry import plugin_format
 from pipeline.exceptions import CorruptDocumentError, EmptyDocumentError, UnsupportedFormatError
 
 _HTML_RE = re.compile(
@@ -31,6 +32,9 @@ def detect_format(data: bytes, source: str = "") -> str:
     if not data.strip():
         raise EmptyDocumentError("file is empty (0 bytes of content)", source=source, stage="detect")
     head = data[:2048]
+    claimed = plugin_format(head, source)  # plug-in formats (entry points) first: they are the specific ones
+    if claimed is not None:
+        return claimed
     if b"%PDF-" in data[:1024]:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):

@@ -159,7 +159,7 @@ class ErrorRecord(BaseModel):
 class Document(BaseModel):
     source: str = Field(description="path or name the document came from")
     content_hash: str = Field(description="sha256 of the source bytes; also the document id")
-    format: Literal["pdf", "html", "text", "markdown", "docx", "pptx", "xlsx", "image"]
+    format: str = Field(description="the backend's format: pdf, html, text, markdown, docx, pptx, xlsx, image, or a plug-in's")
     pages: int = Field(ge=0, description="pages (PDF), slides (PPTX), sheets (XLSX); 1 for formats without pages")
     elements: list[Element] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from pipeline.document import BBox, Document, Element, ElementKind
-from pipeline.values import _QUOTE_MAP
+from pipeline.values import QUOTE_MAP
 
 _IGNORED = set("|`*_#>")  # markdown punctuation a model may drop or add around table cells
 _DIGITS_RE = re.compile(r"\d+")
@@ -34,7 +34,7 @@ def _norm_chars(text: str, *, keep_spaces: bool) -> tuple[str, list[int]]:
     src: list[int] = []
     prev_space = True
     for i, ch in enumerate(text):
-        for c in unicodedata.normalize("NFKC", ch).translate(_QUOTE_MAP).casefold():
+        for c in unicodedata.normalize("NFKC", ch).translate(QUOTE_MAP).casefold():
             if c.isspace() or c in _IGNORED:
                 if keep_spaces and not prev_space:
                     out.append(" ")

@@ -18,14 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from extractors._table_mode import TableMode
+from extractors import TableMode, default_include
 from pipeline.document import Document, ErrorRecord, ParseResult, ParseStatus
 from pipeline.exceptions import ConfigurationError, FileAccessError, InputError, RaglineError
 
-DEFAULT_INCLUDE = (
-    "*.pdf", "*.html", "*.htm", "*.xhtml", "*.md", "*.markdown", "*.txt", "*.html.gz", "*.htm.gz",
-    "*.docx", "*.docm", "*.pptx", "*.pptm", "*.xlsx", "*.xlsm", "*.png", "*.jpg", "*.jpeg", "*.tif", "*.tiff",
-)
 
 
 class _Options(BaseModel):
@@ -159,7 +155,7 @@ class Parser:
         content_hash = content_hash or file_hash(data)
         payload = maybe_decompress(data, source)
         fmt = detect_format(payload, source.removesuffix(".gz"))
-        extractor = get_extractor(fmt, **self._backend_options(fmt))
+        extractor = get_extractor(fmt, self.options)
         try:
             doc = extractor.extract(payload, source=source, content_hash=content_hash)
         except RaglineError:
@@ -173,21 +169,6 @@ class Parser:
 
             raise EmptyDocumentError(f"no text content found in {fmt} document", source=source, stage="parse")
         return doc
-
-
-    def _backend_options(self, fmt: str) -> dict[str, Any]:
-        o = self.options
-        if fmt == "pdf":
-            pdf = o.pdf
-            return {"password": pdf.password, "max_pages": pdf.max_pages, "tables": pdf.tables.value,
-                    "keep_furniture": pdf.keep_furniture, "ocr": o.ocr.mode.value, "ocr_dpi": o.ocr.dpi}
-        if fmt == "html":
-            return {"main_content_only": o.html.main_content_only}
-        if fmt in ("docx", "pptx", "xlsx"):
-            return o.office.model_dump()
-        if fmt == "image":
-            return {"ocr": o.ocr.mode.value}
-        return {}
 
 
 def parse(path: str | os.PathLike[str], options: ParseOptions | None = None) -> Document:
@@ -266,7 +247,7 @@ def scan_paths(
 ) -> PathScan:
     """:func:`expand_paths`, also naming every file of a walked folder that is left out and why (an
     unsupported type, not matched by ``include``, matched by ``exclude``, or inside a hidden folder)."""
-    inc = tuple(include) if include else DEFAULT_INCLUDE
+    inc = tuple(include) if include else default_include()
     exc = tuple(exclude)
     scan = PathScan()
     seen: set[Path] = set()

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 # text normalisation (shared with evidence matching)
 # --------------------------------------------------------------------------------------------
 
-_QUOTE_MAP = str.maketrans(
+QUOTE_MAP = str.maketrans(
     {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"',
@@ -36,7 +36,7 @@ _WS_RE = re.compile(r"\s+")
 
 def normalize_text(text: str) -> str:
     """Case-fold, unify quotes/dashes/odd spaces (NFKC) and collapse whitespace, for matching."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTE_MAP)
+    text = unicodedata.normalize("NFKC", text).translate(QUOTE_MAP)
     return _WS_RE.sub(" ", text).strip().casefold()
 
 

@@ -92,11 +92,12 @@ class BoxFinder:
     def document(self, hit: SearchHit) -> Document | None:
         key = (hit.source, hit.doc_id)
         if key not in self._docs:
-            import pipeline
+            from pipeline.exceptions import RaglineError
+            from pipeline.parsing import parse
 
             try:
-                doc = pipeline.parse(hit.source) if Path(hit.source).is_file() else None
-            except pipeline.RaglineError:
+                doc = parse(hit.source) if Path(hit.source).is_file() else None
+            except RaglineError:
                 doc = None
             self._docs[key] = doc if doc is not None and doc.content_hash == hit.doc_id else None
         return self._docs[key]

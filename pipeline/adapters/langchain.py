@@ -2,7 +2,7 @@
 
     from pipeline.adapters.langchain import RaglineRetriever, chunks_to_documents
     docs = chunks_to_documents(pipeline.chunk(doc), document=doc)      # page_content + metadata (bbox too)
-    retriever = RaglineRetriever(index=pipeline.Index.open("idx"), k=5, mode="hybrid")
+    retriever = RaglineRetriever(index=pipeline.Pipeline.open("idx"), k=5, mode="hybrid")
     retriever.invoke("refrigeration share")                             # list[langchain_core.documents.Document]
 
 Needs ``langchain-core`` (``pip install 'ragline[langchain]'``). Metadata: :func:`pipeline.adapters.chunk_metadata`.
@@ -56,7 +56,7 @@ def document_to_hit(doc: LCDocument) -> SearchHit:
 
 
 class RaglineRetriever(BaseRetriever):
-    """A ragline ``Index`` (or any ragline ``Retriever``) as a LangChain retriever.
+    """A ragline ``Pipeline`` (or any ragline ``Retriever``) as a LangChain retriever.
 
     ``k``, ``mode`` (dense | bm25 | hybrid), ``source_glob`` and ``pages`` are passed to ``search``;
     ``boxes=True`` parses each hit's source file once and adds ``bbox``/``boxes`` to the metadata."""

@@ -2,7 +2,7 @@
 
     from pipeline.adapters.llamaindex import RaglineLlamaRetriever, chunks_to_nodes
     nodes = chunks_to_nodes(pipeline.chunk(doc), document=doc)        # TextNode: text + metadata (bbox too)
-    retriever = RaglineLlamaRetriever(pipeline.Index.open("idx"), k=5, mode="hybrid")
+    retriever = RaglineLlamaRetriever(pipeline.Pipeline.open("idx"), k=5, mode="hybrid")
     retriever.retrieve("refrigeration share")                          # list[NodeWithScore]
 
 Needs ``llama-index-core`` (``pip install 'ragline[llamaindex]'``). Location metadata (pages, boxes, ids) is
@@ -75,7 +75,7 @@ def node_to_hit(node: NodeWithScore) -> SearchHit:
 
 
 class RaglineLlamaRetriever(BaseRetriever):
-    """A ragline ``Index`` (or any ragline ``Retriever``) as a LlamaIndex retriever; ``boxes=True`` adds
+    """A ragline ``Pipeline`` (or any ragline ``Retriever``) as a LlamaIndex retriever; ``boxes=True`` adds
     ``bbox``/``boxes`` to each node's metadata (each source file parsed once)."""
 
     def __init__(self, index: Any, *, k: int = 5, mode: SearchMode = "hybrid", source_glob: str | None = None,

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from extractors._table_mode import TableMode
+from extractors import TableMode
 from pipeline.cli._errors import OutputError
 
 if TYPE_CHECKING:

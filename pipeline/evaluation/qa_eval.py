@@ -166,15 +166,16 @@ def evaluate_qa(eval_dir: Path, index_dir: Path, client: LLMClient | None, *, n:
                 log: Log | None = None) -> QAEval:
     """Ask ``n`` sampled questions (None: all) over the docugami index (updated first) with ``client``
     (None: extractive with ``ask_model=False``, no model)."""
-    from pipeline.index import Index
+    from pipeline.compose import Pipeline
     from pipeline.qa import QAOptions, QuestionAnswerer
 
     items = sample_questions(eval_dir, n)
     outcomes: list[QAOutcome] = []
-    with Index.open(index_dir, backend=backend, cache_dir=cache_dir) as index:
-        report = index.add([eval_dir / DOCUGAMI_DOCS], include=["*.pdf"], prune=True, progress=log is not None)
+    with Pipeline.open(index_dir, backend=backend, cache_dir=cache_dir) as rag:
+        report = rag.add([eval_dir / DOCUGAMI_DOCS], include=["*.pdf"], prune=True, progress=log is not None)
         if report.failed and log:
             log(f"  {report.failed} documents failed to index")
+        index = rag.retriever
         qa = QuestionAnswerer(index, client, options or QAOptions())
         for it in items:
             t0 = time.perf_counter()

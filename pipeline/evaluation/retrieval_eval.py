@@ -103,21 +103,20 @@ def evaluate(
 
     ``rerank``: the second stage (``none``, ``features``, ``maxsim``); ``linking``: link names, tickers
     and periods of the question to documents. ``log`` receives one line per document that failed to index."""
-    from pipeline.index import Index
-    from pipeline.retrieval import make_reranker
+    from pipeline.compose import Pipeline
+    from pipeline.config import SearchConfig
 
     t0 = time.perf_counter()
-    with Index.open(index_dir, backend=backend, cache_dir=cache_dir) as index:
-        report = index.add([eval_dir / DOCUGAMI_DOCS], include=["*.pdf"], prune=True, progress=progress)
+    with Pipeline.open(index_dir, backend=backend, cache_dir=cache_dir) as rag:
+        report = rag.add([eval_dir / DOCUGAMI_DOCS], include=["*.pdf"], prune=True, progress=progress)
         if report.failed and log:
             for e in report.errors:
                 log(f"  FAILED {e.source}: {e.message}")
         ingest_s = time.perf_counter() - t0
-        stats = index.stats()
-        index.retriever.reranker = make_reranker(rerank, index.embedder)
-        index.retriever.linking = linking
-        scores, timing = _mode_scores(index, load_questions(eval_dir)[:limit], k)
-        figures = figure_recall(index, eval_dir, limit)
+        stats = rag.stats()
+        searcher = rag.with_options(search=SearchConfig(rerank=rerank, linking=linking))
+        scores, timing = _mode_scores(searcher, load_questions(eval_dir)[:limit], k)
+        figures = figure_recall(searcher, eval_dir, limit)
     return RetrievalEval(
         k=k, rerank=rerank, linking=linking, documents=stats.documents, chunks=stats.chunks,
         embedding_model=stats.embedding_model,

@@ -9,7 +9,7 @@ verbatim quote, with its output constrained to a JSON schema derived from the mo
 2. the quote is looked up in the source and located to a page and box, or replaced by the
    document's own line printing the value (:mod:`._field_evidence`);
 3. the result is validated by the user's model; a validation error is sent back to the model
-   (re-ask, :mod:`._reask`) up to ``max_attempts`` times, then fields still breaking the rules are
+   (re-ask, :func:`pipeline.llm.ask_until_valid`) up to ``max_attempts`` times, then fields still breaking the rules are
    nulled (``null_invalid_fields``) or :class:`~pipeline.exceptions.ExtractionError` is raised.
 
 Long documents are cut into passages and the ones that best match the fields' names and

@@ -8,12 +8,13 @@ One directory holds everything::
 
 :class:`Index` owns it: the store, the write lock, and FAISS, written atomically at the end of a write
 (and at checkpoints) and reconciled with SQLite whenever they disagree, so it can never serve ids SQLite
-does not know or miss ones it does. Ingest (:mod:`pipeline.ingest._ingestor`) and search (:mod:`pipeline.retrieval._retriever`)
-are stages over an Index; :meth:`Index.add` and :meth:`Index.search` delegate to them.
+does not know or miss ones it does. It is storage only: ingest (:mod:`pipeline.ingest`) writes into it and
+retrieval (:mod:`pipeline.retrieval`) reads from it, and it imports neither; :class:`pipeline.Pipeline` puts
+the three together.
 
     index = Index.open("my-index")
-    report = index.add(["docs/"], prune=True)
-    hits = index.search("revenue recognition", k=5, mode="hybrid")
+    report = Ingestor(index).run(["docs/"], prune=True)
+    hits = IndexRetriever(index).search("revenue recognition", k=5, mode="hybrid")
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 import pipeline
-from pipeline.compose import Pipeline
 from pipeline.adapters import chunk_metadata
 from pipeline.testing import HashingEmbedder
 

@@ -117,7 +117,6 @@ def test_threads_embed_concurrently(fp32: OnnxEmbedder, ragline_cache_dir: Path)
 @pytest.mark.slow
 def test_an_index_built_in_bf16_is_searched_at_any_precision(fp32: OnnxEmbedder, ragline_cache_dir: Path,
                                                              tmp_path: Path) -> None:
-    from pipeline.index import Index
 
     if not bf16_is_fast():
         pytest.skip("this CPU has no bf16 instructions")

@@ -10,7 +10,6 @@ import pytest
 from pipeline.profiling import profile_document
 from pipeline.retrieval import QueryLinker, diversify, question_periods
 from pipeline.document import Document, Element, ElementKind
-from pipeline.index import Index
 from pipeline.compose import Pipeline
 from pipeline.testing import HashingEmbedder
 

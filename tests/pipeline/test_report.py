@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 import pipeline
-from pipeline.compose import Pipeline
 from pipeline.document import BBox
 from pipeline.qa import Answer, Citation
 from pipeline.extraction import Invoice

@@ -10,7 +10,6 @@ import pytest
 from pipeline.retrieval.rerank import FEATURES, FeatureReranker, MaxSimReranker, features, make_reranker, terms, units
 from pipeline.cli.search_cmd import format_hit
 from pipeline.exceptions import ConfigurationError
-from pipeline.index import Index
 from pipeline.compose import Pipeline
 from pipeline.protocols import Reranker, SearchHit
 from pipeline.retrieval import IndexRetriever, PassThroughReranker

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from pipeline.index import Index
 from pipeline.compose import Pipeline
 from pipeline.protocols import Reranker, Retriever, SearchHit
 from pipeline.retrieval import SEARCH_MODES, IndexRetriever, PassThroughReranker, fts_query, page_ranges, reciprocal_rank_fusion

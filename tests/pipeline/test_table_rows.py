@@ -15,7 +15,6 @@ from pipeline.chunking import ROW_KIND, column_headers, row_facts
 from pipeline.retrieval import cited_row
 from pipeline.chunking import ChunkingOptions, chunk
 from pipeline.document import BBox, Document, Element, ElementKind, TableData
-from pipeline.index import Index
 from pipeline.compose import Pipeline
 from pipeline.parsing import ParseOptions, PdfOptions, TableMode
 from pipeline.testing import HashingEmbedder
