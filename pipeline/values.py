@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -421,12 +420,6 @@ def detect_currency(text: str, *, decimal_separator: str | None = None) -> str |
     best = max(counts.values())
     winners = [c for c, n in counts.items() if n == best]
     return winners[0] if len(winners) == 1 else None
-
-
-def iter_numbers(text: str) -> Iterator[str]:
-    """Printed numbers of ``text`` (used to check that a typed value occurs in its quote)."""
-    for m in re.finditer(_NUM, text):
-        yield m.group(0)
 
 
 __all__ = [

@@ -20,10 +20,10 @@ def add_index_options(p: argparse.ArgumentParser, *, help: str = "index director
                         "(AVX512-BF16, AMX); else ONNX Runtime")
     g.add_argument("--precision", choices=get_args(Precision), default="auto",
                    help="auto (default): the index's own for an existing index; for a new one fp16 on a CUDA GPU, "
-                        "bf16 on a CPU with bf16 instructions (~2x fp32, cosine >= 0.9999: the model's own "
-                        "vectors), else fp32. int8: ~1.7-1.9x faster embedding on CPUs with VNNI, vectors drift "
-                        "(cosine ~0.99); the index records it, and its searches embed queries in int8 too. "
-                        "int8-weights: the shipped weight-only int8 graph (no torch needed)")
+                        "bf16 on a CPU with bf16 instructions (the model's own vectors, faster), else fp32. int8: "
+                        "faster embedding on CPUs with VNNI, but the vectors drift from the model's, so the index "
+                        "records int8 and its searches embed queries in int8 too. int8-weights: the shipped "
+                        "weight-only int8 graph (no torch needed). docs/benchmarks.md has the measured speeds")
     g.add_argument("--model", metavar="DIR",
                    help="local sentence-transformers model directory (default: the index's model, "
                         "all-MiniLM-L6-v2 for a new index)")

@@ -38,11 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="extractive: let the LLM pick among the best-ranked spans (default: the best one; no LLM "
                    "is started)")
     p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid",
-                   help="retrieval mode (default hybrid: brings answer-bearing chunks most often on 10-Q questions)")
+                   help="retrieval mode: dense (embedding cosine), bm25 (keywords) or hybrid (both fused; default)")
     p.add_argument("--rerank", choices=["none", "features", "maxsim"], default="features",
-                   help="second retrieval stage over the top 50 fused hits (default features: on the docugami "
-                        "questions it brings the answering figure into the retrieved text for 0.82 of questions, "
-                        "against 0.64 without); none keeps the first stage's order")
+                   help="second retrieval stage over the top 50 fused hits: features (default; document features "
+                        "with fitted weights, docs/retrieval.md), maxsim (+ sentence/table-row similarity, slower), "
+                        "none (the first stage's order)")
     p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
                    help="free strategy: token budget for the retrieved text in the prompt (default 2200)")
     p.add_argument("--source", metavar="GLOB",

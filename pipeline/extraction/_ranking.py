@@ -18,7 +18,6 @@ clearly ahead of the next one; otherwise the few best groups are offered to the 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -217,10 +216,6 @@ def offered(ranking: FieldRanking, *, top_k: int, min_score: float, window: floa
         return []
     best = ranking.ranked[0].score
     return [r for r in ranking.ranked[:top_k] if r.score >= max(min_score, best - window)]
-
-
-def is_date(value: object) -> bool:
-    return isinstance(value, dt.date)
 
 
 __all__ = ["FieldRanking", "Ranked", "apply_arithmetic", "apply_zero_tax", "offered", "rank_field", "score_candidate", "settle"]

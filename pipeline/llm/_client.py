@@ -24,13 +24,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
-from pipeline.exceptions import LLMError, LLMResponseError
+from pipeline.exceptions import LLMResponseError
 from pipeline.llm._client_core import ChatCompletion, Messages, RetryPolicy, Usage, _ClientCore
 from pipeline.llm._json_reply import parse_json_reply, strict_json_schema
 from pipeline.llm._settings import StructuredMode
@@ -96,26 +95,6 @@ class LLMClient(_ClientCore[httpx.BaseTransport, Sleep]):
                 raise
             return self._completed(resp, mode, attempts, t0)
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def chat_many(
-        self,
-        requests: Sequence[Messages],
-        *,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[ChatCompletion | LLMError]:
-        """``chat`` over many message lists, at most ``max_concurrency`` in flight; results in order."""
-
-        def one(msgs: Messages) -> ChatCompletion | LLMError:
-            try:
-                return self.chat(msgs, **kwargs)
-            except LLMError as exc:
-                if return_exceptions:
-                    return exc
-                raise
-
-        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            return list(pool.map(one, requests))
 
     def _request(
         self, method: str, path: str, payload: dict[str, Any] | None, *, negotiating: bool
@@ -204,25 +183,6 @@ class AsyncLLMClient(_ClientCore[httpx.AsyncBaseTransport, AsyncSleep]):
         self._completed(resp, None, attempts, t0)  # LLMResponseError when it holds no completion
         answer: dict[str, Any] = resp.json()
         return answer
-
-    async def chat_many(
-        self,
-        requests: Sequence[Messages],
-        *,
-        return_exceptions: bool = False,
-        **kwargs: Any,
-    ) -> list[ChatCompletion | LLMError]:
-        """Concurrent ``chat`` calls, bounded by the client's semaphore; results in order."""
-
-        async def one(msgs: Messages) -> ChatCompletion | LLMError:
-            try:
-                return await self.chat(msgs, **kwargs)
-            except LLMError as exc:
-                if return_exceptions:
-                    return exc
-                raise
-
-        return list(await asyncio.gather(*(one(m) for m in requests)))
 
     async def _request(
         self, method: str, path: str, payload: dict[str, Any] | None, *, negotiating: bool

@@ -102,11 +102,6 @@ class EmbeddedModelSettings(BaseModel):
     n_ctx: int = Field(default=DEFAULT_N_CTX, ge=1, description="context size in tokens")
     cache_dir: Path | None = Field(default=None, description="None: ~/.cache/ragline/models")
 
-    @property
-    def resolved_threads(self) -> int:
-        """The threads the server gets: ``threads``, else :func:`default_threads`."""
-        return self.threads or default_threads()
-
 
 class LLMSettings(BaseModel):
     """Everything needed to get an LLM client: an OpenAI-compatible endpoint, or the embedded model.

@@ -207,13 +207,14 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _resolver(sources: SourcesArg) -> Resolver:
-    """Where a citation's source file is: an ``Index`` (its documents are stored by absolute path), a mapping
+    """Where a citation's source file is: an ``Index`` or a ``Pipeline`` (documents are stored by absolute path), a mapping
     ``source -> path``, paths (matched by full path or file name), or None (the source as a path)."""
     if isinstance(sources, Mapping):
         table = {str(k): Path(v) for k, v in sources.items()}
         return lambda s: table.get(s) or table.get(Path(s).name) or _existing(s)
-    if sources is None or hasattr(sources, "store") or isinstance(sources, (str, os.PathLike)):
-        extra = [] if sources is None or hasattr(sources, "store") else [Path(sources)]
+    indexed = hasattr(sources, "store") or hasattr(sources, "index")  # an Index, or a Pipeline over one
+    if sources is None or indexed or isinstance(sources, (str, os.PathLike)):
+        extra = [] if sources is None or indexed else [Path(sources)]
     else:
         extra = [Path(p) for p in sources]
     by_name = {p.name: p for p in extra}

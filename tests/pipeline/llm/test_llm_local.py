@@ -249,7 +249,7 @@ def test_threads_default_to_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> N
     assert LocalLLMServer(n_threads=3).n_threads == 3
     assert LLMSettings.from_env({"RAGLINE_LLM_THREADS": "1"}).embedded.threads == 1
     assert LLMSettings.from_env({"RAGLINE_LLM_THREADS": "1"}, embedded={"threads": 2}).embedded.threads == 2
-    assert EmbeddedModelSettings().resolved_threads == 8
+    assert LocalLLMServer(n_threads=EmbeddedModelSettings().threads).n_threads == 8  # unset: the default
     with pytest.raises(ConfigurationError, match="threads"):
         LLMSettings.from_env({"RAGLINE_LLM_THREADS": "0"})
 
