@@ -244,7 +244,8 @@ class Pipeline:
 
         qa_options = self.config.qa.model_copy(update=options) if options else self.config.qa
         retriever = _RerankedRetriever(self.retriever, self.reranker(rerank)) if rerank else self.retriever
-        return QuestionAnswerer(retriever, client or self._client, qa_options).run(question, source_glob=source_glob)
+        with QuestionAnswerer(retriever, client or self._client, qa_options) as answerer:
+            return answerer.run(question, source_glob=source_glob)
 
     def extract(self, source: Document | str | os.PathLike[str], schema: type[T], *,
                 client: LLMClient | None = None, raise_on_failure: bool = True) -> ExtractionResult[T]:
@@ -259,8 +260,8 @@ class Pipeline:
             document = self._parser.parse_bytes(self._parser.read(source), source=str(source))
         else:
             document = Parser(self.config.parse).run(source)
-        extractor = StructuredExtractor(schema, client or self._client, self.config.extraction)
-        return extractor.run(document, raise_on_failure=raise_on_failure)
+        with StructuredExtractor(schema, client or self._client, self.config.extraction) as extractor:
+            return extractor.run(document, raise_on_failure=raise_on_failure)
 
     # -- storage shortcuts ---------------------------------------------------------------------------
     def stats(self) -> IndexStats:

@@ -14,7 +14,12 @@ from __future__ import annotations
 from pipeline.extraction._choose import CHOICE_SYSTEM
 from pipeline.extraction._extract import StructuredExtractor, extract
 from pipeline.extraction._field_evidence import FieldEvidence
-from pipeline.extraction._models import ExtractionOptions, ExtractionResult, ExtractionStatus, PendingExtraction
+from pipeline.extraction._models import (
+    ExtractionOptions,
+    ExtractionResult,
+    ExtractionStatus,
+    PendingExtraction,
+)
 from pipeline.extraction._schemas import Invoice, load_schema, model_from_json_schema
 
 __all__ = [

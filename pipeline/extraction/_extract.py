@@ -44,6 +44,7 @@ from pipeline.llm import (
     AskSettings,
     ChatCompletion,
     LLMClient,
+    LLMUser,
     PendingAsk,
     Rejection,
     ask_until_valid,
@@ -68,7 +69,7 @@ class _Reading:
     sources: EvidenceSources
 
 
-class StructuredExtractor(Generic[T]):
+class StructuredExtractor(LLMUser, Generic[T]):
     """Pipeline stage: ``Document -> ExtractionResult[T]`` for one pydantic schema ``T``."""
 
     def __init__(
@@ -92,12 +93,6 @@ class StructuredExtractor(Generic[T]):
     def with_schema(self, schema: type[BaseModel], options: ExtractionOptions) -> StructuredExtractor[Any]:
         """An extractor with this one's client for another schema and options."""
         return StructuredExtractor(schema, self.client, options)
-
-    def warm_up(self) -> None:
-        if self.client is None:
-            from pipeline.llm import default_local_server
-
-            self.client = default_local_server().client()
 
     # -- prompt -----------------------------------------------------------------------------------
     def build_messages(self, document: Document, elements: list[Element]) -> list[dict[str, Any]]:
@@ -323,7 +318,8 @@ def extract(
         from pipeline.parsing import parse
 
         document = parse(source)
-    return StructuredExtractor(schema, client, options).run(document, raise_on_failure=raise_on_failure)
+    with StructuredExtractor(schema, client, options) as extractor:  # a server it starts stops here
+        return extractor.run(document, raise_on_failure=raise_on_failure)
 
 
 __all__ = [

@@ -30,10 +30,9 @@ from pipeline.llm._local import (
     LocalLLMServer,
     LocalModelSpec,
     default_cache_dir,
-    default_local_server,
     ensure_model,
 )
-from pipeline.llm._open import open_llm
+from pipeline.llm._open import LLMUser, open_llm
 from pipeline.llm._reask import AskLoop, AskOutcome, AskSettings, PendingAsk, Rejection, ask_until_valid
 from pipeline.llm._settings import (
     DEFAULT_ENDPOINT_MODEL,
@@ -63,6 +62,7 @@ __all__ = [
     "EmbeddedModelSettings",
     "LLMClient",
     "LLMSettings",
+    "LLMUser",
     "LocalLLMServer",
     "LocalModelSpec",
     "PendingAsk",
@@ -75,7 +75,6 @@ __all__ = [
     "chat_body",
     "completion_from_body",
     "default_cache_dir",
-    "default_local_server",
     "default_threads",
     "ensure_model",
     "open_llm",

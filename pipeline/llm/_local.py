@@ -303,30 +303,11 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-_default_server: LocalLLMServer | None = None
-_default_lock = threading.Lock()
-
-
-def default_local_server(**kwargs: Any) -> LocalLLMServer:
-    """The process-wide embedded server used when no client is given (started once, stopped at exit).
-
-    Explicit ``LocalLLMServer(...)`` instances are preferable in applications; this exists so that
-    ``pipeline.extract(path, schema=...)`` works with nothing configured.
-    """
-    global _default_server
-    with _default_lock:
-        if _default_server is None or not _default_server.running:
-            _default_server = LocalLLMServer(**kwargs)
-            _default_server.warm_up()
-        return _default_server
-
-
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
     "LOCAL_MODELS",
     "LocalLLMServer",
     "LocalModelSpec",
     "default_cache_dir",
-    "default_local_server",
     "ensure_model",
 ]

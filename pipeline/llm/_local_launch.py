@@ -7,7 +7,7 @@ left running as an orphan (one busy core and 2 GB). Two guards, both set up when
 * **Linux: the kernel.** The child asks for ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` in a ``preexec_fn``
   (via ctypes, between fork and exec): it is killed the moment its parent dies. The signal fires when
   the parent *thread* that forked it exits, not the process, so it is only used when the server is
-  started from the main thread; a server started from a worker thread (``default_local_server()`` from
+  started from the main thread; a server started from a worker thread (a stage warmed up in
   a thread pool) relies on the pipe below. A parent that died between fork and prctl is caught by
   comparing ``getppid()`` with the pid before the fork.
 * **Everywhere on POSIX: a pipe.** The parent keeps the write end of a pipe (close-on-exec, so no

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from pipeline.llm._client import LLMClient
 from pipeline.llm._local import LocalLLMServer
@@ -23,6 +24,34 @@ from pipeline.llm._settings import (
     ENDPOINT_STRUCTURED_MODE,
     LLMSettings,
 )
+
+
+class LLMUser:
+    """What a stage that talks to an LLM does about its client: the one it was given, else one it opens on
+    :meth:`warm_up` (the endpoint of ``$RAGLINE_LLM_*``, else the embedded server) and closes on :meth:`close`
+    or at the end of its ``with`` block. No server outlives the stage that started it."""
+
+    client: LLMClient | None
+    _owned: contextlib.ExitStack | None = None
+
+    def warm_up(self) -> None:
+        if self.client is None:
+            stack = contextlib.ExitStack()
+            self.client = stack.enter_context(open_llm(LLMSettings.from_env()))
+            self._owned = stack
+
+    def close(self) -> None:
+        """Stop the client this stage opened itself (a given client is the caller's to close)."""
+        if self._owned is not None:
+            owned, self._owned = self._owned, None
+            self.client = None
+            owned.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @contextlib.contextmanager

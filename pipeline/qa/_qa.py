@@ -30,6 +30,7 @@ from pipeline.llm import (
     AskSettings,
     ChatCompletion,
     LLMClient,
+    LLMUser,
     Rejection,
     Usage,
     ask_until_valid,
@@ -183,7 +184,7 @@ def _parse_reply(completion: ChatCompletion) -> dict[str, Any] | Rejection:
     return Rejection(for_model=f"{problem}. Reply with the JSON object only.", for_log=problem)
 
 
-class QuestionAnswerer:
+class QuestionAnswerer(LLMUser):
     """Pipeline stage: ``question -> Answer`` over a :class:`~pipeline.protocols.Retriever`."""
 
     def __init__(
@@ -194,12 +195,6 @@ class QuestionAnswerer:
         self.retriever = retriever
         self.client = client
         self.options = options or QAOptions()
-
-    def warm_up(self) -> None:
-        if self.client is None:
-            from pipeline.llm import default_local_server
-
-            self.client = default_local_server().client()
 
     def build_messages(self, question: str, hits: list[SearchHit]) -> list[dict[str, Any]]:
         blocks = []
@@ -364,7 +359,8 @@ def ask(
     if mode is not None:
         update["mode"] = mode
     opts = (options or QAOptions()).model_copy(update=update)
-    return QuestionAnswerer(retriever, client, opts).run(question, source_glob=source_glob)
+    with QuestionAnswerer(retriever, client, opts) as answerer:  # a server it starts stops here
+        return answerer.run(question, source_glob=source_glob)
 
 
 __all__ = [
