@@ -78,7 +78,13 @@ if TYPE_CHECKING:
         TableData,
     )
     from pipeline.embedding import make_embedder
-    from pipeline.extraction import ExtractionOptions, ExtractionResult, ExtractionStatus, FieldEvidence, extract
+    from pipeline.extraction import (
+        ExtractionOptions,
+        ExtractionResult,
+        ExtractionStatus,
+        FieldEvidence,
+        extract,
+    )
     from pipeline.index import Index, IndexStats
     from pipeline.ingest import IngestReport
     from pipeline.llm import LLMClient, LLMSettings, open_llm

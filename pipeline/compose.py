@@ -30,7 +30,15 @@ from pipeline.embedding import Devices, make_embedder
 from pipeline.exceptions import ConfigurationError
 from pipeline.index import Index, IndexStats
 from pipeline.ingest import Ingestor, IngestReport, ProgressCallback
-from pipeline.protocols import DocumentChunker, DocumentParser, Embedder, PagesArg, Reranker, SearchHit, SearchMode
+from pipeline.protocols import (
+    DocumentChunker,
+    DocumentParser,
+    Embedder,
+    PagesArg,
+    Reranker,
+    SearchHit,
+    SearchMode,
+)
 from pipeline.retrieval import IndexRetriever, make_reranker
 
 if TYPE_CHECKING:

@@ -7,8 +7,10 @@ serialisation simple and streaming-friendly.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from enum import Enum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -19,6 +21,19 @@ from pydantic import (
     model_validator,
 )
 
+
+def content_hash(data: bytes) -> str:
+    """SHA-256 of a document's bytes: its ``Document.content_hash``, its id in an index and in batch journals."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_content_hash(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
+    """:func:`content_hash` of a file, read in chunks (a multi-GB file never sits in memory). Raises ``OSError``."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 class ElementKind(str, Enum):
     TITLE = "title"

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from extractors import TableMode, default_include
 from pipeline.document import Document, ErrorRecord, ParseResult, ParseStatus
+from pipeline.document import content_hash as hash_of
 from pipeline.exceptions import ConfigurationError, FileAccessError, InputError, RaglineError
-
 
 
 class _Options(BaseModel):
@@ -118,10 +118,6 @@ class ParseOptions(_Options):
         return hashlib.sha256(json.dumps(flat, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
-def file_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class Parser:
     """Pipeline stage: path -> Document."""
 
@@ -152,7 +148,7 @@ class Parser:
         """Parse ``data`` read from ``source``; ``content_hash``: its sha256 when the caller already has it."""
         from extractors import detect_format, get_extractor, maybe_decompress
 
-        content_hash = content_hash or file_hash(data)
+        content_hash = content_hash or hash_of(data)
         payload = maybe_decompress(data, source)
         fmt = detect_format(payload, source.removesuffix(".gz"))
         extractor = get_extractor(fmt, self.options)

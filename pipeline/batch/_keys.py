@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.batch._output import WorkItem
-from pipeline.document import ErrorRecord
+from pipeline.document import ErrorRecord, file_content_hash
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -38,14 +38,10 @@ def _sha(text: str | bytes) -> str:
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes (the same as ``Document.content_hash``); empty when it cannot be read."""
-    h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            while block := f.read(chunk):
-                h.update(block)
+        return file_content_hash(path, chunk)
     except OSError:
         return ""
-    return h.hexdigest()
 
 
 def work_items(files: list[Path], missing: list[ErrorRecord] | None = None) -> list[WorkItem]:

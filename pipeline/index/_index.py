@@ -32,7 +32,13 @@ from pydantic import BaseModel
 from typing_extensions import Self
 
 from pipeline.chunking import ChunkingOptions
-from pipeline.embedding import DEFAULT_MODEL, Devices, DEFAULT_TOKENIZER, embedder_for_index, split_vector_space
+from pipeline.embedding import (
+    DEFAULT_MODEL,
+    DEFAULT_TOKENIZER,
+    Devices,
+    embedder_for_index,
+    split_vector_space,
+)
 from pipeline.exceptions import EmbeddingModelMismatchError, IndexLockedError, IndexStoreError
 from pipeline.index._faiss import VectorIndex
 from pipeline.index._store import DocStore

@@ -15,7 +15,6 @@ which embeds what the engine did not, commits, and checkpoints, in input order.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -27,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.chunking import Chunker
 from pipeline.document import ErrorRecord
+from pipeline.document import content_hash as hash_of
 from pipeline.exceptions import ConfigurationError, EmbeddingModelMismatchError, InputError
 from pipeline.index import backfill_profiles, embed_checked, save_profile
 from pipeline.ingest._prepare import ParseJob, PreparedDocument, chunk_document, embedding_groups, prepare_job
@@ -273,7 +273,7 @@ class Ingestor:
             except InputError as exc:
                 yield PreparedDocument.failed(key, "", exc)
                 continue
-            content_hash = hashlib.sha256(data).hexdigest()
+            content_hash = hash_of(data)
             row = self.index.store.document(key)
             if row is not None and row.status == "indexed" and row.doc_id == content_hash and (
                 row.parser == self.parser_fingerprint

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.chunking import Chunk, Chunker
 from pipeline.document import Document, ErrorRecord
+from pipeline.document import content_hash as hash_of
 from pipeline.exceptions import ConfigurationError, InputError, RaglineError
 from pipeline.protocols import DocumentChunker, DocumentParser
 
@@ -85,7 +86,7 @@ def prepare_job(job: ParseJob, parser: DocumentParser, chunker: DocumentChunker)
         data = job.data if job.data is not None else parser.read(Path(job.key))
         if job.data is None:
             # Read again by this engine: hash what was actually parsed (the file may have changed since).
-            content_hash = hashlib.sha256(data).hexdigest()
+            content_hash = hash_of(data)
         doc = parser.parse_bytes(data, source=job.key, content_hash=content_hash)
     except (InputError, ConfigurationError) as exc:
         return PreparedDocument.failed(job.key, content_hash, exc)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.document import file_content_hash
 from pipeline.exceptions import ConfigurationError, MissingDependencyError
 from pipeline.llm._settings import DEFAULT_LOCAL_MODEL
 
@@ -74,14 +75,6 @@ LOCAL_MODELS: dict[str, LocalModelSpec] = {
 
 def default_cache_dir() -> Path:
     return Path.home() / ".cache" / "ragline" / "models"
-
-
-def _sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _digest_matches(expected: str, actual: str) -> bool:
@@ -147,7 +140,7 @@ def ensure_model(spec: LocalModelSpec | str = DEFAULT_LOCAL_MODEL, cache_dir: Pa
     with open(cache / (spec.filename + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if target.exists():
-            digest = _sha256_file(target)
+            digest = file_content_hash(target)
             if _digest_matches(spec.sha256, digest):
                 _write_sidecar(target, digest)
                 return target

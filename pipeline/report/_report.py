@@ -212,7 +212,7 @@ def _resolver(sources: SourcesArg) -> Resolver:
     if isinstance(sources, Mapping):
         table = {str(k): Path(v) for k, v in sources.items()}
         return lambda s: table.get(s) or table.get(Path(s).name) or _existing(s)
-    indexed = hasattr(sources, "store") or hasattr(sources, "index")  # an Index, or a Pipeline over one
+    indexed = hasattr(sources, "store") or hasattr(getattr(sources, "index", None), "store")  # Index, Pipeline
     if sources is None or indexed or isinstance(sources, (str, os.PathLike)):
         extra = [] if sources is None or indexed else [Path(sources)]
     else:
