@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.embedding import ensure_artifact
-from pipeline.embedding import OnnxEmbedder, resolve_model
+from pipeline.embedding import OnnxEmbedder, ensure_artifact, resolve_model
 
 QUANTIZABLE = ("MatMul", "Attention", "EmbedLayerNormalization")
 

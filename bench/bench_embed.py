@@ -89,8 +89,7 @@ class _TorchAutocast:
 
 def _plain_graph(cache_dir: Path) -> Path:
     """The fp32 graph as exported before the fusions (SDPA attention), built once for the baseline."""
-    from pipeline.embedding import export_onnx
-    from pipeline.embedding import resolve_model
+    from pipeline.embedding import export_onnx, resolve_model
 
     target = cache_dir / "onnx" / "bench-plain-sdpa.onnx"
     if not target.is_file():

@@ -23,11 +23,11 @@ import statistics
 import time
 from pathlib import Path
 
-from pipeline.retrieval.rerank._features import _analyse
 from pipeline.evaluation.corpus import cache_dir, default_eval_dir
 from pipeline.evaluation.docugami import load_questions
 from pipeline.index import Index
 from pipeline.retrieval import IndexRetriever, make_reranker
+from pipeline.retrieval.rerank._features import _analyse
 
 
 def _pct(values: list[float], p: float) -> float:

@@ -17,13 +17,12 @@ import os
 import time
 from pathlib import Path
 
-from pipeline.retrieval.rerank import FeatureReranker
-from pipeline.retrieval.rerank import LLMReranker
 from pipeline.evaluation.corpus import cache_dir, default_docugami_index_dir, default_eval_dir
 from pipeline.evaluation.docugami import figure_in, load_qa_items
 from pipeline.index import Index
 from pipeline.llm import LLMSettings, open_llm
 from pipeline.retrieval import IndexRetriever, PassThroughReranker
+from pipeline.retrieval.rerank import FeatureReranker, LLMReranker
 
 DEPTHS = (1, 5, 10)
 

@@ -25,11 +25,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipeline.retrieval.rerank import FEATURES, MaxSimReranker, features
 from pipeline.evaluation.corpus import cache_dir, default_docugami_index_dir, default_eval_dir
 from pipeline.evaluation.docugami import figure_in, load_qa_items
 from pipeline.index import Index
 from pipeline.retrieval import IndexRetriever, PassThroughReranker
+from pipeline.retrieval.rerank import FEATURES, MaxSimReranker, features
 
 C_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 OUT = Path(__file__).resolve().parents[1] / "pipeline" / "_rerank_weights.py"

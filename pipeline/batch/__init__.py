@@ -30,7 +30,7 @@ from __future__ import annotations
 from pipeline.batch._csv import write_csv
 from pipeline.batch._journal import JournalEntry, JournalError, OutputLockedError, RunJournal
 from pipeline.batch._keys import extraction_run_key, file_sha256, model_identity, work_items
-from pipeline.batch._output import Plan, ResumableOutput, StreamOutput, WorkItem
+from pipeline.batch._output import TRANSIENT_REASONS, Plan, ResumableOutput, StreamOutput, WorkItem
 from pipeline.batch._provider import BatchInfo, BatchProvider
 from pipeline.batch._provider_job import refresh_round, run_local_round, submit_round
 from pipeline.batch._requests import body_form_for
@@ -39,6 +39,7 @@ from pipeline.batch._requests_manifest import BatchStateError, Manifest, load_ma
 from pipeline.batch._run import BatchExtraction, failure_record
 
 __all__ = [
+    "TRANSIENT_REASONS",
     "absolute_schema_spec",
     "is_answered",
     "BatchExtraction",

@@ -39,7 +39,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _data_columns(record: Record) -> dict[str, Any]:
-    data = record.get("data")
+    data = record.get("data") or record.get("partial_data")  # a partial record keeps its row and its values
     flat = flatten(data) if isinstance(data, dict) else {}
     fixed = set(LEAD_COLUMNS) | set(TAIL_COLUMNS)
     return {(f"data.{k}" if k in fixed else k): v for k, v in flat.items() if k}

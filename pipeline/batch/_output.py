@@ -32,7 +32,7 @@ from pipeline.document import ErrorRecord
 Record = dict[str, Any]
 
 # Failures that say nothing about the document: the run is redone for them without --retry-failed.
-TRANSIENT_REASONS = frozenset({"llm_connection"})
+TRANSIENT_REASONS = frozenset({"llm_connection", "llm_response", "llm"})  # the endpoint failed, not the document
 
 
 class WorkItem(BaseModel):
@@ -74,7 +74,9 @@ def _is_due(entry: JournalEntry, item: WorkItem, run_key: str, retry_failed: boo
     """Whether ``item`` must be done (again) although ``entry`` says it was finished."""
     if entry.content_hash != item.content_hash or entry.run_key != run_key:
         return True
-    return entry.status == "failure" and (retry_failed or entry.retry)
+    # Failed documents are redone with --retry-failed; those whose model calls failed (``retry``, failure or
+    # partial) on every rerun.
+    return entry.retry or (retry_failed and entry.status == "failure")
 
 
 class ResumableOutput:
@@ -171,7 +173,9 @@ class ResumableOutput:
         entry = JournalEntry(
             doc_id=item.doc_id, source=str(record.get("source", item.path)), content_hash=item.content_hash,
             run_key=self._run_key, status=status, line_sha=_sha(line),
-            retry=status == "failure" and any(e.get("reason") in TRANSIENT_REASONS for e in errors),
+            # A document whose model calls failed is redone on the next run, partial or not: its fields are
+            # missing because of the endpoint, not because of the document.
+            retry=status in ("failure", "partial") and any(e.get("reason") in TRANSIENT_REASONS for e in errors),
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             completion_tokens=int(usage.get("completion_tokens") or 0),
             seconds=float(record.get("seconds") or 0.0),

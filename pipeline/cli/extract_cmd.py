@@ -113,14 +113,37 @@ class _Tally:
         self.counts: collections.Counter[str] = collections.Counter()
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.calls_failed = 0  # records whose model calls failed (exit 1, redone on the next run)
+        self.values = 0
+        self.empty: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
     def add(self, record: Record) -> None:
+        from pipeline.batch import TRANSIENT_REASONS
+
         usage = record.get("usage") or {}
+        calls_failed = any(e.get("reason") in TRANSIENT_REASONS for e in record.get("errors") or [])
         with self._lock:
             self.counts[str(record.get("status"))] += 1
             self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
             self.completion_tokens += int(usage.get("completion_tokens") or 0)
+            self.calls_failed += calls_failed
+            for ev in (record.get("evidence") or {}).values():
+                if ev.get("value") is not None:
+                    self.values += 1
+                else:
+                    self.empty[_empty_reason(str(ev.get("note") or ""))] += 1
+
+
+def _empty_reason(note: str) -> str:
+    """Why a field is empty, in a few words (its evidence note says it in full)."""
+    if note.startswith("not extracted: the model call failed"):
+        return "model call failed"
+    if "breaks the schema" in note or note.startswith("set to null") or note.startswith("left out"):
+        return "broke a schema rule"
+    if note.startswith("rejected"):
+        return "value not supported by the document"
+    return "not found"
 
 
 def _statuses(counts: collections.Counter[str]) -> str:
@@ -229,6 +252,13 @@ def _summary(args: argparse.Namespace, tally: _Tally, seconds: float, held: list
     text = (f"extracted {n} document(s) in {seconds:.1f}s: {_statuses(tally.counts) or 'none to do'}"
             f"; tokens {tally.prompt_tokens} in / {tally.completion_tokens} out"
             + _cost(args, tally.prompt_tokens, tally.completion_tokens))
+    if n:
+        empty = sum(tally.empty.values())
+        why = ", ".join(f"{k} {v}" for k, v in tally.empty.most_common())
+        text += f"\nfields: {tally.values} value(s) returned, {empty} left empty" + (f" ({why})" if why else "")
+    if tally.calls_failed:
+        text += (f"\n{tally.calls_failed} document(s) lost fields because model calls failed (see their errors); "
+                 "they are redone when the same command runs again")
     if held is not None:
         counts = collections.Counter(e.status for e in held)
         p_in, p_out = sum(e.prompt_tokens for e in held), sum(e.completion_tokens for e in held)
@@ -292,5 +322,6 @@ def run(args: argparse.Namespace) -> int:
         output.close()
     if not args.quiet:
         print(_summary(args, tally, time.perf_counter() - t0, held, csv_rows, csv_path), file=sys.stderr)
-    failed = any(e.status == "failure" for e in held) if held is not None else tally.counts["failure"] > 0
+    failed = any(e.status == "failure" or e.retry for e in held) if held is not None else (
+        tally.counts["failure"] > 0 or tally.calls_failed > 0)
     return 1 if failed else 0

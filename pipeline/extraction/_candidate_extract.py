@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, create_model
+from pydantic.fields import FieldInfo
 from pydantic_core import to_jsonable_python
 
 from pipeline.document import Document, ErrorRecord
@@ -101,14 +102,14 @@ class CandidateExtraction:
         full = SourceText.of_document(document)
         hints = LocaleHints.detect(full.text)
         candidates = collect_candidates(document, full, hints)
-        schema = self.x.schema
-        fields: dict[str, tuple[str, str]] = {
-            n: (self.x.kinds[n], f.description or "") for n, f in schema.model_fields.items()}
+        fields = self.x.meanings
         plan = make_plan(fields, candidates, self.opts)
         reading = read_einvoice(document)
         xml_fields = xml_values(plan, fields, reading.einvoice)
         for name in xml_fields:  # the embedded invoice XML decides these: no model needed
             plan.undecided.pop(name, None)
+            if name in plan.free_fields:
+                plan.free_fields.remove(name)
         asks: list[PendingAsk[Any]] = [self._choice_ask(document, plan)] if plan.undecided else []
         free = self._free_pending(document, plan) if plan.free_fields else None
         asks += free.asks if free is not None else []
@@ -122,6 +123,8 @@ class CandidateExtraction:
                 self._apply_picks(plan, asked.picks)
             values, evidence = self._values(plan, candidates, hints)
             if reading.einvoice is not None:
+                for name in xml_fields:
+                    evidence.setdefault(name, FieldEvidence(field=name, kind=self.x.kinds[name]))
                 apply_xml(values, evidence, xml_fields, plan, candidates, reading.einvoice, self.x.schema)
             free_result = None
             if free is not None:
@@ -129,6 +132,7 @@ class CandidateExtraction:
                 self._merge_free(plan, free_result, values, evidence)
             result = self._validated(document, values, evidence, raise_on_failure)
             self._account(result, asked, free_result, reading.problems, model)
+            calls_failed(result, outcomes, {a.name: a.fields for a in asks})
             return result
 
         return PendingExtraction(source=document.source, asks=asks, finish=finish, decided=decided)
@@ -138,7 +142,7 @@ class CandidateExtraction:
                  problems: list[str], model: str) -> None:
         """Usage, errors, attempts and model of the result: both asks together, and the refused attachments."""
         result.usage = (asked.usage if asked else Usage()) + (free.usage if free else Usage())
-        result.errors = (asked.errors if asked else []) + (free.errors if free else []) + [
+        result.errors = result.errors + (asked.errors if asked else []) + (free.errors if free else []) + [
             ErrorRecord(error="EInvoiceError", reason="attachment_refused", message=p, source=result.source,
                         stage="extract") for p in problems]
         result.attempts = (asked.attempts if asked else 0) + (free.attempts if free else 0)
@@ -215,9 +219,12 @@ class CandidateExtraction:
     def _free_pending(self, document: Document, plan: Plan) -> PendingExtraction[Any]:
         """The fields with no typed candidates, by the free strategy on a reduced schema (ask ``free``)."""
         schema = self.x.schema
+        # Every field optional here: a required one the model cannot ground must not cost re-asks; the
+        # whole record is validated (and a missing required field reported) once, in ``_validated``.
         sub = create_model(  # type: ignore[call-overload]
             f"{schema.__name__}Free", __doc__=schema.__doc__,
-            **{n: (schema.model_fields[n].annotation, schema.model_fields[n]) for n in plan.free_fields},
+            **{n: (schema.model_fields[n].annotation | None,
+                   FieldInfo.merge_field_infos(schema.model_fields[n], default=None)) for n in plan.free_fields},
         )
         options = self.x.options.model_copy(update={"strategy": "free"})
         return self.x.with_schema(sub, options).prepare(document)
@@ -245,12 +252,72 @@ class CandidateExtraction:
             salvaged = self.x.salvage(document, invalid) if self.x.options.null_invalid_fields else None
             if salvaged is not None:
                 return salvaged
-            if raise_on_failure:
+            result = self._partial(document, values, evidence, invalid.errors)
+            if result.status is ExtractionStatus.FAILURE and raise_on_failure:
                 raise ExtractionError(f"no valid {self.x.schema.__name__}: {exc}", source=document.source,
                                       stage="extract") from exc
-            return ExtractionResult[self.x.schema](  # type: ignore[name-defined]
-                source=document.source, status=ExtractionStatus.FAILURE, evidence=evidence)
+            return result
         return self.x.make_result(document, data, evidence)  # success when every value present is supported
 
+    def _partial(self, document: Document, values: dict[str, Any], evidence: dict[str, FieldEvidence],
+                 errors: list[Any]) -> ExtractionResult[Any]:
+        """A record the schema does not validate (a required field not found, a rule broken): the fields found
+        go to ``partial_data``, each field left out gets an error record saying why. Nothing is thrown away."""
+        schema = self.x.schema
+        by_key = {(info.alias or n): n for n, info in schema.model_fields.items()}
+        kept = dict(values)
+        records: list[ErrorRecord] = []
+        for e in errors:
+            key = str(e["loc"][0]) if e.get("loc") else ""
+            name = by_key.get(key)
+            if name is None:  # a rule over the whole record
+                records.append(_field_error("schema_rule", f"{schema.__name__}: {e['msg']}", document.source))
+                continue
+            ev = evidence.setdefault(name, FieldEvidence(field=name, kind=self.x.kinds[name]))
+            if kept.get(key) is None and schema.model_fields[name].is_required():
+                why = ev.note or "no value of its kind is printed with a label that means it"
+                records.append(_field_error("required_field_missing",
+                                            f"{name}: required, but not found in the document ({why})",
+                                            document.source))
+            else:
+                records.append(_field_error("schema_rule", f"{name}: {ev.raw_value!r} breaks the schema's rules "
+                                            f"({e['msg']}); left out", document.source))
+                ev.supported, ev.value = False, None
+                ev.note = f"left out: {ev.raw_value!r} breaks the schema's rules ({e['msg']})"
+            kept[key] = None
+        partial = {k: _jsonable(v) for k, v in kept.items()}
+        for name, info in schema.model_fields.items():
+            if name in evidence:
+                evidence[name].value = partial.get(info.alias or name)
+        found = any(v is not None for v in partial.values())
+        return ExtractionResult[schema](  # type: ignore[valid-type]
+            source=document.source, status=ExtractionStatus.PARTIAL if found else ExtractionStatus.FAILURE,
+            partial_data=partial, evidence=evidence, errors=records)
 
-__all__ = ["CandidateExtraction", "candidate_evidence"]
+
+def _field_error(reason: str, message: str, source: str) -> ErrorRecord:
+    return ErrorRecord(error="ExtractionError", reason=reason, message=message, source=source, stage="extract")
+
+
+def calls_failed(result: ExtractionResult[Any], outcomes: dict[str, AskOutcome[Any]],
+                 fields_of: dict[str, tuple[str, ...]]) -> None:
+    """A model call that failed (connection, timeout, server error after retries) leaves its fields undecided:
+    the result is partial (failure when nothing was found) and says which fields were lost. Its error record
+    is already in ``result.errors``; ``ragline extract`` exits 1 and ``--retry-failed`` redoes it."""
+    failed = {name: o.error for name, o in outcomes.items()
+              if o.error is not None and not isinstance(o.error, ExtractionError)}
+    if not failed:
+        return
+    for ask, error in failed.items():
+        for field_name in fields_of.get(ask, ()):
+            ev = result.evidence.get(field_name)
+            if ev is not None and ev.value is None:
+                ev.note = f"not extracted: the model call failed ({type(error).__name__}: {error})"
+    found = bool(result.values()) and any(v is not None for v in result.values().values())
+    result.status = ExtractionStatus.PARTIAL if found else ExtractionStatus.FAILURE
+    if not any(e.reason.startswith("llm") for e in result.errors):
+        for error in failed.values():
+            result.errors.append(ErrorRecord.from_exception(error, source=result.source, stage="extract"))
+
+
+__all__ = ["CandidateExtraction", "calls_failed", "candidate_evidence"]

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pipeline.document import BBox, Document
 from pipeline.evidence import SourceText
+from pipeline.extraction._identifiers import find_ibans
 from pipeline.extraction._layout import Cell, Layout, document_layout
 from pipeline.values import ISO_CURRENCIES, LocaleHints, find_amounts, find_dates, parse_currency
 
@@ -93,7 +94,12 @@ def _values_in(text: str, hints: LocaleHints) -> tuple[list[_Value], list[tuple[
     def free(s: int, e: int) -> bool:
         return all(e <= ts or s >= te for ts, te in seps + [(v.start, v.end) for v in found])
 
+    for iban in find_ibans(text):  # printed in groups of four: one identifier, not four numbers
+        found.append(_Value("id", iban.value, iban.start, iban.end))
+        seps.append((iban.start, iban.end))
     for d in find_dates(text, dayfirst=hints.dayfirst, decimal_separator=hints.decimal_separator):
+        if not free(d.start, d.end):
+            continue
         found.append(_Value("date", d.value, d.start, d.end))
         seps.append((d.start, d.end))
     for m in list(_PCT_RE.finditer(text)) + list(_SPACED_DIGITS_RE.finditer(text)):

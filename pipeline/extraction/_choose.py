@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.extraction._candidates import Candidate
-from pipeline.extraction._labels import role_of
+from pipeline.extraction._labels import page_role
+from pipeline.extraction._meaning import FieldMeaning
 from pipeline.extraction._ranking import (
     FieldRanking,
     Ranked,
@@ -83,22 +84,23 @@ class Plan:
     arithmetic: str | None = None
 
 
-def uses_candidates(name: str, kind: str) -> bool:
+def uses_candidates(meaning: FieldMeaning) -> bool:
     """Whether a field is chosen among typed candidates (amounts, dates, identifiers)."""
-    if kind in CANDIDATE_KINDS:
+    if meaning.kind in CANDIDATE_KINDS:
         return True
-    return kind == "text" and (role_of(name, kind) is not None or bool(_ID_NAME_RE.search(name.casefold())))
+    return meaning.kind == "text" and (page_role(meaning.role, meaning.kind) is not None
+                                       or bool(_ID_NAME_RE.search(meaning.name.casefold())))
 
 
-def make_plan(fields: dict[str, tuple[str, str]], candidates: list[Candidate], opts: CandidateOptions) -> Plan:
-    """Rank every candidate field (``fields``: name -> (kind, description)) and settle what rules can."""
+def make_plan(fields: dict[str, FieldMeaning], candidates: list[Candidate], opts: CandidateOptions) -> Plan:
+    """Rank every candidate field and settle what rules can."""
     rankings: dict[str, FieldRanking] = {}
     currency, free = [], []
-    for name, (kind, desc) in fields.items():
-        if kind == "currency":
+    for name, meaning in fields.items():
+        if meaning.kind == "currency":
             currency.append(name)
-        elif uses_candidates(name, kind):
-            rankings[name] = rank_field(name, kind, desc, candidates)
+        elif uses_candidates(meaning):
+            rankings[name] = rank_field(meaning, candidates)
         else:
             free.append(name)
     arithmetic = apply_arithmetic(rankings)

@@ -37,6 +37,14 @@ _CII_PATHS: dict[str, list[tuple[str, ...]]] = {
              "SpecifiedTradeSettlementHeaderMonetarySummation", "TaxTotalAmount")],
     "due_date": [("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradePaymentTerms",
                   "DueDateDateTime", "DateTimeString")],
+    "due_payable": [("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement",
+                     "SpecifiedTradeSettlementHeaderMonetarySummation", "DuePayableAmount")],
+    "seller": [("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement", "SellerTradeParty", "Name")],
+    "buyer": [("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement", "BuyerTradeParty", "Name")],
+    "vat_id": [("SupplyChainTradeTransaction", "ApplicableHeaderTradeAgreement", "SellerTradeParty",
+                "SpecifiedTaxRegistration", "ID@schemeID=VA")],
+    "iban": [("SupplyChainTradeTransaction", "ApplicableHeaderTradeSettlement", "SpecifiedTradeSettlementPaymentMeans",
+              "PayeePartyCreditorFinancialAccount", "IBANID")],
 }
 _UBL_PATHS: dict[str, list[tuple[str, ...]]] = {
     "doc_number": [("ID",)],
@@ -46,9 +54,17 @@ _UBL_PATHS: dict[str, list[tuple[str, ...]]] = {
     "untaxed": [("LegalMonetaryTotal", "TaxExclusiveAmount")],
     "tax": [("TaxTotal", "TaxAmount")],
     "due_date": [("DueDate",), ("PaymentMeans", "PaymentDueDate")],
+    "due_payable": [("LegalMonetaryTotal", "PayableAmount")],
+    "seller": [("AccountingSupplierParty", "Party", "PartyLegalEntity", "RegistrationName"),
+               ("AccountingSupplierParty", "Party", "PartyName", "Name")],
+    "buyer": [("AccountingCustomerParty", "Party", "PartyLegalEntity", "RegistrationName"),
+              ("AccountingCustomerParty", "Party", "PartyName", "Name")],
+    "vat_id": [("AccountingSupplierParty", "Party", "PartyTaxScheme", "CompanyID")],
+    "iban": [("PaymentMeans", "PayeeFinancialAccount", "ID")],
 }
 _KIND = {"doc_number": "id", "currency": "currency", "issue_date": "date", "due_date": "date",
-         "total": "amount", "untaxed": "amount", "tax": "amount"}
+         "total": "amount", "untaxed": "amount", "tax": "amount", "due_payable": "amount", "seller": "text",
+         "buyer": "text", "vat_id": "id", "iban": "id"}
 
 
 @dataclass(frozen=True)
@@ -85,12 +101,18 @@ def _local(tag: Any) -> str:
 
 
 def _find(root: Any, path: tuple[str, ...]) -> Any:
-    node = root
-    for name in path:
-        node = next((c for c in node if _local(c.tag) == name), None)
-        if node is None:
-            return None
-    return node
+    """The first element at ``path`` (local names; ``"ID@schemeID=VA"`` also wants that attribute value),
+    trying every sibling of a repeated element (a seller has several tax registrations)."""
+    if not path:
+        return root
+    name, _, cond = path[0].partition("@")
+    attr, _, want = cond.partition("=")
+    for child in root:
+        if _local(child.tag) == name and (not attr or child.get(attr) == want):
+            found = _find(child, path[1:])
+            if found is not None:
+                return found
+    return None
 
 
 def _prefixed(raw_xml: str, local: str) -> str:
@@ -108,6 +130,7 @@ def _typed(role: str, text: str) -> Decimal | dt.date | str | None:
             return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8])) if len(digits) >= 8 else None
     except (InvalidOperation, ValueError):
         return None
+    text = re.sub(r"\s+", " ", text).strip()
     return text if text else None
 
 
@@ -139,7 +162,7 @@ def parse_invoice_xml(data: bytes, attachment: str = "invoice.xml") -> EInvoice 
             text = (node.text or "").strip() if node is not None else ""
             typed = _typed(role, text) if text else None
             if typed is not None:
-                values[role] = XmlValue(role, typed, text, _prefixed(raw_xml, path[-1]))
+                values[role] = XmlValue(role, typed, text, _prefixed(raw_xml, path[-1].partition("@")[0]))
                 break
     return EInvoice(syntax, attachment, values) if values else None
 

@@ -15,19 +15,19 @@ from pipeline.extraction._candidates import Candidate
 from pipeline.extraction._choose import Plan
 from pipeline.extraction._einvoice import EInvoice, XmlValue, role_key, same_value
 from pipeline.extraction._field_evidence import FieldEvidence
-from pipeline.extraction._labels import role_of
+from pipeline.extraction._meaning import FieldMeaning
 
 
-def xml_values(plan: Plan, fields: dict[str, tuple[str, str]], einvoice: EInvoice | None) -> dict[str, XmlValue]:
-    """The fields that the embedded XML has a value for: field name -> its XML value."""
+def xml_values(plan: Plan, fields: dict[str, FieldMeaning], einvoice: EInvoice | None) -> dict[str, XmlValue]:
+    """The fields that the embedded XML has a value for, by their meaning: field name -> its XML value."""
     if einvoice is None:
         return {}
     out: dict[str, XmlValue] = {}
-    for name, (kind, _desc) in fields.items():
-        if name not in plan.decisions and kind != "currency":
+    for name, meaning in fields.items():
+        kind = meaning.kind
+        if name not in plan.decisions and kind not in ("currency", "text"):
             continue
-        role = role_of(name, kind)
-        key = role_key(role.name if role else None, kind)
+        key = role_key(meaning.role, kind)
         if key is not None and key in einvoice.values:
             out[name] = einvoice.values[key]
     return out

@@ -19,6 +19,7 @@ descriptions are packed into the context budget (:mod:`._context`).
 from __future__ import annotations
 
 import time
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -31,6 +32,7 @@ from pipeline.exceptions import ConfigurationError, ExtractionError
 from pipeline.extraction._candidate_extract import CandidateExtraction
 from pipeline.extraction._context import select_context
 from pipeline.extraction._field_evidence import EvidenceSources, FieldEvidence, read_field, unpack_entry
+from pipeline.extraction._meaning import TYPED_KINDS, FieldMeaning, RoleGlosses, TextEmbedder, understand
 from pipeline.extraction._models import (
     ExtractionOptions,
     ExtractionResult,
@@ -77,22 +79,47 @@ class StructuredExtractor(LLMUser, Generic[T]):
         schema: type[T],
         client: LLMClient | None = None,
         options: ExtractionOptions | None = None,
+        *,
+        embedder: TextEmbedder | None = None,
     ) -> None:
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             raise ConfigurationError(f"schema must be a pydantic model class, got {schema!r}", stage="extract")
         self.schema = schema
         self.client = client
         self.options = options or ExtractionOptions()
-        self.kinds: dict[str, FieldKind] = {n: field_kind(n, f) for n, f in schema.model_fields.items()}
+        self.embedder = embedder
+        self.kinds: dict[str, FieldKind] = {}
+        self._meanings: dict[str, FieldMeaning] = {}
+        for n, f in schema.model_fields.items():
+            kind = field_kind(n, f)
+            m = understand(n, kind, f.description or "", required=f.is_required())
+            if m.role == "currency" and kind == "text":  # "ccy: str", "waehrung: str" are currencies
+                m = understand(n, "currency", f.description or "", required=f.is_required())
+            self.kinds[n], self._meanings[n] = typing.cast(FieldKind, m.kind), m
+        self._fallback_done = False
         self._reply_schema = evidence_schema(schema)
+
+    @property
+    def meanings(self) -> dict[str, FieldMeaning]:
+        """What each field means (:mod:`._meaning`); fields the lexicon does not know are given to the
+        bundled embedding model once, on first use (``ExtractionOptions.embedding_fallback``)."""
+        if not self._fallback_done:
+            self._fallback_done = True
+            unknown = [n for n, m in self._meanings.items() if m.role is None and m.kind in TYPED_KINDS]
+            if unknown and self.options.embedding_fallback:
+                glosses = RoleGlosses(self.embedder or _bundled_embedder())
+                for n in unknown:
+                    m = self._meanings[n]
+                    self._meanings[n] = understand(n, m.kind, m.description, required=m.required, glosses=glosses)
+        return self._meanings
 
     @property
     def reply_schema(self) -> dict[str, Any]:
         return self._reply_schema
 
     def with_schema(self, schema: type[BaseModel], options: ExtractionOptions) -> StructuredExtractor[Any]:
-        """An extractor with this one's client for another schema and options."""
-        return StructuredExtractor(schema, self.client, options)
+        """An extractor with this one's client and embedder for another schema and options."""
+        return StructuredExtractor(schema, self.client, options, embedder=self.embedder)
 
     # -- prompt -----------------------------------------------------------------------------------
     def build_messages(self, document: Document, elements: list[Element]) -> list[dict[str, Any]]:
@@ -166,7 +193,7 @@ class StructuredExtractor(LLMUser, Generic[T]):
         def finish(outcomes: dict[str, AskOutcome[Any]], model: str, raise_on_failure: bool) -> ExtractionResult[T]:
             outcome = outcomes["free"]
             result = self._conclude(document, outcome, raise_on_failure, model)
-            result.usage, result.errors = outcome.usage, outcome.errors
+            result.usage, result.errors = outcome.usage, outcome.errors or result.errors
             return result
 
         return PendingExtraction(source=document.source, asks=[ask], finish=finish)
@@ -296,6 +323,18 @@ class StructuredExtractor(LLMUser, Generic[T]):
             result.status = ExtractionStatus.PARTIAL
             return result
         return None
+
+
+_EMBEDDER: list[TextEmbedder] = []
+
+
+def _bundled_embedder() -> TextEmbedder:
+    """The default embedding model, loaded once per process (only schemas with unknown fields need it)."""
+    if not _EMBEDDER:
+        from pipeline.embedding import make_embedder
+
+        _EMBEDDER.append(make_embedder())
+    return _EMBEDDER[0]
 
 
 def extract(

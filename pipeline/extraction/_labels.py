@@ -21,12 +21,13 @@ from pipeline.values import normalize_text
 
 _EXCL = "\u2296excl"  # markers that cannot occur in document text
 _INCL = "\u2295incl"
-_TAXW = r"(?:tax(?:es)?|vat|btw|mwst\.?|ust\.?|tva|iva|gst|steuer[n]?|taxe?s?)"
+_TAXW = r"(?:tax(?:es)?|vat|btw|mwst\.?|ust\.?|tva|iva|gst|(?:umsatz|mehrwert)?steuer[n]?|taxe?s?)"
 _REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:excl\w*|exkl\w*|ohne|hors|without|before|vor|zonder|sans|bez|netto\s+ohne)\.?\s*(?:de\s+)?"
                 + _TAXW + r"\b"), f" {_EXCL} "),
-    (re.compile(r"\b(?:incl\w*|inkl\w*|including|inclusive\s+of|with|avec|inclus|met|z)\.?\s*" + _TAXW + r"\b"),
-     f" {_INCL} "),
+    (re.compile(r"\b(?:incl\w*|inkl\w*|einschl\w*|including|inclusive\s+of|with|avec|inclus|met|z)\.?\s*"
+                + r"(?:de\s+|der\s+|la\s+)?" + _TAXW + r"\b"), f" {_INCL} "),
+    (re.compile(r"\b(?:toutes\s+)?" + _TAXW + r"\s+(?:incl\w*|inbegriffen|compris\w*)"), f" {_INCL} "),
     (re.compile(r"\b(?:ht|h\.t\.|untaxed|pre-tax)\b"), f" {_EXCL} "),
     (re.compile(r"\b(?:ttc|t\.t\.c\.|brutto\w*)\b"), f" {_INCL} "),
 ]
@@ -129,28 +130,48 @@ ROLES: dict[str, Role] = {
         negative=(r"\binvoice date\b", r"\brechnungsdatum\b", r"\bfactuurdatum\b", r"\bdelivery\b", r"\border\w*"),
         kinds=("date",),
     ),
+    # What is still to pay: a separate line on invoices with prepayments, discounts or instalments
+    # ("Zahlbetrag", "Fälliger Betrag", "Amount due"); on most invoices the total itself.
+    "due_payable": Role(
+        "due_payable",
+        strong=(r"\bzahlbetrag\b", r"\bfällige?r? betrag\b", r"\bamount due\b", r"\bbalance due\b", r"\bdue\b",
+                r"\bpayable\b", r"\bzu zahlen\b", r"\b(?:reste )?à payer\b", r"\bte betalen\b", r"\boutstanding\b",
+                r"\bdo zapłaty\b", r"\bnoch offen\b", r"\bbalance\b", r"\bzahlbar\w*"),
+        weak=(r"\btotal\b", r"\bgesamt\w*", r"\bsumme\b", r"\bamount\b", r"\bbetrag\b", r"\bmontant\b", _INCL),
+        negative=(r"\bsub", r"zwischen", r"\bnet(?:to)?\b", _EXCL, _TAX, r"\bunit\b", r"\bprice\b", r"\bpreis\b",
+                  r"\bqty\b", r"\bdiscount\b", r"\brabat\w*", r"\bpaid\b", r"\bbezahlt\b", r"\bprepaid\b",
+                  r"\banzahlung\w*", r"\bvorauszahlung\w*", r"\bdeposit\b", r"%", r"\bskonto\b"),
+        kinds=("amount",),
+    ),
+    "vat_id": Role(
+        "vat_id",
+        strong=(r"\bust\.?-?\s*id\w*", r"\bvat\s*(?:id|no|nr|number|reg\w*)\b", r"\btva\s*intra\w*",
+                r"\bbtw[- ]?(?:nr|nummer|id)\b", r"\bgstin\b", r"\btax\s*(?:id|no|number|registration)\b",
+                r"\bsteuer[- ]?(?:nr|nummer|id)\b", r"\bnip\b", r"\bnif\b", r"\bcif\b", r"\bpartita iva\b"),
+        weak=(r"\bvat\b", r"\bust\b", r"\bmwst\b", r"\btva\b", r"\bbtw\b", r"\biva\b", r"\bid\b"),
+        negative=(r"\biban\b", r"\bbic\b", r"\bphone\b", r"\btel\w*", r"\bfax\b", r"\binvoice\b", r"\brechnung\w*"),
+        kinds=("id",),
+    ),
+    "iban": Role(
+        "iban", strong=(r"\biban\b",), weak=(r"\baccount\b", r"\bkonto\b", r"\bcompte\b", r"\brekening\b", r"\bbank\b"),
+        negative=(r"\bbic\b", r"\bswift\b", r"\bblz\b"), kinds=("id",),
+    ),
+    "customer_number": Role(
+        "customer_number",
+        strong=(r"\b(?:customer|client|kunden?|klant|account|debitor)\w*\s*(?:no|nr|number|num\w*|id|#|code)\b",
+                r"\bkundennummer\b", r"\bkundennr\b", r"\bn° client\b", r"\bklantnummer\b"),
+        weak=(r"\bcustomer\b", r"\bclient\b", r"\bkunde\w*", r"\bklant\w*"),
+        negative=(r"\binvoice\b", r"\brechnung\w*", r"\bfacture\b", r"\border\w*", _TAX, r"\biban\b"),
+        kinds=("id",),
+    ),
 }
 
-_ROLE_BY_NAME: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"due"), "due_date"),
-    (re.compile(r"untaxed|net|subtotal|excl|before_tax|pre_tax"), "untaxed"),
-    (re.compile(r"(?:^|_)(?:tax|vat|gst)(?:$|_)|tax_amount|amount_tax"), "tax"),
-    (re.compile(r"(?:^|_)(?:total|amount|grand_total|gross)(?:$|_)"), "total"),
-    (re.compile(r"(?:invoice|bill|receipt|document|doc)_?(?:number|no|nr|num|id)$|^number$"), "doc_number"),
-    (re.compile(r"(?:^|_)(?:date|invoice_date|issue_date|issued)$"), "issue_date"),
-]
 
-
-def role_of(field: str, kind: str) -> Role | None:
-    """The role of a field from its name, when the name says it and the kind fits."""
-    name = field.casefold()
-    for rx, role_name in _ROLE_BY_NAME:
-        if rx.search(name):
-            role = ROLES[role_name]
-            want = {"amount": "amount", "number": "amount", "date": "date", "datetime": "date", "text": "id"}.get(kind)
-            if want in role.kinds:
-                return role
-    return None
+def page_role(role: str | None, kind: str) -> Role | None:
+    """The label patterns of a field's role (:mod:`._meaning`), when the role takes values of ``kind``."""
+    found = ROLES.get(role) if role else None
+    want = {"amount": "amount", "number": "amount", "date": "date", "datetime": "date", "text": "id"}.get(kind)
+    return found if found is not None and want in found.kinds else None
 
 
 def prepare_label(text: str) -> str:
@@ -187,4 +208,4 @@ def generic_fit(field: str, description: str, prepared: str) -> LabelFit:
     return LabelFit(0.0, 0.0)
 
 
-__all__ = ["ROLES", "LabelFit", "Role", "fit", "generic_fit", "prepare_label", "role_of"]
+__all__ = ["ROLES", "LabelFit", "Role", "fit", "generic_fit", "page_role", "prepare_label"]

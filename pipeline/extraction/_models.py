@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.document import Document, ErrorRecord
 from pipeline.extraction._choose import CandidateOptions
 from pipeline.extraction._field_evidence import FieldEvidence
+from pipeline.extraction._meaning import FieldMeaning
 from pipeline.extraction._reply_schema import FieldKind
 from pipeline.llm import AskOutcome, LLMClient, PendingAsk, Usage
 
@@ -21,8 +22,11 @@ T = TypeVar("T", bound=BaseModel)
 
 class ExtractionStatus(str, enum.Enum):
     SUCCESS = "success"  # validated, and every value present is supported by a quote found in the source
-    PARTIAL = "partial"  # validated, but some values are not supported by the source
-    FAILURE = "failure"  # no valid output after the last attempt (or the LLM could not be reached)
+    # Some values unsupported, or some fields left out: a required field that could not be grounded, a
+    # schema rule that still fails, a model call that failed. ``data`` then holds the validated record, or
+    # is null when the schema cannot validate without the missing fields and ``partial_data`` holds the rest.
+    PARTIAL = "partial"
+    FAILURE = "failure"  # nothing extracted: every model call failed, or no value validated
 
 
 class ExtractionOptions(BaseModel):
@@ -56,12 +60,24 @@ class ExtractionOptions(BaseModel):
         "null (flagged in their evidence, status partial) instead of failing the whole document",
     )
     temperature: float = 0.0
+    embedding_fallback: bool = Field(
+        default=True,
+        description="a field whose name and description hold no word of the concept lexicon is matched to a "
+        "role by the bundled embedding model (loaded once, only for such schemas); False: such fields keep no "
+        "role and are labelled by their own words",
+    )
 
 
 class ExtractionResult(BaseModel, Generic[T]):
     source: str
     status: ExtractionStatus
     data: T | None = None
+    partial_data: dict[str, Any] | None = Field(
+        default=None,
+        description="when ``data`` is null because the schema does not validate without some fields (a required "
+        "field not found, a rule over the record): every field that was found, JSON-ready, the others null; "
+        "``errors`` names each field left out and why",
+    )
     evidence: dict[str, FieldEvidence] = Field(default_factory=dict)
     errors: list[ErrorRecord] = Field(default_factory=list, description="one per failed attempt or failure")
     usage: Usage = Field(default_factory=Usage)
@@ -69,11 +85,28 @@ class ExtractionResult(BaseModel, Generic[T]):
     seconds: float = 0.0
     model: str = ""
 
+    @model_validator(mode="after")
+    def _failure_says_why(self) -> ExtractionResult[T]:
+        # "failure" with no error record is what users cannot act on: it must never reach them.
+        if self.status is not ExtractionStatus.SUCCESS and self.data is None and not self.errors:
+            self.errors.append(ErrorRecord(
+                error="ExtractionError", reason="no_record", stage="extract", source=self.source,
+                message="no field could be extracted and validated (no cause was recorded: please report this)"))
+        return self
+
+    def values(self) -> dict[str, Any]:
+        """The record's values, JSON-ready: ``data`` when it validated, else ``partial_data`` (else {})."""
+        if self.data is not None:
+            return self.data.model_dump(mode="json", by_alias=True, serialize_as_any=True)
+        return dict(self.partial_data or {})
+
     def to_record(self) -> dict[str, Any]:
         """One JSON-ready line for ``ragline extract`` output."""
         # serialize_as_any: data given as a subclass of the schema keeps its own fields.
         record = self.model_dump(mode="json", exclude={"evidence": {"__all__": {"field"}}}, serialize_as_any=True)
         record["seconds"] = round(self.seconds, 3)
+        if record.get("partial_data") is None:  # only a record the schema could not validate has it
+            record.pop("partial_data", None)
         return record
 
 
@@ -110,6 +143,9 @@ class ExtractorCore(Protocol):
     client: LLMClient | None
     options: ExtractionOptions
     kinds: dict[str, FieldKind]
+
+    @property
+    def meanings(self) -> dict[str, FieldMeaning]: ...
 
     def with_schema(self, schema: type[BaseModel], options: ExtractionOptions) -> ExtractorCore:
         """An extractor of the same client for another schema and options (the free fields' sub-schema)."""

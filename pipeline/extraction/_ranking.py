@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pipeline.extraction._candidates import Candidate, Label
-from pipeline.extraction._labels import LabelFit, Role, fit, generic_fit, prepare_label, role_of
+from pipeline.extraction._identifiers import iban_shaped, looks_like_vat_id, valid_iban
+from pipeline.extraction._labels import LabelFit, Role, fit, generic_fit, page_role, prepare_label
+from pipeline.extraction._meaning import FieldMeaning
 
 _WEIGHTS = {"own": 1.0, "row": 0.9, "column": 0.85, "after": 0.6}
 _FAR = 0.8  # a row or column label with other values in between
@@ -106,11 +108,33 @@ def _position_prior(role: Role | None, c: Candidate) -> float:
     return 0.15 * (1.0 - c.rel_order)
 
 
+def _form_fit(role: Role | None, c: Candidate) -> float | None:
+    """What the value's own form says for identifier roles: 0 rules it out, a number is a floor for the label
+    score (an IBAN whose check digits hold is an IBAN whatever its label), None says nothing."""
+    if c.kind != "id":
+        return None
+    value = str(c.value)
+    if role is not None and role.name == "iban":
+        return 0.6 if valid_iban(value) else (None if iban_shaped(value) else 0.0)
+    if iban_shaped(value) and not looks_like_vat_id(value):
+        return 0.0  # a bank account is no invoice, customer or VAT number
+    if role is not None and role.name == "vat_id":
+        return 0.3 if looks_like_vat_id(str(c.value)) else None
+    return None
+
+
 def score_candidate(name: str, description: str, role: Role | None, c: Candidate) -> tuple[float, str]:
     """The score of ``c`` for one field, and the label that earned it."""
     prepared = [prepare_label(lb.text) for lb in c.labels]
     fits = [fit(role, p) if role else generic_fit(name, description, p) for p in prepared]
     pos, neg, label = _label_score(c.labels, fits)
+    form = _form_fit(role, c)
+    if form == 0.0:
+        return 0.0, ""
+    if form is not None and pos < form:
+        pos, label = form, label or "its form"
+    if role is not None and role.name == "vat_id" and form is None and max((f.positive for f in fits), default=0) < 1:
+        return 0.0, ""  # not shaped like a VAT id and not labelled as one
     if pos <= 0 or (role is not None and role.needs_strong and max(f.positive for f in fits) < 1.0):
         return 0.0, ""
     if role is not None and role.kinds == ("amount",) and _line_item(c.labels, fits):
@@ -125,15 +149,16 @@ _KIND_OF = {"amount": "amount", "number": "amount", "percentage": None, "date": 
             "text": "id"}
 
 
-def rank_field(name: str, kind: str, description: str, candidates: list[Candidate]) -> FieldRanking:
+def rank_field(meaning: FieldMeaning, candidates: list[Candidate]) -> FieldRanking:
     """The candidates of the field's kind, grouped by value and scored, best first."""
-    role = role_of(name, kind)
+    name, kind, description = meaning.name, meaning.kind, meaning.description
+    role = page_role(meaning.role, kind)
     want = _KIND_OF.get(kind)
     groups: dict[str, Ranked] = {}
     for c in candidates:
         if c.kind != want:
             continue
-        score, label = score_candidate(name, description, role, c)
+        score, label = score_candidate(meaning.words, description, role, c)
         if score <= 0:
             continue
         key = _value_key(c)

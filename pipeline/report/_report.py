@@ -78,7 +78,7 @@ def _record(result: Any) -> dict[str, Any]:
 def field_views(result: ExtractionResult[Any] | Mapping[str, Any]) -> list[FieldView]:
     """The fields of an extraction (an ``ExtractionResult`` or its JSON record), in schema order."""
     record = _record(result)
-    data = record.get("data") or {}
+    data = record.get("data") or record.get("partial_data") or {}
     evidence = record.get("evidence") or {}
     out: list[FieldView] = []
     for name in list(data) + [n for n in evidence if n not in data]:

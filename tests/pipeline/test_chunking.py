@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 import pipeline
-from pipeline.embedding import get_token_counter
 from pipeline.chunking import ChunkingOptions, chunk
 from pipeline.document import Document, Element, ElementKind, TableData
+from pipeline.embedding import get_token_counter
 
 
 def _doc(elements: list[Element]) -> Document:

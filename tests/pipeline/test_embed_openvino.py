@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 import pipeline.embedding._openvino as ov_embed
-from pipeline.embedding import OpenVinoEmbedder, bf16_is_fast
-from pipeline.embedding import DEFAULT_MODEL, OnnxEmbedder, embedder_for_index
-from pipeline.exceptions import ConfigurationError
 from pipeline.compose import Pipeline
+from pipeline.embedding import DEFAULT_MODEL, OnnxEmbedder, OpenVinoEmbedder, bf16_is_fast, embedder_for_index
+from pipeline.exceptions import ConfigurationError
 
 TEXTS = [
     "Apple's total net sales decreased compared to the same quarter last year.",

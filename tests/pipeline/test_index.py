@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.chunking import ChunkingOptions
+from pipeline.compose import Pipeline
 from pipeline.document import Document, Element, ElementKind
 from pipeline.exceptions import (
     ConfigurationError,
@@ -25,7 +26,6 @@ from pipeline.exceptions import (
     IndexStoreError,
 )
 from pipeline.index import Index
-from pipeline.compose import Pipeline
 from pipeline.parsing import Parser
 from pipeline.testing import HashingEmbedder
 

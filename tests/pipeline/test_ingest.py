@@ -9,19 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.embedding import DEFAULT_TOKENIZER, get_token_counter
 from pipeline.chunking import Chunk, Chunker, ChunkingOptions
+from pipeline.compose import Pipeline
 from pipeline.document import Document, Element, ElementKind, ErrorRecord
+from pipeline.embedding import DEFAULT_TOKENIZER, get_token_counter
 from pipeline.exceptions import (
     ConfigurationError,
     EmbeddingModelMismatchError,
     FileAccessError,
     IndexStoreError,
 )
-from pipeline.index import Index
-from pipeline.compose import Pipeline
+from pipeline.index import Index, chunking_for
 from pipeline.ingest import Ingestor, IngestReport
-from pipeline.index import chunking_for
 from pipeline.protocols import DocumentChunker, DocumentParser
 from pipeline.testing import HashingEmbedder
 

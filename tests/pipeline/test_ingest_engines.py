@@ -254,8 +254,8 @@ def test_ray_workers_rebuild_the_embedder_from_its_configuration(tmp_path: Path)
     import inspect
     import pickle
 
-    from pipeline.ingest.engines.ray import portable_embedder
     from pipeline.embedding import OnnxEmbedder, SentenceTransformerEmbedder
+    from pipeline.ingest.engines.ray import portable_embedder
 
     onnx = OnnxEmbedder(cache_dir=tmp_path, batch_size=7, max_batch_tokens=999)
     copy = pickle.loads(pickle.dumps(portable_embedder(onnx, threads=2))).build()

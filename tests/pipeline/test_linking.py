@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.compose import Pipeline
+from pipeline.document import Document, Element, ElementKind
 from pipeline.profiling import profile_document
 from pipeline.retrieval import QueryLinker, diversify, question_periods
-from pipeline.document import Document, Element, ElementKind
-from pipeline.compose import Pipeline
 from pipeline.testing import HashingEmbedder
 
 FILINGS = {  # file name -> (registrant, ticker, period end on the cover)

@@ -17,10 +17,21 @@ import pytest
 
 import pipeline
 from pipeline.document import BBox
-from pipeline.qa import Answer, Citation
 from pipeline.extraction import Invoice
 from pipeline.protocols import SearchHit
-from pipeline.report import Highlight, chunk_elements, chunk_highlights, citation_highlights, element_highlights, evidence_highlights, field_views, render_page, write_answer_report, write_extraction_report
+from pipeline.qa import Answer, Citation
+from pipeline.report import (
+    Highlight,
+    chunk_elements,
+    chunk_highlights,
+    citation_highlights,
+    element_highlights,
+    evidence_highlights,
+    field_views,
+    render_page,
+    write_answer_report,
+    write_extraction_report,
+)
 
 OK_BORDER = (224, 168, 0)  # --ok: a supported value's / verified citation's box
 OK_TAG = (255, 213, 79)  # --ok-tag: its label

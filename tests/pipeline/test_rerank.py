@@ -7,12 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.retrieval.rerank import FEATURES, FeatureReranker, MaxSimReranker, features, make_reranker, terms, units
 from pipeline.cli.search_cmd import format_hit
-from pipeline.exceptions import ConfigurationError
 from pipeline.compose import Pipeline
+from pipeline.exceptions import ConfigurationError
 from pipeline.protocols import Reranker, SearchHit
 from pipeline.retrieval import IndexRetriever, PassThroughReranker
+from pipeline.retrieval.rerank import (
+    FEATURES,
+    FeatureReranker,
+    MaxSimReranker,
+    features,
+    make_reranker,
+    terms,
+    units,
+)
 from pipeline.testing import HashingEmbedder
 
 QUESTION = "How much did Acme spend on research and development in Q1 2023?"

@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 from test_rerank import QUESTION, candidates
 
-from pipeline.retrieval.rerank import FeatureReranker, make_reranker
-from pipeline.retrieval.rerank import LLMReranker
 from pipeline.exceptions import ConfigurationError, LLMConnectionError
-from pipeline.llm import ChatCompletion
-from pipeline.llm import Usage
+from pipeline.llm import ChatCompletion, Usage
 from pipeline.protocols import Reranker
 from pipeline.retrieval import PassThroughReranker
+from pipeline.retrieval.rerank import FeatureReranker, LLMReranker, make_reranker
 
 
 class FakeChat:

@@ -9,7 +9,14 @@ import pytest
 
 from pipeline.compose import Pipeline
 from pipeline.protocols import Reranker, Retriever, SearchHit
-from pipeline.retrieval import SEARCH_MODES, IndexRetriever, PassThroughReranker, fts_query, page_ranges, reciprocal_rank_fusion
+from pipeline.retrieval import (
+    SEARCH_MODES,
+    IndexRetriever,
+    PassThroughReranker,
+    fts_query,
+    page_ranges,
+    reciprocal_rank_fusion,
+)
 from pipeline.testing import HashingEmbedder
 
 

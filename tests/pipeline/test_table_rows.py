@@ -11,12 +11,11 @@ import pymupdf
 import pytest
 
 import pipeline
-from pipeline.chunking import ROW_KIND, column_headers, row_facts
-from pipeline.retrieval import cited_row
-from pipeline.chunking import ChunkingOptions, chunk
-from pipeline.document import BBox, Document, Element, ElementKind, TableData
+from pipeline.chunking import ROW_KIND, ChunkingOptions, chunk, column_headers, row_facts
 from pipeline.compose import Pipeline
+from pipeline.document import BBox, Document, Element, ElementKind, TableData
 from pipeline.parsing import ParseOptions, PdfOptions, TableMode
+from pipeline.retrieval import cited_row
 from pipeline.testing import HashingEmbedder
 
 STATEMENT = TableData(

@@ -23,8 +23,8 @@ from pipeline.batch import (
     work_items,
 )
 from pipeline.exceptions import LLMConnectionError, LLMResponseError
-from pipeline.llm import AsyncLLMClient, LLMSettings, LocalLLMServer, RetryPolicy, open_llm
 from pipeline.extraction import ExtractionOptions, StructuredExtractor
+from pipeline.llm import AsyncLLMClient, LLMSettings, LocalLLMServer, RetryPolicy, open_llm
 from pipeline.parsing import ParseOptions, parse
 
 RULES_SPEC = f"{Path(__file__).with_name('_batch_rules.py')}:Bill"

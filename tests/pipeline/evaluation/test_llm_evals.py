@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluation.extract_eval import ExtractEval, FieldScore, format_extract, norm_value, same
 from pipeline.evaluation.docugami import figure_in, key_figure, load_qa_items
+from pipeline.evaluation.extract_eval import ExtractEval, FieldScore, format_extract, norm_value, same
 
 
 def test_field_comparison_normalises() -> None:

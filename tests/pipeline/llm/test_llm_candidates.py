@@ -13,9 +13,8 @@ from _llm_fakes import Script, completion
 from pydantic import BaseModel, Field
 
 from pipeline.document import BBox, Document, Element, ElementKind
-from pipeline.extraction import ExtractionOptions, ExtractionStatus, Invoice, extract
+from pipeline.extraction import CHOICE_SYSTEM, ExtractionOptions, ExtractionStatus, Invoice, extract
 from pipeline.llm import LLMClient, RetryPolicy
-from pipeline.extraction import CHOICE_SYSTEM
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -10,8 +10,8 @@ import pytest
 from _llm_fakes import Script
 
 from pipeline.extraction import Invoice, extract
-from pipeline.llm import LLMClient, RetryPolicy
 from pipeline.extraction._einvoice import MAX_XML_BYTES, parse_invoice_xml
+from pipeline.llm import LLMClient, RetryPolicy
 
 XXE = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>

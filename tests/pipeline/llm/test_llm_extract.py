@@ -13,13 +13,13 @@ from _llm_fakes import Script, completion
 from pydantic import BaseModel, Field
 
 from pipeline.document import BBox, Document, Element, ElementKind
+from pipeline.evidence import SourceText
 from pipeline.exceptions import ExtractionError, LLMConnectionError
 from pipeline.extraction import ExtractionOptions, ExtractionStatus, StructuredExtractor, extract
-from pipeline.llm import LLMClient, RetryPolicy
 from pipeline.extraction._context import select_context
-from pipeline.evidence import SourceText
-from pipeline.llm.prompts import EXTRACTION_SYSTEM
 from pipeline.extraction._reply_schema import evidence_schema, field_kind
+from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.llm.prompts import EXTRACTION_SYSTEM
 
 # These tests cover the free strategy: the model writes every value and quote (the default is candidates).
 FREE = ExtractionOptions(strategy="free")

@@ -14,10 +14,10 @@ from _llm_fakes import hit as make_hit
 
 from pipeline.exceptions import ExtractionError
 from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.protocols import SearchHit
 from pipeline.qa import QAOptions, ask
 from pipeline.qa._span_rank import rank_spans
 from pipeline.qa._spans import is_instruction, spans_of_hit, split_sentences
-from pipeline.protocols import SearchHit
 
 APPLE_MARGIN = """FORM 10-Q > Gross Margin
 Products and Services gross margin for the three- and nine-month periods were as follows (dollars in millions):

@@ -233,8 +233,7 @@ def test_death_signal_is_asked_only_from_the_main_thread() -> None:
 
 
 def test_threads_default_to_the_free_cores(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline.llm import EmbeddedModelSettings, LLMSettings
-    from pipeline.llm import default_threads
+    from pipeline.llm import EmbeddedModelSettings, LLMSettings, default_threads
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.5, 0.5))  # nothing else keeps a core busy

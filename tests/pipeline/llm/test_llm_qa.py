@@ -9,9 +9,9 @@ import httpx
 from _llm_fakes import FakeRetriever, Script, completion, hit
 
 from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.protocols import PagesArg, Retriever, SearchHit
 from pipeline.qa import QAOptions, ask
 from pipeline.qa._qa import pack_context
-from pipeline.protocols import PagesArg, Retriever, SearchHit
 
 HITS = [
     hit("c1", "Total net sales were $81,797 million in the quarter.", 0.9, page=3),

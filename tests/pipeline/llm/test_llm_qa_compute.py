@@ -12,12 +12,12 @@ from _llm_fakes import hit as make_hit
 from pipeline.evaluation.docugami import QAItem, figure_in
 from pipeline.evaluation.qa_eval import answer_has_figure, rounded_figure_in, scaled_figure_in
 from pipeline.llm import LLMClient, RetryPolicy
+from pipeline.protocols import SearchHit
 from pipeline.qa import QAOptions, ask
 from pipeline.qa._span_query import filer_words, question_kind
 from pipeline.qa._span_rank import RankOptions, make_query, rank_spans, score_all, score_span
 from pipeline.qa._span_values import format_figure, number_of
 from pipeline.qa._spans import Span, spans_of_hit
-from pipeline.protocols import SearchHit
 
 CONTEXT = "ACME 2024 Q3 | Form 10-Q filed on 2024-10-30 for the period ending 2024-09-28"
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from pipeline.document import Document, Element, ElementKind
 from pipeline.extraction import ExtractionOptions, ExtractionStatus, Invoice, extract
 from pipeline.llm import LLMClient, LocalLLMServer
-from pipeline.qa import ask
 from pipeline.protocols import SearchHit
+from pipeline.qa import ask
 
 pytestmark = pytest.mark.slow
 

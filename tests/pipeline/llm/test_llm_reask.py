@@ -12,11 +12,9 @@ from _llm_fakes import Script, completion
 from pipeline.document import Document, ErrorRecord
 from pipeline.exceptions import ExtractionError, LLMConnectionError, LLMError
 from pipeline.extraction import ExtractionOptions, ExtractionStatus, Invoice, extract
-from pipeline.llm import LLMClient, RetryPolicy
-from pipeline.qa import QAOptions, ask
-from pipeline.llm import ChatCompletion
-from pipeline.llm import AskSettings, Rejection, ask_until_valid
+from pipeline.llm import AskSettings, ChatCompletion, LLMClient, Rejection, RetryPolicy, ask_until_valid
 from pipeline.protocols import SearchHit
+from pipeline.qa import QAOptions, ask
 
 BASE = [{"role": "system", "content": "sys"}, {"role": "user", "content": "question"}]
 

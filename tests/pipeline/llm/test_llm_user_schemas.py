@@ -1,0 +1,160 @@
+"""A user's own schema: fields understood by meaning, nothing thrown away, failures that say so (fake LLM)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import httpx
+import numpy as np
+import pytest
+from _llm_fakes import connect_error
+from pydantic import BaseModel, Field
+from test_llm_candidates import CLEAN, doc_of, never_called
+
+from pipeline.extraction import ExtractionOptions, ExtractionStatus, StructuredExtractor, extract
+from pipeline.extraction._meaning import GLOSSES, RoleGlosses, lexicon_role
+from pipeline.llm import LLMClient, RetryPolicy
+
+
+# Names and descriptions none of the bench schemas use (bench/schemas): the lexicon must know them by meaning.
+@pytest.mark.parametrize(("name", "kind", "description", "role"), [
+    ("importe_total", "amount", "", "total"),
+    ("base_imponible", "amount", "", "untaxed"),
+    ("montantTVA", "amount", "", "tax"),
+    ("totalDue", "amount", "", "due_payable"),
+    ("betrag", "amount", "Gesamtbetrag einschließlich Umsatzsteuer", "total"),
+    ("betrag", "amount", "Summe ohne Umsatzsteuer", "untaxed"),
+    ("tax_total", "amount", "total tax", "tax"),
+    ("numeroFactura", "text", "", "doc_number"),
+    ("fecha_emision", "date", "", "issue_date"),
+    ("kundennummer", "text", "", "customer_number"),
+    ("tax_id", "text", "", "vat_id"),
+    ("tax", "amount", "", "tax"),
+    ("proveedor", "text", "", "seller"),
+    ("bill_to", "text", "", "buyer"),
+    ("ccy", "text", "", "currency"),
+    # Not the invoice's own: wrong would be worse than none.
+    ("order_number", "text", "", None),
+    ("po_number", "text", "", None),
+    ("delivery_date", "date", "", None),
+    ("shipping_cost", "amount", "", None),
+    ("notes", "text", "", None),
+])
+def test_fields_are_understood_by_meaning_not_spelling(name: str, kind: str, description: str,
+                                                      role: str | None) -> None:
+    assert lexicon_role(name, kind, description)[0] == role
+
+
+class _FakeEmbedder:
+    """Unit vectors: the total's gloss and a field worded like it point the same way."""
+
+    def __init__(self, near: str) -> None:
+        self.near = near
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        roles = list(GLOSSES)
+        out = np.zeros((len(texts), len(roles) + 1), dtype=np.float32)
+        for i, t in enumerate(texts):
+            hit = next((j for j, r in enumerate(roles) if GLOSSES[r] == t), None)
+            if hit is None and self.near in t:
+                hit = roles.index("total")
+            out[i, hit if hit is not None else len(roles)] = 1.0
+        return out
+
+
+def test_the_embedding_model_finds_the_role_of_a_field_the_lexicon_does_not_know() -> None:
+    class S(BaseModel):
+        zorblax: float | None = Field(default=None, description="what the zorblax says")
+        quux: float | None = None
+
+    x = StructuredExtractor(S, embedder=_FakeEmbedder("zorblax"))
+    assert x.meanings["zorblax"].role == "total"
+    assert "embedding" in x.meanings["zorblax"].how
+    assert x.meanings["quux"].role is None  # not close to any role: no role, no guess
+    off = StructuredExtractor(S, options=ExtractionOptions(embedding_fallback=False))
+    assert off.meanings["zorblax"].role is None
+    assert RoleGlosses(_FakeEmbedder("x")).closest("x", "date")[0] is None  # the total takes no date
+
+
+class Bill(BaseModel):
+    bill_no: str | None = Field(default=None, description="reference number of the bill")
+    bill_date: dt.date | None = None
+    grand_total: float | None = Field(default=None, description="the final amount including VAT")
+    net_total: float | None = None
+    vat_total: float | None = None
+    ccy: str | None = None
+    customer_no: str | None = None
+
+
+def test_a_renamed_schema_gets_the_same_values_by_rule_without_the_model() -> None:
+    doc = doc_of(*CLEAN)
+    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
+                       sleep=lambda d: None)
+    res = extract(doc, schema=Bill, client=client)
+    assert res.status is ExtractionStatus.SUCCESS
+    assert res.data is not None
+    assert res.data.model_dump(mode="json") == {
+        "bill_no": "INV-1001", "bill_date": "2024-03-05", "grand_total": 120.0, "net_total": 100.0,
+        "vat_total": 20.0, "ccy": "EUR", "customer_no": "K-2231"}  # not the invoice number printed above it
+
+
+class WithRequired(BaseModel):
+    invoice_number: str
+    total: float
+    due_date: dt.date = Field(description="payment due date")  # not printed on CLEAN
+
+
+def test_a_required_field_not_found_keeps_the_rest_of_the_record() -> None:
+    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
+                       sleep=lambda d: None)
+    res = extract(doc_of(*CLEAN), schema=WithRequired, client=client, raise_on_failure=False)
+    assert res.status is ExtractionStatus.PARTIAL
+    assert res.data is None  # the schema cannot validate without it ...
+    assert res.partial_data == {"invoice_number": "INV-1001", "total": 120.0, "due_date": None}  # ... the rest stays
+    assert [(e.reason, e.message.split(":")[0]) for e in res.errors] == [("required_field_missing", "due_date")]
+    assert res.to_record()["partial_data"]["total"] == 120.0
+    assert res.values()["invoice_number"] == "INV-1001"
+
+
+def test_failure_without_an_error_record_is_impossible() -> None:
+    from pipeline.extraction import ExtractionResult
+
+    res = ExtractionResult[Bill](source="x.pdf", status=ExtractionStatus.FAILURE)
+    assert res.errors and res.errors[0].reason == "no_record"
+
+
+class WithNotes(BaseModel):
+    invoice_number: str | None = None
+    total: float | None = None
+    notes: str | None = Field(default=None, description="free-text remarks")  # only the model can read it
+
+
+def test_a_dead_endpoint_is_not_success_and_says_which_fields_it_cost() -> None:
+    def dead(request: httpx.Request) -> httpx.Response:
+        raise connect_error()
+
+    client = LLMClient("http://127.0.0.1:9/v1", model="fake", transport=httpx.MockTransport(dead),
+                       sleep=lambda d: None, retry=RetryPolicy(max_retries=0))
+    res = extract(doc_of(*CLEAN), schema=WithNotes, client=client, raise_on_failure=False,
+                  options=ExtractionOptions(embedding_fallback=False))
+    assert res.status is ExtractionStatus.PARTIAL  # the rules' fields are kept ...
+    assert res.data is not None and res.data.total == 120.0
+    assert any(e.reason == "llm_connection" for e in res.errors)  # ... and the outage is said
+    assert "model call failed" in (res.evidence["notes"].note or "")
+
+
+def test_a_dead_endpoint_with_nothing_else_found_is_a_failure() -> None:
+    class OnlyNotes(BaseModel):
+        notes: str | None = None
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        raise connect_error()
+
+    client = LLMClient("http://127.0.0.1:9/v1", model="fake", transport=httpx.MockTransport(dead),
+                       sleep=lambda d: None, retry=RetryPolicy(max_retries=0))
+    res = extract(doc_of(*CLEAN), schema=OnlyNotes, client=client, raise_on_failure=False,
+                  options=ExtractionOptions(embedding_fallback=False))
+    assert res.status is ExtractionStatus.FAILURE
+    assert res.errors and res.errors[0].reason == "llm_connection"
+
