@@ -238,7 +238,7 @@ def main() -> None:
                 row.seconds += time.perf_counter() - t0
                 row.docs += 1
                 row.statuses[res.status.value] = row.statuses.get(res.status.value, 0) + 1
-                data = res.data.model_dump(mode="json") if res.data is not None else {}
+                data = res.values()  # a partial record keeps its found fields in partial_data
                 _score(row, doc, schemas[name][1], data)
             print(f"  {doc.set}/{doc.name} done ({time.perf_counter() - t_all:.0f}s)",
                   file=sys.stderr, flush=True)

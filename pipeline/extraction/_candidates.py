@@ -19,9 +19,10 @@ from pipeline.document import BBox, Document
 from pipeline.evidence import SourceText
 from pipeline.extraction._identifiers import find_ibans
 from pipeline.extraction._layout import Cell, Layout, document_layout
+from pipeline.extraction._parties import party_candidates
 from pipeline.values import ISO_CURRENCIES, LocaleHints, find_amounts, find_dates, parse_currency
 
-CandidateKind = Literal["amount", "date", "id", "currency"]
+CandidateKind = Literal["amount", "date", "id", "currency", "party"]
 LabelSource = Literal["own", "row", "column", "after"]
 
 _PCT_RE = re.compile(r"[-+]?\d[\d.,]*\s*%")
@@ -67,6 +68,8 @@ class Candidate:
     decimals: bool = False
     last_in_cell: bool = True
     sums: str | None = None  # the column whose amounts this one adds up
+    side: str | None = None  # a party: "seller" or "buyer" (:mod:`._parties`)
+    prior: float = 0.0  # a party: how strongly its layout convention names it
 
     def label_text(self) -> str:
         """The labels as the model sees them: ``row / column / own``."""
@@ -247,8 +250,15 @@ def _line_sums(cands: list[Candidate]) -> None:
 
 def collect_candidates(document: Document, source: SourceText, hints: LocaleHints,
                        layout: Layout | None = None) -> list[Candidate]:
-    """Every amount, date and identifier of ``document`` whose quote is found in ``source``."""
-    return _Collector(layout or document_layout(document), source, hints).run()
+    """Every amount, date, identifier and party name of ``document`` whose quote is found in ``source``."""
+    layout = layout or document_layout(document)
+    out = _Collector(layout, source, hints).run()
+    for p in party_candidates(layout, source):
+        out.append(Candidate(
+            id=f"c{len(out) + 1}", kind="party", value=p.name, printed=p.name, page=p.cell.page, box=p.cell.box,
+            quote=p.quote, order=layout.cells.index(p.cell), rel_y=0.0, labels=[Label("row", p.how)],
+            side=p.side, prior=p.score))
+    return out
 
 
 __all__ = ["Candidate", "CandidateKind", "Label", "collect_candidates"]

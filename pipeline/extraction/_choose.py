@@ -26,6 +26,7 @@ from pipeline.extraction._candidates import Candidate
 from pipeline.extraction._labels import page_role
 from pipeline.extraction._meaning import FieldMeaning
 from pipeline.extraction._ranking import (
+    PARTY_ROLES,
     FieldRanking,
     Ranked,
     apply_arithmetic,
@@ -88,7 +89,7 @@ def uses_candidates(meaning: FieldMeaning) -> bool:
     """Whether a field is chosen among typed candidates (amounts, dates, identifiers)."""
     if meaning.kind in CANDIDATE_KINDS:
         return True
-    return meaning.kind == "text" and (page_role(meaning.role, meaning.kind) is not None
+    return meaning.kind == "text" and (page_role(meaning.role, meaning.kind) is not None or meaning.role in PARTY_ROLES
                                        or bool(_ID_NAME_RE.search(meaning.name.casefold())))
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from pipeline.document import Document, Element
 from pipeline.evidence import SourceText, render_element
@@ -92,9 +93,9 @@ class StructuredExtractor(LLMUser, Generic[T]):
         self._meanings: dict[str, FieldMeaning] = {}
         for n, f in schema.model_fields.items():
             kind = field_kind(n, f)
-            m = understand(n, kind, f.description or "", required=f.is_required())
+            m = understand(n, kind, f.description or "", required=f.is_required(), role=_explicit_role(f))
             if m.role == "currency" and kind == "text":  # "ccy: str", "waehrung: str" are currencies
-                m = understand(n, "currency", f.description or "", required=f.is_required())
+                m = understand(n, "currency", f.description or "", required=f.is_required(), role="currency")
             self.kinds[n], self._meanings[n] = typing.cast(FieldKind, m.kind), m
         self._fallback_done = False
         self._reply_schema = evidence_schema(schema)
@@ -105,7 +106,8 @@ class StructuredExtractor(LLMUser, Generic[T]):
         bundled embedding model once, on first use (``ExtractionOptions.embedding_fallback``)."""
         if not self._fallback_done:
             self._fallback_done = True
-            unknown = [n for n, m in self._meanings.items() if m.role is None and m.kind in TYPED_KINDS]
+            unknown = [n for n, m in self._meanings.items()
+                       if m.role is None and m.kind in TYPED_KINDS and not m.how]
             if unknown and self.options.embedding_fallback:
                 glosses = RoleGlosses(self.embedder or _bundled_embedder())
                 for n in unknown:
@@ -323,6 +325,13 @@ class StructuredExtractor(LLMUser, Generic[T]):
             result.status = ExtractionStatus.PARTIAL
             return result
         return None
+
+
+def _explicit_role(info: FieldInfo) -> str | None:
+    """``Field(json_schema_extra={"ragline_role": "total"})`` names the role; ``"none"`` says it has none."""
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    role = extra.get("ragline_role")
+    return str(role) if isinstance(role, str) else None
 
 
 _EMBEDDER: list[TextEmbedder] = []

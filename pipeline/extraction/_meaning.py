@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
+from pipeline.exceptions import ConfigurationError
 from pipeline.extraction._labels import prepare_label
 
 _TRANSLIT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
@@ -265,10 +266,18 @@ TYPED_KINDS = frozenset({"amount", "number", "date", "datetime", "text", "curren
 
 
 def understand(name: str, kind: str, description: str = "", *, required: bool = False,
-               glosses: RoleGlosses | None = None) -> FieldMeaning:
-    """The meaning of one field (``glosses``: the embedding fallback, asked only when the lexicon has none)."""
-    role, how = lexicon_role(name, kind, description)
+               glosses: RoleGlosses | None = None, role: str | None = None) -> FieldMeaning:
+    """The meaning of one field (``glosses``: the embedding fallback, asked only when the lexicon has none;
+    ``role``: the schema's own word for it, ``"none"`` for no role)."""
     words = name_words(name)
+    if role is not None:
+        known = None if role == "none" else role
+        if known is not None and known not in _CONCEPTS:
+            raise ConfigurationError(f"field {name!r}: unknown ragline_role {role!r} "
+                                     f"(one of {', '.join(sorted(_CONCEPTS))} or none)", stage="extract")
+        return FieldMeaning(name=name, kind=kind, description=description, words=words, role=known,
+                            how="named by the schema (ragline_role)", required=required)
+    role, how = lexicon_role(name, kind, description)
     if role is None and glosses is not None and kind in TYPED_KINDS:
         text = f"{words}: {description}" if description else words
         role, sim = glosses.closest(text, kind)

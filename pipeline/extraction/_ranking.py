@@ -145,6 +145,7 @@ def score_candidate(name: str, description: str, role: Role | None, c: Candidate
     return round(total, 3), label
 
 
+PARTY_ROLES = frozenset({"seller", "buyer"})
 _KIND_OF = {"amount": "amount", "number": "amount", "percentage": None, "date": "date", "datetime": "date",
             "text": "id"}
 
@@ -152,6 +153,10 @@ _KIND_OF = {"amount": "amount", "number": "amount", "percentage": None, "date": 
 def rank_field(meaning: FieldMeaning, candidates: list[Candidate]) -> FieldRanking:
     """The candidates of the field's kind, grouped by value and scored, best first."""
     name, kind, description = meaning.name, meaning.kind, meaning.description
+    if meaning.role in PARTY_ROLES and kind == "text":  # seller/buyer: the party candidates of that side
+        parties = [Ranked(c, c.prior, c.labels[0].text if c.labels else "") for c in candidates
+                   if c.kind == "party" and c.side == meaning.role]
+        return FieldRanking(field=name, kind=kind, role=meaning.role, ranked=parties)
     role = page_role(meaning.role, kind)
     want = _KIND_OF.get(kind)
     groups: dict[str, Ranked] = {}

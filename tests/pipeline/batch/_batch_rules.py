@@ -23,7 +23,10 @@ class Bill(BaseModel):
     date: dt.date | None = Field(None, description="issue date")
     amount: float | None = Field(None, description="total amount due")
     currency: str | None = None
-    seller: str | None = Field(None, description="the company that issued the invoice")
+    # ragline_role none: these tests drive the model's free-text path (re-asks across rounds); on its own the
+    # seller would be settled by rule from the sample's "From" column.
+    seller: str | None = Field(None, description="the company that issued the invoice",
+                               json_schema_extra={"ragline_role": "none"})
 
     @field_validator("seller")
     @classmethod
