@@ -83,11 +83,42 @@ def candidate_evidence(name: str, kind: str, d: Decision) -> FieldEvidence:
     if d.chosen is None:
         return FieldEvidence(field=name, kind=kind, note=d.how or None)
     c = d.chosen.candidate
+    label = d.chosen.why[len("label "):].strip("'\"") if d.chosen.why.startswith("label ") else d.chosen.why or None
+    runner = d.runner_up()
+    verified = d.by_rule and d.role is not None
     return FieldEvidence(
         field=name, kind=kind, raw_value=c.printed, quote=c.quote, supported=True, match_score=1.0,
         page=c.page, bbox=c.box, normalized=True, quote_origin="document",
         note=f"candidate {c.id}" + (f" ({d.chosen.why})" if d.chosen.why else "") + f"; {d.how}",
+        label=label, role=d.role, certainty="verified" if verified else "uncertain",
+        runner_up=f"{runner.candidate.printed} ({runner.why or 'no label'}, score {runner.score:.2f})" if runner else None,
     )
+
+
+# Roles whose values may be the same printed figure: the total is what is due, or the net when the tax is 0.
+_SAME_FIGURE = frozenset({"total", "due_payable", "untaxed"})
+
+
+def mark_conflicts(evidence: dict[str, FieldEvidence], plan: Plan, ocr_pages: list[int]) -> None:
+    """One printed value taken by two fields of different meaning is a conflict, said on both; a value on a
+    page read by OCR is never more than uncertain."""
+    by_candidate: dict[str, list[str]] = {}
+    for name, d in plan.decisions.items():
+        if d.chosen is not None and name in evidence and evidence[name].quote_origin == "document":
+            by_candidate.setdefault(d.chosen.candidate.id, []).append(name)
+    for names in by_candidate.values():
+        roles = {plan.decisions[n].role for n in names}
+        if len(names) < 2 or roles <= _SAME_FIGURE or len(roles) == 1:
+            continue
+        for n in names:
+            others = ", ".join(o for o in names if o != n)
+            evidence[n].certainty = "conflict"
+            evidence[n].note = f"{evidence[n].note}; conflict: the same printed value was also taken for {others}"
+    for ev in evidence.values():
+        if ev.page is not None and ev.page in ocr_pages and ev.quote_origin == "document":
+            ev.ocr = True
+            if ev.certainty == "verified":
+                ev.certainty = "uncertain"
 
 
 class CandidateExtraction:
@@ -122,6 +153,7 @@ class CandidateExtraction:
             if asked is not None:
                 self._apply_picks(plan, asked.picks)
             values, evidence = self._values(plan, candidates, hints)
+            mark_conflicts(evidence, plan, document.ocr_pages)
             if reading.einvoice is not None:
                 for name in xml_fields:
                     evidence.setdefault(name, FieldEvidence(field=name, kind=self.x.kinds[name]))
@@ -214,6 +246,7 @@ class CandidateExtraction:
         return code, FieldEvidence(
             field=name, kind="currency", raw_value=code, quote=c.quote, supported=True, match_score=1.0,
             page=c.page, bbox=c.box, normalized=True, quote_origin="document", note=f"{why}; settled by rule",
+            role="currency", certainty="verified",
         )
 
     def _free_pending(self, document: Document, plan: Plan) -> PendingExtraction[Any]:
@@ -223,8 +256,7 @@ class CandidateExtraction:
         # whole record is validated (and a missing required field reported) once, in ``_validated``.
         sub = create_model(  # type: ignore[call-overload]
             f"{schema.__name__}Free", __doc__=schema.__doc__,
-            **{n: (schema.model_fields[n].annotation | None,
-                   FieldInfo.merge_field_infos(schema.model_fields[n], default=None)) for n in plan.free_fields},
+            **{n: _optional(schema.model_fields[n]) for n in plan.free_fields},
         )
         options = self.x.options.model_copy(update={"strategy": "free"})
         return self.x.with_schema(sub, options).prepare(document)
@@ -295,6 +327,13 @@ class CandidateExtraction:
             partial_data=partial, evidence=evidence, errors=records)
 
 
+def _optional(info: FieldInfo) -> tuple[Any, FieldInfo]:
+    """The field as an optional one (a required field gets the default None; a default is kept)."""
+    if not info.is_required():
+        return info.annotation, info
+    return info.annotation | None, FieldInfo.merge_field_infos(info, default=None)
+
+
 def _field_error(reason: str, message: str, source: str) -> ErrorRecord:
     return ErrorRecord(error="ExtractionError", reason=reason, message=message, source=source, stage="extract")
 
@@ -320,4 +359,4 @@ def calls_failed(result: ExtractionResult[Any], outcomes: dict[str, AskOutcome[A
             result.errors.append(ErrorRecord.from_exception(error, source=result.source, stage="extract"))
 
 
-__all__ = ["CandidateExtraction", "calls_failed", "candidate_evidence"]
+__all__ = ["CandidateExtraction", "calls_failed", "candidate_evidence", "mark_conflicts"]

@@ -72,6 +72,14 @@ class Decision:
     chosen: Ranked | None = None
     how: str = ""
     offered: list[Ranked] = dataclasses.field(default_factory=list)
+    ranked: list[Ranked] = dataclasses.field(default_factory=list)  # every candidate's score, best first
+    role: str | None = None
+    by_rule: bool = False  # settled by rule (a label of the field's role, clearly ahead), not by the model
+
+    def runner_up(self) -> Ranked | None:
+        """The best candidate that was not chosen."""
+        chosen = self.chosen.candidate.id if self.chosen else None
+        return next((r for r in self.ranked if r.candidate.id != chosen), None)
 
 
 @dataclass
@@ -110,9 +118,9 @@ def make_plan(fields: dict[str, FieldMeaning], candidates: list[Candidate], opts
     undecided: dict[str, list[Ranked]] = {}
     for name, ranking in rankings.items():
         settle(ranking, min_score=opts.min_score, settle_score=opts.settle_score, margin=opts.margin)
-        d = Decision(field=name, kind=ranking.kind)
+        d = Decision(field=name, kind=ranking.kind, ranked=list(ranking.ranked), role=ranking.role)
         if ranking.settled is not None:
-            d.chosen, d.how = ranking.settled, ranking.rule or "settled by rule"
+            d.chosen, d.how, d.by_rule = ranking.settled, ranking.rule or "settled by rule", True
         elif not ranking.ranked:
             d.how = ranking.rule or "no candidate"
         else:

@@ -55,14 +55,16 @@ def _evidence(name: str, kind: str, xml: XmlValue, einvoice: EInvoice, page_choi
         return FieldEvidence(
             field=name, kind=kind, raw_value=xml.raw, quote=printed.quote, supported=True, match_score=1.0,
             page=printed.page, bbox=printed.box, normalized=True, quote_origin="document",
-            note=f"{origin}; the printed page agrees ({printed.id})",
+            note=f"{origin}; the printed page agrees ({printed.id})", label=xml.element, role=xml.role,
+            certainty="verified",
         )
     note = f"{origin}; not printed on the page"
     if page_choice is not None:
         note = (f"{origin}; the printed page disagrees: it shows {page_choice.printed!r} "
                 f"({page_choice.id}: {page_choice.quote!r})")
     return FieldEvidence(field=name, kind=kind, raw_value=xml.raw, quote=xml.quote, supported=True,
-                         match_score=1.0, normalized=True, quote_origin="attachment", note=note)
+                         match_score=1.0, normalized=True, quote_origin="attachment", note=note, label=xml.element,
+                         role=xml.role, certainty="verified")
 
 
 def apply_xml(values: dict[str, Any], evidence: dict[str, FieldEvidence], xml_fields: dict[str, XmlValue],
@@ -79,6 +81,7 @@ def apply_xml(values: dict[str, Any], evidence: dict[str, FieldEvidence], xml_fi
         if xml.role == "currency" and evidence[name].quote and values.get(info.alias or name) == xml.value:
             ev = evidence[name]
             ev.note = f"from the embedded {einvoice.syntax} invoice XML {xml.quote}; the printed page agrees"
+            ev.certainty, ev.label = "verified", xml.element
             continue
         values[info.alias or name] = _typed(kind, xml)
         evidence[name] = _evidence(name, kind, xml, einvoice, page_choice, printed)

@@ -274,9 +274,12 @@ class StructuredExtractor(LLMUser, Generic[T]):
                 evidence[name].value = dumped.get(info.alias or name)
         # Every field the model answered must be supported (an answer we could not read counts too).
         answered = [e for e in evidence.values() if e.raw_value is not None]
-        status = (
-            ExtractionStatus.SUCCESS if all(e.supported for e in answered) else ExtractionStatus.PARTIAL
-        )
+        for e in answered:
+            if e.certainty is None and e.value is not None:
+                e.certainty = "uncertain"  # the model's own value, its quote verified: not tied by a label
+        # A value taken by two fields of different meaning is one the result itself doubts: not a success.
+        ok = all(e.supported for e in answered) and not any(e.certainty == "conflict" for e in answered)
+        status = ExtractionStatus.SUCCESS if ok else ExtractionStatus.PARTIAL
         return ExtractionResult[self.schema](  # type: ignore[name-defined]
             source=document.source, status=status, data=data, evidence=evidence
         )

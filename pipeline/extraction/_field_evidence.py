@@ -57,6 +57,18 @@ class FieldEvidence(BaseModel):
         default=None, description="the model's quote when it was not found in the document (replaced by the line)"
     )
     note: str | None = None
+    label: str | None = Field(
+        default=None, description="the printed label (or XML element) that ties the value to this field")
+    role: str | None = Field(
+        default=None, description="what the field was read as (total, tax, doc_number, seller, ...: docs/llm.md)")
+    certainty: Literal["verified", "uncertain", "conflict"] | None = Field(
+        default=None,
+        description="verified: settled by its label and position (or the e-invoice XML); uncertain: chosen by the "
+        "model, matched by the field's own words only, or read by OCR; conflict: the same printed value was "
+        "taken by a field of another meaning. None when the field has no value",
+    )
+    runner_up: str | None = Field(default=None, description="the next-best candidate: value and label")
+    ocr: bool = Field(default=False, description="the value is on a page read by OCR (as good as the OCR)")
 
 
 @dataclass(frozen=True)

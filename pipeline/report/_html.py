@@ -52,6 +52,10 @@ figure.sheet img { position: absolute; left: 0; top: 0; box-shadow: 0 0 0 1px #c
 figure.sheet figcaption { position: absolute; left: 0; bottom: -18px; font-size: 12px; color: #666; }
 .hl { position: absolute; border: 2px solid var(--ok); background: var(--ok-fill); border-radius: 2px; }
 .hl.bad { border: 2px dashed var(--bad); background: var(--bad-fill); }
+.hl.unsure { border: 2px dashed #1e88e5; background: rgba(30, 136, 229, 0.15); }
+.hl.conflict { border: 2px dashed #8e24aa; background: rgba(142, 36, 170, 0.18); }
+.tag.unsure { background: #1e88e5; color: #fff; } .tag.conflict { background: #8e24aa; color: #fff; }
+tr.unsure td.mark { color: #1565c0; font-weight: 600; } tr.conflict td.mark { color: #8e24aa; font-weight: 700; }
 .tag { position: absolute; height: 15px; line-height: 15px; padding: 0 4px; font-size: 11px; white-space: nowrap;
        background: var(--ok-tag); color: #111; border-radius: 3px; overflow: hidden; }
 .tag.bad { background: var(--bad-tag); color: #fff; }
@@ -85,6 +89,7 @@ class Box:
     label: str
     bad: bool = False
     key: str = ""  # the field name or citation number, for data-key
+    tone: str = ""  # "unsure" or "conflict": printed, but not verified for this field (drawn apart)
 
 
 def sheet(doc: Any, page: int, boxes: Sequence[Box]) -> str:
@@ -98,7 +103,7 @@ def sheet(doc: Any, page: int, boxes: Sequence[Box]) -> str:
     placed: list[Rect] = []
     parts: list[str] = []
     for i, (b, r) in enumerate(zip(boxes, rects)):
-        cls = "bad" if b.bad else "ok"
+        cls = "bad" if b.bad else (b.tone or "ok")
         parts.append(f'<div class="hl {cls}" data-key="{esc(b.key)}" data-page="{page}" '
                      f'style="{_style(r)}" title="{esc(b.label)}"></div>')
         if b.label:
@@ -127,10 +132,14 @@ def _style(r: Rect) -> str:
 
 def highlights_of(boxes: Sequence[Box]) -> list[Highlight]:
     """The same boxes for :func:`pipeline.report._report.render_page` (a PNG instead of HTML)."""
-    from pipeline.report._pages import SUPPORTED_COLOR, UNSUPPORTED_COLOR
+    from pipeline.report._pages import CONFLICT_COLOR, SUPPORTED_COLOR, UNCERTAIN_COLOR, UNSUPPORTED_COLOR
 
-    return [Highlight(b.page, b.rect, b.label, UNSUPPORTED_COLOR if b.bad else SUPPORTED_COLOR, dashed=b.bad)
-            for b in boxes]
+    def color(b: Box) -> str:
+        if b.bad:
+            return UNSUPPORTED_COLOR
+        return {"unsure": UNCERTAIN_COLOR, "conflict": CONFLICT_COLOR}.get(b.tone, SUPPORTED_COLOR)
+
+    return [Highlight(b.page, b.rect, b.label, color(b), dashed=b.bad or bool(b.tone)) for b in boxes]
 
 
 def marked(text: str, quote: str, bad: bool = False) -> str:

@@ -35,6 +35,8 @@ PALETTE: tuple[str, ...] = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4
                             "#9a6324", "#469990", "#808000", "#000075", "#bfef45")
 SUPPORTED_COLOR = "#e0a800"    # evidence found and consistent / a verified citation
 UNSUPPORTED_COLOR = "#d00000"  # a value the document does not support / a citation that could not be verified
+UNCERTAIN_COLOR = "#1e88e5"    # printed, but chosen by the model or tied by the field's own words only, or OCR
+CONFLICT_COLOR = "#8e24aa"     # the same printed value taken by two fields of different meaning
 
 
 @dataclass(frozen=True)

@@ -56,17 +56,23 @@ class FieldView:
     quote: str | None
     origin: str | None
     note: str | None
+    certainty: str | None = None
+    runner_up: str | None = None
 
     @property
     def state(self) -> str:
-        """``ok`` supported, ``bad`` a value without support, ``absent`` no value."""
+        """``ok`` verified for this field, ``unsure`` printed but not tied to the field by its label (chosen by
+        the model, or OCR), ``conflict`` taken by two fields, ``bad`` a value without support, ``absent``."""
         if self.value is None and self.supported is not True:
             return "absent"
-        return "ok" if self.supported else "bad"
+        if not self.supported:
+            return "bad"
+        return {"uncertain": "unsure", "conflict": "conflict"}.get(self.certainty or "", "ok")
 
     @property
     def label(self) -> str:
-        return f"{self.name} = {self.value}" + ("" if self.supported else "  (unsupported)")
+        suffix = {"bad": "  (unsupported)", "unsure": "  (uncertain)", "conflict": "  (conflict)"}
+        return f"{self.name} = {self.value}" + suffix.get(self.state, "")
 
 
 def _record(result: Any) -> dict[str, Any]:
@@ -87,7 +93,8 @@ def field_views(result: ExtractionResult[Any] | Mapping[str, Any]) -> list[Field
         out.append(FieldView(
             name=name, value=data.get(name, ev.get("value")), supported=ev.get("supported"),
             page=ev.get("page"), bbox=BBox.model_validate(bbox) if bbox else None, quote=ev.get("quote"),
-            origin=ev.get("quote_origin"), note=ev.get("note"),
+            origin=ev.get("quote_origin"), note=ev.get("note"), certainty=ev.get("certainty"),
+            runner_up=ev.get("runner_up"),
         ))
     return out
 
@@ -105,7 +112,8 @@ def _field_boxes(fields: list[FieldView], doc: Any) -> list[Box]:
             continue
         rects = [f.bbox] if f.bbox else (quote_boxes(doc, f.page, f.quote) if doc and f.page and f.quote else [])
         for r in rects[:1]:
-            boxes.append(Box(f.page or 1, r, f.label, bad=f.state == "bad", key=f.name))
+            tone = f.state if f.state in ("unsure", "conflict") else ""
+            boxes.append(Box(f.page or 1, r, f.label, bad=f.state == "bad", key=f.name, tone=tone))
     return boxes
 
 
@@ -168,10 +176,17 @@ def _fields_table(fields: list[FieldView], located: set[str]) -> str:
             mark = "&mdash; absent"
         elif f.state == "bad":
             mark = "&#10007; unsupported"
+        elif f.state == "unsure":
+            mark = "? uncertain (printed, not tied to the field by its label)"
+        elif f.state == "conflict":
+            mark = "&#9888; conflict (the same value taken by another field)"
         else:
             mark = "&#10003; supported" + ("" if f.name in located else " (no box on a page)")
         where = f"p.{f.page}" if f.page else (f.origin or "")
         note = f'<div class="note">{esc(f.note)}</div>' if f.note else ""
+        if f.runner_up and f.state != "absent":
+            note += f'<div class="note">runner-up: {esc(f.runner_up)}</div>'
+
         rows.append(f'<tr class="{f.state}{"" if f.name in located else " nobox"}" data-field="{esc(f.name)}">'
                     f'<td class="num">{i}</td><td>{esc(f.name)}</td><td class="value">{esc(f.value)}</td>'
                     f'<td class="mark">{mark}</td><td>{esc(where)}</td>'
