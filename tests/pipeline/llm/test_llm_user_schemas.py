@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -158,3 +159,84 @@ def test_a_dead_endpoint_with_nothing_else_found_is_a_failure() -> None:
     assert res.status is ExtractionStatus.FAILURE
     assert res.errors and res.errors[0].reason == "llm_connection"
 
+
+
+# -- the project's sample invoice, with a user's schema ------------------------------------------------------
+
+class Purchase(BaseModel):
+    invoice_no: str | None = None
+    customer_number: str | None = Field(default=None, description="our customer number at the supplier")
+    iban: str | None = None
+    seller: str | None = None
+    buyer: str | None = None
+    amount_due: float | None = None
+
+
+def test_the_sample_invoice_with_a_user_schema_ties_each_value_to_its_own_label(tmp_path: Path) -> None:
+    import make_samples
+
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(make_samples.invoice_bytes())
+    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
+                       sleep=lambda d: None)
+    res = extract(path, schema=Purchase, client=client)
+    assert res.data is not None
+    assert res.data.invoice_no == "INV-2026-0042"
+    assert res.data.customer_number == "K-10387"  # printed two lines below the invoice number
+    assert res.data.iban == "DE89370400440532013000"  # its form (checked digits), printed in groups of four
+    assert (res.data.seller, res.data.buyer) == ("ACME Technical Publishing GmbH", "Nordtor Logistik GmbH")
+    assert res.data.amount_due == 1234.56
+    assert res.evidence["customer_number"].certainty == "verified"
+    assert res.evidence["customer_number"].role == "customer_number"
+    assert res.evidence["customer_number"].label and "Customer" in res.evidence["customer_number"].label
+
+
+class Rechnung(BaseModel):
+    rechnungsnummer: str | None = None
+    zahlbetrag: float | None = Field(default=None, description="der fällige Zahlbetrag")
+
+
+def test_the_e_invoice_xml_answers_a_user_schema_by_meaning(tmp_path: Path) -> None:
+    import make_samples
+
+    path = tmp_path / "einvoice.pdf"
+    path.write_bytes(make_samples.einvoice_bytes())
+    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
+                       sleep=lambda d: None)
+    res = extract(path, schema=Rechnung, client=client)
+    assert res.data is not None and (res.data.rechnungsnummer, res.data.zahlbetrag) == ("INV-2026-0042", 1234.56)
+    ev = res.evidence["zahlbetrag"]
+    assert "DuePayableAmount" in (ev.note or "") and ev.certainty == "verified"
+
+
+def test_one_printed_value_taken_by_two_meanings_is_a_conflict() -> None:
+    from pipeline.extraction._candidate_extract import mark_conflicts
+    from pipeline.extraction._candidates import Candidate
+    from pipeline.extraction._choose import Decision, Plan
+    from pipeline.extraction._field_evidence import FieldEvidence
+    from pipeline.extraction._ranking import Ranked
+
+    c = Candidate(id="c3", kind="id", value="INV-1", printed="INV-1", page=1, box=None, quote="No. INV-1",
+                  order=0, rel_y=0.1)
+    plan = Plan(decisions={
+        "invoice_number": Decision("invoice_number", "text", chosen=Ranked(c, 1.0, ""), role="doc_number"),
+        "customer_number": Decision("customer_number", "text", chosen=Ranked(c, 0.6, ""), role="customer_number"),
+    }, undecided={}, currency_fields=[], free_fields=[])
+    evidence = {n: FieldEvidence(field=n, kind="text", value="INV-1", quote="No. INV-1", supported=True,
+                                 quote_origin="document", certainty="verified", page=1) for n in plan.decisions}
+    mark_conflicts(evidence, plan, ocr_pages=[1])
+    assert {e.certainty for e in evidence.values()} == {"conflict"}
+    assert "also taken for customer_number" in (evidence["invoice_number"].note or "")
+    assert all(e.ocr for e in evidence.values())
+
+
+def test_the_report_draws_uncertain_and_conflicting_values_apart() -> None:
+    from pipeline.report import field_views
+
+    record = {"data": {"a": 1, "b": 2, "c": 3, "d": None}, "evidence": {
+        "a": {"supported": True, "certainty": "verified"},
+        "b": {"supported": True, "certainty": "uncertain", "runner_up": "7 (label 'x')"},
+        "c": {"supported": True, "certainty": "conflict"},
+        "d": {"supported": None}}}
+    assert [f.state for f in field_views(record)] == ["ok", "unsure", "conflict", "absent"]
+    assert field_views(record)[1].label.endswith("(uncertain)")
