@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pipeline.batch._output import WorkItem
 from pipeline.document import ErrorRecord
-from pipeline.exceptions import RaglineError
+from pipeline.exceptions import ConfigurationError, RaglineError
 
 if TYPE_CHECKING:
     from pipeline.document import Document
@@ -122,6 +122,10 @@ class BatchExtraction:
             item, document = job
             try:
                 record = self.extractor.run(document, raise_on_failure=False).to_record()
+            except ConfigurationError as exc:  # the LLM cannot be set up (an extra missing): every document
+                self._fatal = exc               # would fail the same way; stop, the caller says it (exit 2)
+                self._stop.set()
+                return
             except RaglineError as exc:  # record and go on, like every batch stage
                 record = failure_record(document.source, [ErrorRecord.from_exception(exc, stage="extract")])
             except Exception as exc:  # noqa: BLE001 - a bug: stop the run, re-raised in the caller's thread

@@ -73,6 +73,14 @@ def llm_settings(args: argparse.Namespace) -> LLMSettings:
     )
 
 
+def llm_concurrency(settings: LLMSettings) -> int:
+    """Requests in flight the client of ``settings`` will allow (known before it is opened)."""
+    from pipeline.llm import EMBEDDED_CONCURRENCY, ENDPOINT_CONCURRENCY
+
+    default = EMBEDDED_CONCURRENCY if settings.uses_embedded_model else ENDPOINT_CONCURRENCY
+    return max(1, settings.max_concurrency or default)
+
+
 @contextlib.contextmanager
 def open_cli_llm(settings: LLMSettings, *, command: str, quiet: bool = False) -> Iterator[LLMClient]:
     """:func:`pipeline.llm.open_llm`, saying on stderr that the embedded model is loading and when it is ready.

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.cli._common import add_input_options, collect_inputs
 from pipeline.cli._errors import OutputError, UsageError
-from pipeline.cli._llm import VALIDATION_REASKS_HELP, add_llm_options, llm_settings, open_cli_llm
+from pipeline.cli._llm import (
+    VALIDATION_REASKS_HELP,
+    add_llm_options,
+    llm_concurrency,
+    llm_settings,
+    open_cli_llm,
+)
 from pipeline.cli._progress import DocProgress
 
 if TYPE_CHECKING:
@@ -239,10 +245,15 @@ def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: Resuma
     BatchExtraction(None, None, output, on_record=on_record).write_unreadable(unreadable)
     if not readable:
         return
-    with open_cli_llm(setup.settings, command="extract", quiet=args.quiet) as client:
-        extractor = StructuredExtractor(setup.schema, client, setup.options)
+    settings = setup.settings
+    # The LLM starts at the first document that needs a model call: rules and e-invoice XML often settle
+    # every field, and then no model is loaded at all.
+    extractor = StructuredExtractor(
+        setup.schema, None, setup.options,
+        opener=lambda: open_cli_llm(settings, command="extract", quiet=args.quiet))
+    with extractor:
         progress.start()
-        BatchExtraction(extractor, setup.parse_options, output, workers=max(1, client.max_concurrency),
+        BatchExtraction(extractor, setup.parse_options, output, workers=llm_concurrency(settings),
                         on_record=on_record).run(readable)
 
 

@@ -11,6 +11,7 @@ stays in its evidence and the status is partial.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -83,7 +84,8 @@ def candidate_evidence(name: str, kind: str, d: Decision) -> FieldEvidence:
     if d.chosen is None:
         return FieldEvidence(field=name, kind=kind, note=d.how or None)
     c = d.chosen.candidate
-    label = d.chosen.why[len("label "):].strip("'\"") if d.chosen.why.startswith("label ") else d.chosen.why or None
+    m = re.match(r"label (['\"])(.*?)\1(?:;|$)", d.chosen.why)
+    label = m.group(2) if m else (d.chosen.why or None)
     runner = d.runner_up()
     verified = d.by_rule and d.role is not None
     return FieldEvidence(

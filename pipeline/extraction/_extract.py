@@ -18,8 +18,10 @@ descriptions are packed into the context budget (:mod:`._context`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -82,6 +84,7 @@ class StructuredExtractor(LLMUser, Generic[T]):
         options: ExtractionOptions | None = None,
         *,
         embedder: TextEmbedder | None = None,
+        opener: Callable[[], contextlib.AbstractContextManager[LLMClient]] | None = None,
     ) -> None:
         if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
             raise ConfigurationError(f"schema must be a pydantic model class, got {schema!r}", stage="extract")
@@ -89,6 +92,7 @@ class StructuredExtractor(LLMUser, Generic[T]):
         self.client = client
         self.options = options or ExtractionOptions()
         self.embedder = embedder
+        self.opener = opener  # how to open a client at the first model call when none is given (LLMUser)
         self.kinds: dict[str, FieldKind] = {}
         self._meanings: dict[str, FieldMeaning] = {}
         for n, f in schema.model_fields.items():
@@ -121,7 +125,7 @@ class StructuredExtractor(LLMUser, Generic[T]):
 
     def with_schema(self, schema: type[BaseModel], options: ExtractionOptions) -> StructuredExtractor[Any]:
         """An extractor with this one's client and embedder for another schema and options."""
-        return StructuredExtractor(schema, self.client, options, embedder=self.embedder)
+        return StructuredExtractor(schema, self.client, options, embedder=self.embedder, opener=self.opener)
 
     # -- prompt -----------------------------------------------------------------------------------
     def build_messages(self, document: Document, elements: list[Element]) -> list[dict[str, Any]]:

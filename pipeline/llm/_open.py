@@ -11,7 +11,8 @@ Used by ``ragline extract/ask/eval`` and :mod:`pipeline.evaluation` alike.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from pipeline.llm._client import LLMClient
@@ -32,13 +33,21 @@ class LLMUser:
     or at the end of its ``with`` block. No server outlives the stage that started it."""
 
     client: LLMClient | None
+    # How to open the client when none was given (default: ``open_llm(LLMSettings.from_env())``). The CLI
+    # passes its own, which says on stderr that the embedded model loads: only when a document needs it.
+    opener: Callable[[], contextlib.AbstractContextManager[LLMClient]] | None = None
     _owned: contextlib.ExitStack | None = None
+    _opening = threading.Lock()  # batch workers reach their first model call at the same time
 
     def warm_up(self) -> None:
-        if self.client is None:
-            stack = contextlib.ExitStack()
-            self.client = stack.enter_context(open_llm(LLMSettings.from_env()))
-            self._owned = stack
+        if self.client is not None:
+            return
+        with self._opening:
+            if self.client is None:
+                stack = contextlib.ExitStack()
+                opener = self.opener or (lambda: open_llm(LLMSettings.from_env()))
+                self.client = stack.enter_context(opener())
+                self._owned = stack
 
     def close(self) -> None:
         """Stop the client this stage opened itself (a given client is the caller's to close)."""
