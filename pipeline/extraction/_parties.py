@@ -71,7 +71,8 @@ def _plain_line(text: str) -> bool:
 
 def _heading_side(text: str) -> Side | None:
     t = text.strip().rstrip(":").strip()
-    if len(t.split()) > 4 or any(ch.isdigit() for ch in t) or _LEGAL_FORM.search(t):
+    # A heading is the party word alone ("Bill to", "Käufer/Leistungsempfänger"), not a run of labels.
+    if len(t.split()) > 4 or ":" in t or any(ch.isdigit() for ch in t) or _LEGAL_FORM.search(t):
         return None
     if _BUYER_HEAD.match(t):  # first: "Käufer/Leistungsempfänger" names the buyer
         return "buyer"
@@ -151,7 +152,7 @@ class _Finder:
         side = _heading_side(col.text) if col is not None and adjacent else None
         if side is None or col is None or not _plain_line(text) or _NAME_LABEL.match(text) or _SALUTATION.match(text):
             return
-        if self.layout.cells.index(col) < self.layout.cells.index(cell):
+        if col.page == cell.page and col.y0 < cell.y0:  # (a stacked header is a cell of its own, not listed)
             self.add(side, text, cell, 0.8, f"the first line under {col.text.strip()!r}")
 
     def _letterhead(self, buyer_cells: set[int]) -> None:
