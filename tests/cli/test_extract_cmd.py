@@ -431,3 +431,28 @@ def test_ctrl_c_keeps_what_is_finished_and_the_rerun_completes(
     lines = _complete_lines(out)
     assert lines[: len(kept)] == kept and sorted(json.loads(x)["source"] for x in lines) == sorted(map(str, docs))
     assert len(calls) - n_first == len(docs) - len(kept)  # the rerun asks for exactly what was not kept
+
+
+def test_a_dead_endpoint_is_exit_1_and_the_rerun_redoes_the_document(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Nothing listening: the fields only the model can read are lost, so the record says so (partial, the
+    connection error), the run exits 1, and running it again does the document again instead of skipping it."""
+    inv = _invoices(tmp_path / "in", 1)[0]
+    schema = tmp_path / "bill.py"
+    schema.write_text("from pydantic import BaseModel, Field\n\n"
+                      "class Bill(BaseModel):\n"
+                      "    invoice_number: str | None = None\n"
+                      "    remarks: str | None = Field(None, description='free-text remarks',\n"
+                      "                                json_schema_extra={'ragline_role': 'none'})\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    argv = ["extract", str(inv), "--schema", f"{schema}:Bill", "-o", str(out), "--llm-url", "http://127.0.0.1:9/v1"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    rec = json.loads(_complete_lines(out)[0])
+    assert rec["status"] == "partial" and rec["data"]["invoice_number"] == "INV-2026-0000"
+    assert any(e["reason"] == "llm_connection" for e in rec["errors"])
+    assert "model call failed" in rec["evidence"]["remarks"]["note"]
+    assert "lost fields because model calls failed" in err
+    assert main(argv) == 1  # done again, not "none to do"
+    assert "none to do" not in capsys.readouterr().err
+    assert len(_complete_lines(out)) == 1

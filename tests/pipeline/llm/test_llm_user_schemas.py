@@ -240,3 +240,17 @@ def test_the_report_draws_uncertain_and_conflicting_values_apart() -> None:
         "d": {"supported": None}}}
     assert [f.state for f in field_views(record)] == ["ok", "unsure", "conflict", "absent"]
     assert field_views(record)[1].label.endswith("(uncertain)")
+
+
+def test_the_csv_keeps_a_partial_record_and_its_values(tmp_path: Path) -> None:
+    import csv
+
+    from pipeline.batch import write_csv
+
+    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
+                       sleep=lambda d: None)
+    res = extract(doc_of(*CLEAN), schema=WithRequired, client=client, raise_on_failure=False)
+    n = write_csv(tmp_path / "out.csv", lambda: iter([res.to_record()]), list(WithRequired.model_fields))
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert n == 1 and rows[0]["status"] == "partial" and rows[0]["total"] == "120.0"
+    assert rows[0]["invoice_number"] == "INV-1001" and "required_field_missing" in rows[0]["errors"]
