@@ -146,7 +146,7 @@ class CandidateExtraction:
         asks: list[PendingAsk[Any]] = [self._choice_ask(document, plan)] if plan.undecided else []
         free = self._free_pending(document, plan) if plan.free_fields else None
         asks += free.asks if free is not None else []
-        decided = {n: _jsonable(_typed(d.kind, d.chosen.candidate)) if d.chosen else None
+        decided = {n: _jsonable(self._value(n, d.kind, d.chosen.candidate)) if d.chosen else None
                    for n, d in plan.decisions.items() if n not in plan.undecided}
         decided.update({n: _jsonable(x.value) for n, x in xml_fields.items()})  # given by the e-invoice XML
 
@@ -232,11 +232,15 @@ class CandidateExtraction:
             key, kind = info.alias or name, self.x.kinds[name]
             if name in plan.decisions:
                 d = plan.decisions[name]
-                values[key] = _typed(kind, d.chosen.candidate) if d.chosen else None
+                values[key] = self._value(name, kind, d.chosen.candidate) if d.chosen else None
                 evidence[name] = candidate_evidence(name, kind, d)
             elif name in plan.currency_fields:
                 values[key], evidence[name] = self._currency(name, plan, candidates, hints)
         return values, evidence
+
+    def _value(self, name: str, kind: str, c: Candidate) -> Any:
+        """The candidate's value for the field: typed, or as printed for a ``str`` field read as a date."""
+        return c.printed if name in self.x.printed_text else _typed(kind, c)
 
     @staticmethod
     def _currency(name: str, plan: Plan, candidates: list[Candidate],

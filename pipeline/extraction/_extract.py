@@ -94,12 +94,18 @@ class StructuredExtractor(LLMUser, Generic[T]):
         self.embedder = embedder
         self.opener = opener  # how to open a client at the first model call when none is given (LLMUser)
         self.kinds: dict[str, FieldKind] = {}
+        self.printed_text: set[str] = set()  # str fields chosen among typed candidates: their value as printed
         self._meanings: dict[str, FieldMeaning] = {}
         for n, f in schema.model_fields.items():
             kind = field_kind(n, f)
             m = understand(n, kind, f.description or "", required=f.is_required(), role=_explicit_role(f))
             if m.role == "currency" and kind == "text":  # "ccy: str", "waehrung: str" are currencies
                 m = understand(n, "currency", f.description or "", required=f.is_required(), role="currency")
+            elif kind == "text" and m.role is None and _explicit_role(f) is None:
+                as_date = understand(n, "date", f.description or "", required=f.is_required())
+                if as_date.role in ("issue_date", "due_date"):  # "due_date: str": a date, given as printed
+                    m = as_date
+                    self.printed_text.add(n)
             self.kinds[n], self._meanings[n] = typing.cast(FieldKind, m.kind), m
         self._fallback_done = False
         self._reply_schema = evidence_schema(schema)

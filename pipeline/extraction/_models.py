@@ -143,6 +143,7 @@ class ExtractorCore(Protocol):
     client: LLMClient | None
     options: ExtractionOptions
     kinds: dict[str, FieldKind]
+    printed_text: set[str]
 
     @property
     def meanings(self) -> dict[str, FieldMeaning]: ...
