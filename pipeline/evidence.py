@@ -109,6 +109,8 @@ class SourceText:
         pos = self._dense.find(q_dense)
         if pos >= 0:
             return self._match(1.0, self._dense_src[pos], self._dense_src[pos + len(q_dense) - 1] + 1)
+        if min_score >= 1.0:  # only an exact match scores 1.0, and both exact searches found none
+            return None
         return self._fuzzy(q_dense, min_score)
 
     def _fuzzy(self, q: str, min_score: float) -> QuoteMatch | None:

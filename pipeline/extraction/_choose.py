@@ -38,6 +38,7 @@ from pipeline.extraction._ranking import (
 from pipeline.llm.prompts import DATA_RULES, document_block
 from pipeline.values import parse_currency
 
+_ARITHMETIC_ROLES = frozenset({"total", "untaxed", "tax"})
 CANDIDATE_KINDS = frozenset({"amount", "number", "date", "datetime"})
 _ID_NAME_RE = re.compile(r"(?:number|_no|_nr|_num|_id|^id|reference|_ref|code)$")
 
@@ -112,8 +113,14 @@ def make_plan(fields: dict[str, FieldMeaning], candidates: list[Candidate], opts
             rankings[name] = rank_field(meaning, candidates)
         else:
             free.append(name)
-    arithmetic = apply_arithmetic(rankings)
-    apply_zero_tax(rankings)
+    # The document's arithmetic holds whichever of its figures the schema asks for: a schema with a total and
+    # a tax but no net still has its total and tax checked against the printed net (ranked here, not kept).
+    money = {r.role for r in rankings.values()} & _ARITHMETIC_ROLES
+    aux = {f"\0{role}": rank_field(FieldMeaning(name=f"\0{role}", kind="amount", description="", words=role,
+                                                  role=role, how="for the arithmetic"), candidates)
+           for role in sorted(_ARITHMETIC_ROLES - money)} if money else {}
+    arithmetic = apply_arithmetic({**rankings, **aux})
+    apply_zero_tax({**rankings, **aux})
     decisions: dict[str, Decision] = {}
     undecided: dict[str, list[Ranked]] = {}
     for name, ranking in rankings.items():

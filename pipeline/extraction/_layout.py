@@ -61,12 +61,23 @@ class Layout:
 
     cells: list[Cell]
     page_heights: dict[int, float]
+    _by_page: dict[int, list[Cell]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def on_page(self, page: int) -> list[Cell]:
+        """The cells of one page (indexed once: a 160-page filing has tens of thousands of cells, and every
+        label lookup scanning them all made the layout quadratic in the document's length)."""
+        if self._by_page is None:
+            index: dict[int, list[Cell]] = {}
+            for c in self.cells:
+                index.setdefault(c.page, []).append(c)
+            self._by_page = index
+        return self._by_page.get(page, [])
 
     def left_of(self, cell: Cell) -> Cell | None:
         """The nearest cell on the same row to the left of ``cell``."""
         best: Cell | None = None
-        for c in self.cells:
-            if c.page != cell.page or c is cell or c.x1 > cell.x0 + 1:
+        for c in self.on_page(cell.page):
+            if c is cell or c.x1 > cell.x0 + 1:
                 continue
             if _overlap(c.y0, c.y1, cell.y0, cell.y1) < 0.5 * min(c.height, cell.height):
                 continue
@@ -121,8 +132,8 @@ class Layout:
 
     def _above(self, cur: Cell, anchor: Cell, max_rows: float = 8.0) -> Cell | None:
         best: Cell | None = None
-        for c in self.cells:
-            if c.page != cur.page or c is cur or c.y1 > cur.y0 + 1 or cur.y0 - c.y1 > max_rows * anchor.height:
+        for c in self.on_page(cur.page):
+            if c is cur or c.y1 > cur.y0 + 1 or cur.y0 - c.y1 > max_rows * anchor.height:
                 continue
             if _overlap(c.x0, c.x1, anchor.x0, anchor.x1) <= 0:
                 continue

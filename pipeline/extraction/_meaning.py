@@ -46,6 +46,10 @@ class Concept:
     vetoes: tuple[str, ...] = ()  # a name or description holding one of these says nothing for the role
 
 
+# Lines of a company's financial statements: "net income", "total assets", "total revenue" are not an
+# invoice's net, total or tax (they get no invoice role, and are labelled by their own words).
+_STATEMENT_LINES = (r"\bassets?\b", r"\bliabilit\w*", r"\bequity\b", r"\bincome\b", r"\bearnings?\b", r"\bprofit\w*", r"\brevenues?\b", r"\bexpenses?\b", r"\bcash flow\w*", r"\bper share\b", r"\beps\b")
+
 # Order matters on a tie: the more specific role first ("tax_total" is the tax, "net_total" the net).
 _CONCEPTS: dict[str, Concept] = {
     "due_payable": Concept(
@@ -60,6 +64,7 @@ _CONCEPTS: dict[str, Concept] = {
                 r"\bsous total\b", r"\buntaxed\b", r"\btaxable (?:amount|base)\b", r"\bbase imponible\b",
                 r"\bimponibile\b", r"\bgrondslag\b", r"\bsteuerbasis\b", r"\bbemessungsgrundlage\b"),
         weak=(), kinds=("amount", "number"), vetoes=(_INCL,),
+        negative=_STATEMENT_LINES,
     ),
     "tax": Concept(
         strong=(r"\b(?:tax|taxes|vat|gst|mwst|ust|tva|iva|btw|hst|pst)\b", r"\b(?:umsatz|mehrwert)?steuer\w*",
@@ -140,7 +145,7 @@ _CONCEPTS: dict[str, Concept] = {
         kinds=("amount", "number"),
         negative=(r"\bship\w*", r"\bversand\w*", r"\bunit\b", r"\bline\b", r"\bitem\b", r"\bdiscount\w*",
                   r"\brabatt\w*", r"\bdeposit\b", r"\bpaid\b", r"\bprepaid\b",
-                  r"\bper\b", r"\bquantity\b", r"\bqty\b"),
+                  r"\bper\b", r"\bquantity\b", r"\bqty\b", *_STATEMENT_LINES),
         vetoes=(_EXCL,),  # "Summe ohne Umsatzsteuer" is no total
     ),
 }

@@ -41,6 +41,8 @@ from pipeline.llm import LLMClient, RetryPolicy
     ("delivery_date", "date", "", None),
     ("shipping_cost", "amount", "", None),
     ("notes", "text", "", None),
+    ("net_income", "amount", "", None),  # a statement line, not an invoice's net
+    ("total_assets", "amount", "", None),
 ])
 def test_fields_are_understood_by_meaning_not_spelling(name: str, kind: str, description: str,
                                                       role: str | None) -> None:
