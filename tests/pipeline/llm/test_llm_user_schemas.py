@@ -18,6 +18,21 @@ from pipeline.extraction._meaning import GLOSSES, RoleGlosses, lexicon_role
 from pipeline.llm import LLMClient, RetryPolicy
 
 
+def rules_only() -> LLMClient:
+    """A client the rules must never need: any model call fails the test."""
+    return LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
+                     sleep=lambda d: None)
+
+
+def dead_endpoint() -> LLMClient:
+    """Nothing listening: every call is refused, no retries."""
+    def dead(request: httpx.Request) -> httpx.Response:
+        raise connect_error()
+
+    return LLMClient("http://127.0.0.1:9/v1", model="fake", transport=httpx.MockTransport(dead),
+                     sleep=lambda d: None, retry=RetryPolicy(max_retries=0))
+
+
 # Names and descriptions none of the bench schemas use (bench/schemas): the lexicon must know them by meaning.
 @pytest.mark.parametrize(("name", "kind", "description", "role"), [
     ("importe_total", "amount", "", "total"),
@@ -92,8 +107,7 @@ class Bill(BaseModel):
 
 def test_a_renamed_schema_gets_the_same_values_by_rule_without_the_model() -> None:
     doc = doc_of(*CLEAN)
-    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
-                       sleep=lambda d: None)
+    client = rules_only()
     res = extract(doc, schema=Bill, client=client)
     assert res.status is ExtractionStatus.SUCCESS
     assert res.data is not None
@@ -109,8 +123,7 @@ class WithRequired(BaseModel):
 
 
 def test_a_required_field_not_found_keeps_the_rest_of_the_record() -> None:
-    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
-                       sleep=lambda d: None)
+    client = rules_only()
     res = extract(doc_of(*CLEAN), schema=WithRequired, client=client, raise_on_failure=False)
     assert res.status is ExtractionStatus.PARTIAL
     assert res.data is None  # the schema cannot validate without it ...
@@ -134,11 +147,7 @@ class WithNotes(BaseModel):
 
 
 def test_a_dead_endpoint_is_not_success_and_says_which_fields_it_cost() -> None:
-    def dead(request: httpx.Request) -> httpx.Response:
-        raise connect_error()
-
-    client = LLMClient("http://127.0.0.1:9/v1", model="fake", transport=httpx.MockTransport(dead),
-                       sleep=lambda d: None, retry=RetryPolicy(max_retries=0))
+    client = dead_endpoint()
     res = extract(doc_of(*CLEAN), schema=WithNotes, client=client, raise_on_failure=False,
                   options=ExtractionOptions(embedding_fallback=False))
     assert res.status is ExtractionStatus.PARTIAL  # the rules' fields are kept ...
@@ -151,11 +160,7 @@ def test_a_dead_endpoint_with_nothing_else_found_is_a_failure() -> None:
     class OnlyNotes(BaseModel):
         notes: str | None = None
 
-    def dead(request: httpx.Request) -> httpx.Response:
-        raise connect_error()
-
-    client = LLMClient("http://127.0.0.1:9/v1", model="fake", transport=httpx.MockTransport(dead),
-                       sleep=lambda d: None, retry=RetryPolicy(max_retries=0))
+    client = dead_endpoint()
     res = extract(doc_of(*CLEAN), schema=OnlyNotes, client=client, raise_on_failure=False,
                   options=ExtractionOptions(embedding_fallback=False))
     assert res.status is ExtractionStatus.FAILURE
@@ -179,8 +184,7 @@ def test_the_sample_invoice_with_a_user_schema_ties_each_value_to_its_own_label(
 
     path = tmp_path / "invoice.pdf"
     path.write_bytes(make_samples.invoice_bytes())
-    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
-                       sleep=lambda d: None)
+    client = rules_only()
     res = extract(path, schema=Purchase, client=client)
     assert res.data is not None
     assert res.data.invoice_no == "INV-2026-0042"
@@ -203,8 +207,7 @@ def test_the_e_invoice_xml_answers_a_user_schema_by_meaning(tmp_path: Path) -> N
 
     path = tmp_path / "einvoice.pdf"
     path.write_bytes(make_samples.einvoice_bytes())
-    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
-                       sleep=lambda d: None)
+    client = rules_only()
     res = extract(path, schema=Rechnung, client=client)
     assert res.data is not None and (res.data.rechnungsnummer, res.data.zahlbetrag) == ("INV-2026-0042", 1234.56)
     ev = res.evidence["zahlbetrag"]
@@ -249,8 +252,7 @@ def test_the_csv_keeps_a_partial_record_and_its_values(tmp_path: Path) -> None:
 
     from pipeline.batch import write_csv
 
-    client = LLMClient("http://fake/v1", model="fake", transport=httpx.MockTransport(never_called),
-                       sleep=lambda d: None)
+    client = rules_only()
     res = extract(doc_of(*CLEAN), schema=WithRequired, client=client, raise_on_failure=False)
     n = write_csv(tmp_path / "out.csv", lambda: iter([res.to_record()]), list(WithRequired.model_fields))
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
