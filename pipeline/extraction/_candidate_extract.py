@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from pipeline.document import Document, ErrorRecord
 from pipeline.evidence import SourceText
 from pipeline.exceptions import ExtractionError
-from pipeline.extraction._candidates import Candidate, collect_candidates
+from pipeline.extraction._candidates import Candidate, collect_candidates, fact_candidates
 from pipeline.extraction._choose import (
     CandidateOptions,
     Decision,
@@ -33,6 +33,7 @@ from pipeline.extraction._choose import (
     choose_currency,
     make_plan,
     read_choice,
+    uses_candidates,
 )
 from pipeline.extraction._einvoice import read_einvoice
 from pipeline.extraction._einvoice_evidence import apply_xml, xml_values
@@ -45,6 +46,7 @@ from pipeline.extraction._models import (
     PendingExtraction,
 )
 from pipeline.extraction._ranking import Ranked
+from pipeline.extraction._statements import FACT_ROLES, field_scale
 from pipeline.llm import (
     AskOutcome,
     AskSettings,
@@ -134,8 +136,14 @@ class CandidateExtraction:
         """Rules and the e-invoice XML decide what they can; the rest becomes the asks (``choice``, ``free``)."""
         full = SourceText.of_document(document)
         hints = LocaleHints.detect(full.text)
-        candidates = collect_candidates(document, full, hints)
         fields = self.x.meanings
+        facts = {m.role for m in fields.values() if m.role in FACT_ROLES}
+        # A report's facts come from its statements and cover; the per-cell candidates (every amount, date and
+        # identifier of every page: most of the time on a long filing) only when another field needs them.
+        needs_cells = any(m.role not in FACT_ROLES and (m.kind == "currency" or uses_candidates(m))
+                          for m in fields.values())
+        candidates = collect_candidates(document, full, hints) if needs_cells else []
+        candidates += fact_candidates(document, full, facts) if facts else []
         plan = make_plan(fields, candidates, self.opts)
         reading = read_einvoice(document)
         xml_fields = xml_values(plan, fields, reading.einvoice)
@@ -240,7 +248,13 @@ class CandidateExtraction:
 
     def _value(self, name: str, kind: str, c: Candidate) -> Any:
         """The candidate's value for the field: typed, or as printed for a ``str`` field read as a date."""
-        return c.printed if name in self.x.printed_text else _typed(kind, c)
+        if name in self.x.printed_text:
+            return c.printed
+        if c.kind == "fact" and isinstance(c.value, Decimal) and kind in ("amount", "number"):
+            scale = field_scale(self.x.meanings[name].description)  # "in millions of USD": the printed unit
+            value = c.value / scale if scale != 1 else c.value
+            return int(value) if kind == "number" and value == value.to_integral_value() else value
+        return _typed(kind, c)
 
     @staticmethod
     def _currency(name: str, plan: Plan, candidates: list[Candidate],

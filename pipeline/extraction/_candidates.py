@@ -20,9 +20,10 @@ from pipeline.evidence import SourceText
 from pipeline.extraction._identifiers import find_ibans
 from pipeline.extraction._layout import Cell, Layout, document_layout
 from pipeline.extraction._parties import party_candidates
+from pipeline.extraction._statements import report_facts
 from pipeline.values import ISO_CURRENCIES, LocaleHints, find_amounts, find_dates, parse_currency
 
-CandidateKind = Literal["amount", "date", "id", "currency", "party"]
+CandidateKind = Literal["amount", "date", "id", "currency", "party", "fact"]
 LabelSource = Literal["own", "row", "column", "after"]
 
 _PCT_RE = re.compile(r"[-+]?\d[\d.,]*\s*%")
@@ -68,8 +69,8 @@ class Candidate:
     decimals: bool = False
     last_in_cell: bool = True
     sums: str | None = None  # the column whose amounts this one adds up
-    side: str | None = None  # a party: "seller" or "buyer" (:mod:`._parties`)
-    prior: float = 0.0  # a party: how strongly its layout convention names it
+    side: str | None = None  # a party: "seller" or "buyer" (:mod:`._parties`); a fact: its role (:mod:`._statements`)
+    prior: float = 0.0  # a party or a fact: how strongly its convention names it
 
     def label_text(self) -> str:
         """The labels as the model sees them: ``row / column / own``."""
@@ -248,6 +249,16 @@ def _line_sums(cands: list[Candidate]) -> None:
                 c.sums = f"sum of the {len(members)} amounts under {text!r}"
 
 
+def fact_candidates(document: Document, source: SourceText, roles: set[str]) -> list[Candidate]:
+    """The facts of a company report for ``roles`` (:mod:`._statements`), as candidates of kind ``fact``."""
+    out = []
+    for i, f in enumerate(report_facts(document, source, roles)):
+        out.append(Candidate(
+            id=f"f{i + 1}", kind="fact", value=f.value, printed=f.printed, page=f.page, box=f.box,  # type: ignore[arg-type]
+            quote=f.quote, order=i, rel_y=0.0, labels=[Label("row", f.how)], side=f.role, prior=f.prior))
+    return out
+
+
 def collect_candidates(document: Document, source: SourceText, hints: LocaleHints,
                        layout: Layout | None = None) -> list[Candidate]:
     """Every amount, date, identifier and party name of ``document`` whose quote is found in ``source``."""
@@ -261,4 +272,4 @@ def collect_candidates(document: Document, source: SourceText, hints: LocaleHint
     return out
 
 
-__all__ = ["Candidate", "CandidateKind", "Label", "collect_candidates"]
+__all__ = ["Candidate", "CandidateKind", "Label", "collect_candidates", "fact_candidates"]

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.extraction._candidates import Candidate
 from pipeline.extraction._labels import page_role
 from pipeline.extraction._meaning import FieldMeaning
+from pipeline.extraction._statements import FACT_ROLES
 from pipeline.extraction._ranking import (
     PARTY_ROLES,
     FieldRanking,
@@ -61,6 +62,8 @@ class CandidateOptions(BaseModel):
     settle_score: float = Field(default=0.8, description="a best candidate at least this good ...")
     margin: float = Field(default=0.3, description="... and this far ahead of the next value is taken by rule")
     window: float = Field(default=0.8, description="candidates offered are within this of the best score")
+    fact_settle_score: float = Field(default=0.75, description="a report fact this sure ...")
+    fact_margin: float = Field(default=0.1, description="... and this far ahead of the next value is taken by rule")
     ask_model: bool = Field(default=True, description="False: undecided fields take their best candidate")
 
 
@@ -96,7 +99,7 @@ class Plan:
 
 def uses_candidates(meaning: FieldMeaning) -> bool:
     """Whether a field is chosen among typed candidates (amounts, dates, identifiers)."""
-    if meaning.kind in CANDIDATE_KINDS:
+    if meaning.kind in CANDIDATE_KINDS or meaning.role in FACT_ROLES:
         return True
     return meaning.kind == "text" and (page_role(meaning.role, meaning.kind) is not None or meaning.role in PARTY_ROLES
                                        or bool(_ID_NAME_RE.search(meaning.name.casefold())))
@@ -124,7 +127,10 @@ def make_plan(fields: dict[str, FieldMeaning], candidates: list[Candidate], opts
     decisions: dict[str, Decision] = {}
     undecided: dict[str, list[Ranked]] = {}
     for name, ranking in rankings.items():
-        settle(ranking, min_score=opts.min_score, settle_score=opts.settle_score, margin=opts.margin)
+        if ranking.role in FACT_ROLES:  # a report convention's prior: the next value rarely comes close
+            settle(ranking, min_score=opts.min_score, settle_score=opts.fact_settle_score, margin=opts.fact_margin)
+        else:
+            settle(ranking, min_score=opts.min_score, settle_score=opts.settle_score, margin=opts.margin)
         d = Decision(field=name, kind=ranking.kind, ranked=list(ranking.ranked), role=ranking.role)
         if ranking.settled is not None:
             d.chosen, d.how, d.by_rule = ranking.settled, ranking.rule or "settled by rule", True

@@ -148,6 +148,55 @@ _CONCEPTS: dict[str, Concept] = {
                   r"\bper\b", r"\bquantity\b", r"\bqty\b", *_STATEMENT_LINES),
         vetoes=(_EXCL,),  # "Summe ohne Umsatzsteuer" is no total
     ),
+    # Facts of a company's reports (:mod:`._statements`): statement lines, the registrant, the period, headcount.
+    "revenue": Concept(
+        strong=(r"\brevenues?\b", r"\bnet sales\b", r"\bturnover\b", r"\bumsatz\w*", r"\bumsatzerloese\b",
+                r"\bchiffre d affaires\b", r"\bomzet\b", r"\bingresos\b", r"\bricavi\b", r"\bprzychody\b"),
+        weak=(r"\bsales\b",), kinds=("amount", "number"),
+        negative=(r"\bper share\b", r"\beps\b", r"\bgrowth\b", r"\bmargin\b", r"\bcost\b"),
+    ),
+    "net_income": Concept(
+        strong=(r"\bnet (?:income|earnings|profit|loss|result)\b", r"\bjahresueberschuss\b", r"\bnettogewinn\b",
+                r"\bresultat net\b", r"\bbenefice net\b", r"\bnettowinst\b", r"\bbeneficio neto\b",
+                r"\butile netto\b", r"\bzysk netto\b", r"\bbottom line\b"),
+        weak=(r"\bearnings\b", r"\bprofit\b", r"\bincome\b"), kinds=("amount", "number"),
+        negative=(r"\bper share\b", r"\beps\b", r"\bmargin\b", r"\bgross\b", r"\boperating\b", r"\bbefore\b"),
+    ),
+    "total_assets": Concept(
+        strong=(r"\btotal assets\b", r"\bbilanzsumme\b", r"\btotal (?:de l )?actif\b", r"\btotale attivo\b",
+                r"\btotaal activa\b", r"\bactivo total\b", r"\bsuma aktywow\b"),
+        weak=(r"\bassets\b",), kinds=("amount", "number"),
+        negative=(r"\bcurrent\b", r"\bnet assets\b", r"\bintangible\b", r"\bfixed\b"),
+    ),
+    "eps_diluted": Concept(
+        strong=(r"\bdiluted\b", r"\bverwaessert\w*", r"\bdilue\b"),
+        weak=(r"\beps\b", r"\bper share\b", r"\bearnings per\b", r"\bje aktie\b", r"\bpar action\b"),
+        kinds=("amount", "number"), negative=(r"\bbasic\b", r"\bshares\b", r"\bweighted\b"),
+    ),
+    "eps_basic": Concept(
+        strong=(r"\bbasic\b.*\b(?:eps|per share|earnings)\b", r"\b(?:eps|per share)\b.*\bbasic\b",
+                r"\bunverwaessert\w*"),
+        weak=(), kinds=("amount", "number"), negative=(r"\bdiluted\b", r"\bshares\b", r"\bweighted\b"),
+    ),
+    "employees": Concept(
+        strong=(r"\bemployees?\b", r"\bheadcount\b", r"\bworkforce\b", r"\bstaff\b", r"\bmitarbeiter\w*",
+                r"\bbeschaeftigte\w*", r"\bsalaries\b", r"\beffectif\w*", r"\bwerknemers\b", r"\bempleados\b",
+                r"\bdipendenti\b", r"\bpracownik\w*", r"\bfull time equivalents?\b", r"\bfte\b"),
+        weak=(r"\bpeople\b",), kinds=("number",), negative=(r"\bcost\w*", r"\bexpense\w*", r"\bcompensation\b"),
+    ),
+    "registrant": Concept(
+        strong=(r"\bregistrant\b", r"\bcompany name\b", r"\bname of the (?:company|registrant|issuer|reporting)\b",
+                r"\bentity name\b", r"\breporting (?:company|entity)\b", r"\bfiler\b", r"\bunternehmen\w*",
+                r"\braison sociale\b"),
+        weak=(r"\bcompany\b", r"\bcorporation\b", r"\bissuer\b"), kinds=("text",),
+    ),
+    "period_end": Concept(
+        strong=(r"\bperiod (?:end|ended|ending)\b", r"\bfiscal (?:year|period|quarter)\b", r"\byear end\w*",
+                r"\bbalance sheet date\b", r"\breporting (?:date|period)\b", r"\bstichtag\b",
+                r"\bend of the (?:period|year|quarter)\b", r"\bquarter end\w*", r"\bgeschaeftsjahr\w*",
+                r"\bexercice\b", r"\bcloture\b"),
+        weak=(r"\bperiod\b",), kinds=("date", "datetime"),
+    ),
 }
 _STRONG_NAME, _WEAK_NAME, _STRONG_DESC, _WEAK_DESC = 3.0, 1.0, 2.0, 0.5
 
@@ -166,6 +215,14 @@ GLOSSES: dict[str, str] = {
     "seller": "name of the seller, supplier or vendor company issuing the invoice",
     "buyer": "name of the buyer, customer billed, recipient of the invoice",
     "currency": "currency code of the amounts",
+    "revenue": "total revenue or net sales of a company for the period",
+    "net_income": "net income or net earnings of a company for the period, profit after tax",
+    "total_assets": "total assets on the balance sheet",
+    "eps_diluted": "diluted earnings per share",
+    "eps_basic": "basic earnings per share",
+    "employees": "number of employees of the company, headcount",
+    "registrant": "legal name of the company filing the report",
+    "period_end": "end date of the fiscal period the report covers",
 }
 
 

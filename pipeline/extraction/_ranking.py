@@ -25,6 +25,7 @@ from pipeline.extraction._candidates import Candidate, Label
 from pipeline.extraction._identifiers import iban_shaped, looks_like_vat_id, valid_iban
 from pipeline.extraction._labels import LabelFit, Role, fit, generic_fit, page_role, prepare_label
 from pipeline.extraction._meaning import FieldMeaning
+from pipeline.extraction._statements import FACT_ROLES
 
 _WEIGHTS = {"own": 1.0, "row": 0.9, "column": 0.85, "after": 0.6}
 _FAR = 0.8  # a row or column label with other values in between
@@ -155,6 +156,8 @@ _KIND_OF = {"amount": "amount", "number": "amount", "percentage": None, "date": 
 def rank_field(meaning: FieldMeaning, candidates: list[Candidate]) -> FieldRanking:
     """The candidates of the field's kind, grouped by value and scored, best first."""
     name, kind, description = meaning.name, meaning.kind, meaning.description
+    if meaning.role in FACT_ROLES:
+        return _rank_facts(meaning, candidates)
     if meaning.role in PARTY_ROLES and kind == "text":  # seller/buyer: the party candidates of that side
         parties = [Ranked(c, c.prior, c.labels[0].text if c.labels else "") for c in candidates
                    if c.kind == "party" and c.side == meaning.role]
@@ -181,6 +184,34 @@ def rank_field(meaning: FieldMeaning, candidates: list[Candidate]) -> FieldRanki
                 g.same_value.append(c.id)
     ranked = sorted(groups.values(), key=lambda r: (-r.score, r.candidate.order))
     return FieldRanking(field=name, kind=kind, role=role.name if role else None, ranked=ranked)
+
+
+def _rank_facts(meaning: FieldMeaning, candidates: list[Candidate]) -> FieldRanking:
+    """A report fact's candidates grouped by value: the best prior, raised a little by each other page printing
+    the same value (a statement line repeated in the discussion)."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        if c.kind == "fact" and c.side == meaning.role:
+            groups.setdefault(_value_key(c), []).append(c)
+    ranked = []
+    for members in groups.values():
+        best = max(members, key=lambda c: (c.prior, -c.order))
+        pages = {c.page for c in members} - {best.page}
+        score = best.prior + min(0.15, 0.05 * len(pages))
+        ranked.append(Ranked(best, round(score, 3), best.labels[0].text if best.labels else "",
+                             [c.id for c in members if c is not best]))
+    if meaning.role in _WHOLE_ROLES and ranked:  # the group's total is at least any part's (segments, subsidiaries)
+        top = max(r.score for r in ranked)
+        near = [r for r in ranked if r.score >= top - 0.1 and isinstance(r.candidate.value, Decimal)]
+        if len(near) > 1:
+            largest = max(near, key=lambda r: abs(r.candidate.value))  # type: ignore[arg-type]
+            largest.score = round(largest.score + 0.1, 3)
+            largest.why += "; the largest of the close candidates"
+    ranked.sort(key=lambda r: (-r.score, r.candidate.order))
+    return FieldRanking(field=meaning.name, kind=meaning.kind, role=meaning.role, ranked=ranked)
+
+
+_WHOLE_ROLES = frozenset({"revenue", "total_assets", "employees"})
 
 
 def apply_arithmetic(rankings: dict[str, FieldRanking], top: int = 6, bonus: float = 0.5) -> str | None:

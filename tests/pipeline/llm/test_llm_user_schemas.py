@@ -56,8 +56,14 @@ def dead_endpoint() -> LLMClient:
     ("delivery_date", "date", "", None),
     ("shipping_cost", "amount", "", None),
     ("notes", "text", "", None),
-    ("net_income", "amount", "", None),  # a statement line, not an invoice's net
-    ("total_assets", "amount", "", None),
+    ("net_income", "amount", "", "net_income"),  # a statement line, not an invoice's net
+    ("total_assets", "amount", "", "total_assets"),
+    ("umsatzerloese", "amount", "", "revenue"),
+    ("dilutedEPS", "amount", "", "eps_diluted"),
+    ("basic_eps", "amount", "", "eps_basic"),
+    ("headcount", "number", "", "employees"),
+    ("registrant", "text", "", "registrant"),
+    ("fiscal_year_end", "date", "", "period_end"),
 ])
 def test_fields_are_understood_by_meaning_not_spelling(name: str, kind: str, description: str,
                                                       role: str | None) -> None:
