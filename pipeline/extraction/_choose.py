@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.extraction._candidates import Candidate
 from pipeline.extraction._labels import page_role
 from pipeline.extraction._meaning import FieldMeaning
-from pipeline.extraction._statements import FACT_ROLES
 from pipeline.extraction._ranking import (
     PARTY_ROLES,
     FieldRanking,
@@ -36,6 +35,7 @@ from pipeline.extraction._ranking import (
     rank_field,
     settle,
 )
+from pipeline.extraction._statements import FACT_ROLES
 from pipeline.llm.prompts import DATA_RULES, document_block
 from pipeline.values import parse_currency
 

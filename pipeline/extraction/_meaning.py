@@ -2,7 +2,8 @@
 
 A field's *meaning* is one of the roles of :mod:`._labels` (``total``, ``untaxed``, ``tax``, ``due_payable``,
 ``doc_number``, ``issue_date``, ``due_date``, ``vat_id``, ``iban``, ``customer_number``, ``seller``,
-``buyer``, ``currency``) or none. It is found from, in this order of weight:
+``buyer``, ``currency``), one of a company report's facts (``revenue``, ``net_income``, ``total_assets``,
+``eps_diluted``, ``eps_basic``, ``employees``, ``registrant``, ``period_end``: :mod:`._statements`), or none. It is found from, in this order of weight:
 
 1. the words of the field's name (``grand_total``, ``montantTTC``, ``rechnungsnummer`` split and folded:
    umlauts transliterated, accents dropped),
