@@ -68,8 +68,9 @@ def main() -> None:
     from pipeline.parsing import parse
 
     gold: dict[str, Any] = {}
-    for part in sorted(GOLD.glob("gold*.json")):
-        gold.update(json.loads(part.read_text(encoding="utf-8")))
+    for part in sorted(GOLD.glob("gold*.json")):  # a filing read twice keeps its first reading
+        for name, entry in json.loads(part.read_text(encoding="utf-8")).items():
+            gold.setdefault(name, entry)
     every = sorted(PDFS.glob("*.pdf"))
     # Halves by position in the whole sorted list, so a filing keeps its half whatever is read so far.
     half_of = {p.name: "dev" if i % 2 == 0 else "held-out" for i, p in enumerate(every)}

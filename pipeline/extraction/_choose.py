@@ -62,7 +62,7 @@ class CandidateOptions(BaseModel):
     settle_score: float = Field(default=0.8, description="a best candidate at least this good ...")
     margin: float = Field(default=0.3, description="... and this far ahead of the next value is taken by rule")
     window: float = Field(default=0.8, description="candidates offered are within this of the best score")
-    fact_settle_score: float = Field(default=0.75, description="a report fact this sure ...")
+    fact_settle_score: float = Field(default=0.7, description="a report fact this sure ...")
     fact_margin: float = Field(default=0.1, description="... and this far ahead of the next value is taken by rule")
     ask_model: bool = Field(default=True, description="False: undecided fields take their best candidate")
 

@@ -27,6 +27,7 @@ its convention names it. Ranking and settling are :mod:`._ranking`'s and :mod:`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -70,12 +71,13 @@ _TEXT_ROW = re.compile(r"^([A-Za-z][^$()]{2,120}?)\s+((?:\$?\s*\(?-?\d[\d,]*(?:\
 _NOT_CONSOLIDATED = re.compile(r"(?i)\b(?:obligor|guarantors?|guarantee|issuer and guarantors?|parent company(?: only)?|"
                                r"condensed financial information of (?:the )?registrant|summarized financial information|"
                                r"segment|quarterly (?:financial )?(?:data|results)|unaudited quarterly)\b")
-_SCALE_RE = re.compile(r"(?i)(?:\(|\bin\s+|\$\s*in\s+|^\s*)(millions|thousands|billions)\b")
-_SCALES = {"thousands": Decimal(1000), "millions": Decimal(1000000), "billions": Decimal(1000000000)}
+_SCALE_RE = re.compile(r"(?i)(?:\(|\bin\s+|\$\s*in\s+|^\s*)(?:(?:US|U\.S\.)?\$\s*|dollars\s+)?"
+                       r"(millions?|thousands?|billions?)\b")
+_SCALES = {"thousand": Decimal(1000), "million": Decimal(1000000), "billion": Decimal(1000000000)}
 _YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?!\d)")
 _PER_SHARE_RE = re.compile(r"(?i)\bper (?:common |ordinary )?share\b|\beps\b")
 _NUMBER_RE = re.compile(r"^\(?-?\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?$")
-_COVER_NAME = re.compile(r"(?i)\(?\s*exact name of (?:the )?registrant as specified in its charter")
+_COVER_NAME = re.compile(r"(?i)\(?\s*exact name of (?:the )?registrant as specified in (?:its )?charter")
 _COVER_PERIOD = re.compile(r"(?i)\bfor the (?:fiscal |quarterly )?(?:year|quarter|quarterly period|period)\s+ended\b")
 _PERIOD = re.compile(r"(?i)\b(?:quarter|year|months|period|weeks)\s+ended\b")
 _LEGAL = re.compile(r"(?:[A-Z0-9][\w.&'-]*[ ,]+){0,4}?(?:Inc\.?|INC\.?|Incorporated|INCORPORATED|Corporation|"
@@ -97,6 +99,7 @@ _HEADCOUNT_WHOLE = re.compile(r"(?i)\b(?:as of|at the end of|at (?:january|febru
                               r"august|september|october|november|december)|in total|total of|worldwide|globally)\b")
 _HEADCOUNT_PART = re.compile(r"(?i)\b(?:segment|division|of whom|of which|\d+ ?%|percent|outside|located in|constitut\w*|"
                              r"in the (?:u\.s\.|united states)|union|represented by)\b")
+_PEOPLE_WORDS = re.compile(r"(?i)employ|workforce|headcount|associates|team members|colleagues")
 _PEOPLE_SECTION = re.compile(r"(?i)\b(?:employees|human capital|people|workforce|our team|associates)\b")
 
 
@@ -127,6 +130,7 @@ class _Context:
     per_share: bool  # a per-share heading seen above the row ("Diluted" alone is then EPS)
     element: int
     period: str | None = None  # what the first period column covers: "quarter" or "year"
+    current: int = 0  # the value column of the current period
 
 
 def _number(cell: str) -> Decimal | None:
@@ -143,7 +147,7 @@ def _number(cell: str) -> Decimal | None:
 
 def _tokens(cell: str) -> list[str]:
     """The figures of one cell: a merged cell ("4,756 $ 4,822 $") holds two columns."""
-    return [t for t in re.split(r"\s+|\$", cell) if t and t not in ("(", ")")]
+    return [t for t in re.split(r"\s+", cell.replace("$", "")) if t and t not in ("(", ")")]
 
 
 def _line_role(label: str, per_share_context: bool) -> tuple[str, float] | None:
@@ -203,9 +207,16 @@ class _Reader:
 
     def lines(self) -> None:
         ctx: _Context | None = None
+        prev_table: int | None = None
         for i, el in enumerate(self.doc.elements):
             if el.kind is ElementKind.TABLE and el.table is not None and el.table.rows:
-                ctx = self._context(i, el)
+                between = self.doc.elements[prev_table + 1:i] if prev_table is not None else []
+                if ctx is not None and ctx.page == el.page and not any(
+                        b.kind is ElementKind.HEADING or _YEAR_RE.search(b.text) and len(b.text) <= 80 for b in between):
+                    ctx = dataclasses.replace(ctx, element=i)  # the same statement, split by the parser
+                else:
+                    ctx = self._context(i, el)
+                prev_table = i
                 for r_i, row in enumerate(el.table.rows):
                     self._row(ctx, [c or "" for c in row], el, r_i)
             elif ctx is not None and el.page == ctx.page and (m := _TEXT_ROW.match(el.text.strip())):
@@ -222,11 +233,14 @@ class _Reader:
         text = "\n".join(context)
         scale_m = next((m for t in context if (m := _SCALE_RE.search(t))), None) or _SCALE_RE.search(
             self._page_text(el.page))
-        years = [int(y) for t in [a.text for a in reversed(above[:4])] + top for y in _YEAR_RE.findall(t)]
+        # Year headers: the table's top rows and short lines just above it (not prose that mentions years).
+        years = [int(y) for t in [a.text for a in reversed(above[:4]) if len(a.text) <= 80] + top
+                 for y in _YEAR_RE.findall(t)]
         return _Context(
             page=el.page, titled=bool(_STATEMENT_TITLE.search(re.sub(r"\s+", "", text).casefold())), partial=bool(_NOT_CONSOLIDATED.search(text)),
-            scale_word=scale_m.group(1).casefold() if scale_m else None,
-            oldest_first=len(years) >= 2 and years[0] < years[-1], per_share=bool(_PER_SHARE_RE.search(text)),
+            scale_word=scale_m.group(1).casefold().rstrip("s") + "s" if scale_m else None,
+            oldest_first=len(years) >= 2 and years[0] < years[-1],
+            current=years.index(max(years)) if len(years) >= 2 and years[0] < max(years) else 0, per_share=bool(_PER_SHARE_RE.search(text)),
             element=index, period=_period_kind("\n".join(top + [a.text for a in reversed(above)])))
 
     def _row(self, ctx: _Context, cells: list[str], el: Element, r_i: int | None) -> None:
@@ -243,7 +257,8 @@ class _Reader:
                    if v is not None]
         if not numbers:
             return
-        printed, value = numbers[-1] if ctx.oldest_first else numbers[0]
+        # The current period's column: the first of the latest year ("2022 2023 | 2022 2023": the second).
+        printed, value = numbers[min(ctx.current, len(numbers) - 1)]
         if role in PER_SHARE and not re.search(r"\.\d{2}", printed):
             return  # per-share figures are printed in cents; a whole number under "Diluted" is a share count
         if role not in PER_SHARE and ctx.per_share and re.search(r"\.\d{2}$", printed):
@@ -257,9 +272,9 @@ class _Reader:
                 prior -= 0.2
                 how += ", no scale printed"
             else:
-                value = value * _SCALES[ctx.scale_word]
+                value = value * _SCALES[ctx.scale_word.rstrip("s")]
                 how += f", in {ctx.scale_word}"
-        how += ", last column (years oldest first)" if ctx.oldest_first else ", first column"
+        how += f", column {ctx.current + 1} (the latest year's first)" if ctx.current else ", first column"
         box = el.bbox
         boxes = el.table.row_boxes if el.table is not None else None
         if boxes and r_i is not None and r_i < len(boxes):
@@ -297,7 +312,7 @@ class _Reader:
                          if not _NOT_REGISTRANT.search(m.group(0)))
         for name, n in counts.most_common(2):
             q = self._quote(name)
-            if q and len(name.split()) >= 2:
+            if q and len(name.split()) >= 2 and not re.fullmatch(r"(?i)the (?:company|corporation)", name):
                 el = next(el for el, ln in lines if name in ln)
                 self.out.append(Fact("registrant", name, name, el.page, el.bbox, q, 0.45 + min(0.2, 0.05 * n),
                                      f"a company with a legal form, printed {n}x on the first pages"))
@@ -319,7 +334,7 @@ class _Reader:
     def headcount(self) -> None:
         seen = 0
         for el in self.doc.elements:
-            if el.kind is ElementKind.TABLE or "employ" not in el.text.casefold() and "associates" not in el.text:
+            if el.kind is ElementKind.TABLE or not _PEOPLE_WORDS.search(el.text):
                 continue
             section = " ".join(el.heading_path[-3:])
             in_section = bool(_PEOPLE_SECTION.search(section))
@@ -340,7 +355,7 @@ class _Reader:
                 if _HEADCOUNT_WHOLE.search(whole_sentence):
                     prior += 0.1
                 # A breakdown after the count ("..., of whom 52,000 were full-time") is of the count: not a part.
-                after = re.split(r"(?i)\b(?:of whom|of which|including)\b", el.text[m.end():stop if stop >= 0 else None])[0]
+                after = re.split(r"(?i)\b(?:of whom|of which|including|with)\b", el.text[m.end():stop if stop >= 0 else None])[0]
                 if _HEADCOUNT_PART.search(el.text[start:m.start()] + " " + after) or start in counted:
                     prior -= 0.3  # a part of the workforce, or a breakdown after the sentence's total
                 counted.add(start)
@@ -387,7 +402,7 @@ def field_scale(description: str) -> Decimal:
     """The unit a field's description asks for: "in millions of USD" -> 1,000,000; otherwise 1."""
     m = re.search(r"(?i)\b(?:in|of)\s+(?:usd\s+|\$\s*|dollars\s+)?(millions|thousands|billions)\b|"
                   r"\((millions|thousands|billions)\)", description)
-    return _SCALES[(m.group(1) or m.group(2)).casefold()] if m else Decimal(1)
+    return _SCALES[(m.group(1) or m.group(2)).casefold().rstrip("s")] if m else Decimal(1)
 
 
 __all__ = ["FACT_ROLES", "Fact", "field_scale", "report_facts"]
