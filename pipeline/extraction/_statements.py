@@ -86,6 +86,8 @@ _LEGAL = re.compile(r"(?:[A-Z0-9][\w.&'-]*[ ,]+){0,4}?(?:Inc\.?|INC\.?|Incorpora
 # Names on a cover that are not the registrant: the exchanges its securities trade on, the regulator.
 _NOT_REGISTRANT = re.compile(r"(?i)\b(?:exchange|nasdaq|commission|trust company|transfer agent|documents|filer|"
                              r"growth company|reporting company|incorporated by)\b")
+_TICKER_NAME = re.compile(r"(?:^|[–—]\s*|-\s+|\.\s+|\)\s+)([A-Z][\w.&,' ]{1,60}?)\s*\((?:NYSE|NASDAQ|Nasdaq|"
+                          r"NYSE American|ASX|LSE|TSX)\s*:\s*[A-Z.]{1,6}\b")
 _FILE_NUMBER = re.compile(r"(?i)\bcommission file (?:number|no)\b")
 _HEADCOUNT = re.compile(
     r"(?i)(?:approximately|about|over|more than|nearly|roughly|had|employ(?:ed|s)?|of|total of)\s+"
@@ -308,6 +310,15 @@ class _Reader:
                         self.out.append(Fact("registrant", nxt, nxt, el.page, el.bbox, q, 0.9,
                                              "the name after the cover's commission file number"))
                 break
+        for el, ln in lines:  # a release names its company with its ticker: "Johnson & Johnson (NYSE: JNJ)"
+            if el.page > 2 or (m := _TICKER_NAME.search(ln)) is None:
+                continue
+            name = m.group(1).strip(" ,")
+            q = self._quote(name)
+            if q and not _NOT_REGISTRANT.search(name):
+                self.out.append(Fact("registrant", name, name, el.page, el.bbox, q, 0.8,
+                                     "the company named with its ticker"))
+            break
         counts = Counter(m.group(0).strip(" ,") for el, ln in lines if el.page <= 2 for m in _LEGAL.finditer(ln)
                          if not _NOT_REGISTRANT.search(m.group(0)))
         for name, n in counts.most_common(2):

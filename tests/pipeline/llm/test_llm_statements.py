@@ -147,3 +147,18 @@ def test_a_report_with_no_statements_returns_nothing_rather_than_a_guess() -> No
     assert res.data is not None
     assert res.data.sales is None and res.data.profit is None and res.data.eps_diluted is None
     assert res.data.registrant == "NORTHWIND TRADERS, INC."
+
+
+def test_a_release_names_its_company_with_its_ticker_and_its_quarter_column_by_the_year_headers() -> None:
+    d = doc(text("Springfield, Ohio (May 2, 2024) – Acme Widgets (NYSE: ACW) today reported results for its fourth "
+                 "quarter."),
+            text("Condensed Consolidated Statements of Income", page=2, kind=ElementKind.HEADING),
+            text("Three Months Ended June 30, Twelve Months Ended June 30,", page=2),
+            text("($ million, except per share amounts) 2023 2024 2023 2024", page=2),
+            table([["Net sales", "3,909", "3,673", "14,544", "14,694"]], page=2, header_rows=0),
+            text("Income before income taxes 216 252 1,115 1,251", page=2),
+            table([["Net income attributable to Acme Widgets", "109", "181", "805", "1,048"]], page=2, header_rows=0))
+    found = facts(d)
+    assert found["registrant"][0][0] == "Acme Widgets"
+    assert found["revenue"][0][0] == Decimal("3673000000")  # the quarter of the latest year, "$ million"
+    assert found["net_income"][0][0] == Decimal("181000000")  # the parser split the statement: same columns
