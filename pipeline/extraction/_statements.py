@@ -133,6 +133,7 @@ class _Context:
     element: int
     period: str | None = None  # what the first period column covers: "quarter" or "year"
     current: int = 0  # the value column of the current period
+    adjusted: bool = False  # under a row announcing adjusted (non-GAAP) measures
 
 
 def _number(cell: str) -> Decimal | None:
@@ -251,21 +252,32 @@ class _Reader:
             ctx.per_share = True
         elif re.search(r"(?i)\bshares\b|\bweighted\b", label):
             ctx.per_share = False  # the share counts follow: "Diluted 482,167" is no EPS
+        per_cell = [[(t, v) for t in _tokens(c) for v in [_number(t)] if v is not None]
+                    for c in cells[cells.index(label) + 1:]]
+        per_cell = [c for c in per_cell if c]
+        numbers = [n for c in per_cell for n in c]
+        if not per_cell and re.search(r"(?i)\badjusted\b|\bnon[- ]gaap\b", label):
+            ctx.adjusted = True  # "(1) Adjusted earnings before ...": the rows below are non-GAAP measures
         found = _line_role(label, ctx.per_share)
-        if found is None:
+        if found is None and per_cell and len(per_cell[0]) >= 2:
+            # Rows the parser stacked into one ("Sales to customers Cost of products sold | 23,706 7,765 | ..."):
+            # a label that begins with a line's name is that line, and its figures are each cell's first.
+            words = label.split()
+            for n in range(2, len(words)):
+                if (hit := _line_role(" ".join(words[:n]), ctx.per_share)) is not None:
+                    found, label = (hit[0], hit[1] - 0.1), " ".join(words[:n])
+                    numbers = [c[0] for c in per_cell]
+                    break
+        if found is None or not numbers:
             return
         role, weight = found
-        numbers = [(t, v) for c in cells[cells.index(label) + 1:] for t in _tokens(c) for v in [_number(t)]
-                   if v is not None]
-        if not numbers:
-            return
         # The current period's column: the first of the latest year ("2022 2023 | 2022 2023": the second).
         printed, value = numbers[min(ctx.current, len(numbers) - 1)]
         if role in PER_SHARE and not re.search(r"\.\d{2}", printed):
             return  # per-share figures are printed in cents; a whole number under "Diluted" is a share count
         if role not in PER_SHARE and ctx.per_share and re.search(r"\.\d{2}$", printed):
             return  # "Net income attributable to X 3.63" under a per-share heading: a per-share figure
-        prior = weight + (0.3 if ctx.titled else 0.0) - (0.4 if ctx.partial else 0.0)
+        prior = weight + (0.3 if ctx.titled else 0.0) - (0.4 if ctx.partial else 0.0) - (0.5 if ctx.adjusted else 0.0)
         if self.period is not None and ctx.period is not None:  # a quarterly report's figures are the quarter's
             prior += 0.15 if ctx.period == self.period else -0.15
         how = f"row {label.strip()!r}" + (" of a statement" if ctx.titled else "")
