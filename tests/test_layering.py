@@ -37,7 +37,7 @@ LAYERS: list[set[str]] = [
     {"pipeline.report"},
     {"pipeline.config"},
     {"pipeline.compose"},
-    {"pipeline.adapters", "pipeline.evaluation"},
+    {"pipeline.adapters", "pipeline.evaluation", "pipeline.serve"},
     {"pipeline.cli"},
     {"pipeline", "pipeline.__main__"},
 ]

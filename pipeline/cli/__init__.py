@@ -22,7 +22,7 @@ from pipeline.cli._errors import (
 )
 
 # Subcommand modules, in the order --help lists them.
-_COMMANDS = ["parse", "ingest", "index", "search", "extract", "batch", "ask", "eval"]
+_COMMANDS = ["parse", "ingest", "index", "search", "extract", "batch", "ask", "serve", "eval"]
 
 
 def build_parser() -> argparse.ArgumentParser:
