@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import re
-from typing import TYPE_CHECKING
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipeline.serve._errors import ServeError
 from pipeline.serve._guards import check_upload_size, confined
@@ -24,7 +29,7 @@ _CHUNK = 1 << 20
 
 async def read_upload(file: UploadFile, limit: int) -> tuple[bytes, str]:
     """The upload's bytes (refused past ``limit`` without reading the rest) and its file name."""
-    name = os.path.basename(file.filename or "upload")
+    name = safe_name(file.filename)
     parts: list[bytes] = []
     size = 0
     while chunk := await file.read(_CHUNK):
@@ -34,6 +39,12 @@ async def read_upload(file: UploadFile, limit: int) -> tuple[bytes, str]:
     if size == 0:
         raise ServeError("the upload is empty", reason="empty", status=422, source=name)
     return b"".join(parts), name
+
+
+def safe_name(filename: str | None) -> str:
+    """The upload's file name without any folder (never ``..`` or empty)."""
+    name = os.path.basename((filename or "").replace("\\", "/").replace("\0", ""))
+    return name if name not in ("", ".", "..") else "upload"
 
 
 def data_url_bytes(data: str, limit: int, name: str) -> bytes:
@@ -65,10 +76,45 @@ def parse_bytes(state: ServerState, data: bytes, name: str) -> Document:
     return Parser(parse_options(state)).parse_bytes(data, source=name)
 
 
+def parse_file(state: ServerState, path: Path) -> Document:
+    from pipeline.parsing import Parser
+
+    return Parser(parse_options(state)).run(path)
+
+
+@contextlib.contextmanager
+def upload_as_file(state: ServerState, data: bytes, name: str) -> Iterator[Path]:
+    """The upload written to a private folder under the state directory, for the ``with`` block.
+
+    Extraction reads a PDF's words and attached e-invoice XML from the document's file: a document parsed from
+    bytes alone has neither, and its fields come out worse. So uploads to extract are files while they are
+    extracted, then removed."""
+    uploads = state.serve.state_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="upload-", dir=uploads))
+    path = folder / safe_name(name)
+    try:
+        path.write_bytes(data)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def renamed(record: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """``record`` with the temporary file's path ``old`` replaced by the upload's name ``new``."""
+    if record.get("source") == old:
+        record["source"] = new
+    for error in record.get("errors") or []:
+        if isinstance(error, dict) and error.get("source") == old:
+            error["source"] = new
+    return record
+
+
 def parse_path(state: ServerState, path: str) -> Document:
     from pipeline.parsing import Parser
 
     return Parser(parse_options(state)).run(confined(path, state.serve.allowed_roots))
 
 
-__all__ = ["data_url_bytes", "parse_bytes", "parse_options", "parse_path", "read_upload"]
+__all__ = ["data_url_bytes", "parse_bytes", "parse_file", "parse_options", "parse_path", "read_upload", "renamed",
+           "safe_name", "upload_as_file"]

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.serve._errors import ServeError
 from pipeline.serve._guards import schema_model
-from pipeline.serve._inputs import data_url_bytes, parse_bytes
-from pipeline.serve._routes import AskRequest, answer_question, extract_record, state_of
+from pipeline.serve._inputs import data_url_bytes, safe_name
+from pipeline.serve._routes import AskRequest, answer_question, extract_upload, state_of
 
 if TYPE_CHECKING:
     from pipeline.qa import Answer
@@ -133,10 +133,9 @@ async def _extraction(state: ServerState, fmt: dict[str, Any], file: dict[str, A
                       ) -> tuple[str, dict[str, Any], dict[str, int]]:
     spec = fmt.get("json_schema") or {}
     model = schema_model(spec, max_bytes=state.serve.max_schema_bytes, max_depth=state.serve.max_schema_depth)
-    name = str(file.get("filename") or "upload")
+    name = safe_name(str(file.get("filename") or ""))
     data = data_url_bytes(str(file.get("file_data") or ""), state.serve.max_upload_bytes, name)
-    record = await state.work.run(lambda: extract_record(state, model, parse_bytes(state, data, name)),
-                                  timeout=state.serve.request_timeout)
+    record = await state.work.run(lambda: extract_upload(state, model, data, name), timeout=state.serve.request_timeout)
     usage = record.get("usage") or {}
     tokens = {"prompt_tokens": int(usage.get("prompt_tokens") or 0),
               "completion_tokens": int(usage.get("completion_tokens") or 0)}

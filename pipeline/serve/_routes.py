@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from pipeline.protocols import SearchMode
 from pipeline.serve._errors import ServeError
 from pipeline.serve._guards import confined, schema_model
-from pipeline.serve._inputs import parse_bytes, parse_path, read_upload
+from pipeline.serve._inputs import parse_bytes, parse_file, parse_path, read_upload, renamed, upload_as_file
 from pipeline.serve._jobs import Job, JobRequest, JobRunner
 
 if TYPE_CHECKING:
@@ -102,8 +102,16 @@ async def extract(request: Request, file: UploadFile | None = File(None), path: 
     model = state.schema(schema_name) if schema_name else schema_model(
         json_schema or "", max_bytes=state.serve.max_schema_bytes, max_depth=state.serve.max_schema_depth)
     data, name = await _document(state, file, path)
-    return await state.work.run(lambda: extract_record(state, model, _parse(state, data, name)),
-                                timeout=state.serve.request_timeout)
+    if data is None:
+        return await state.work.run(lambda: extract_record(state, model, parse_path(state, name)),
+                                    timeout=state.serve.request_timeout)
+    return await state.work.run(lambda: extract_upload(state, model, data, name), timeout=state.serve.request_timeout)
+
+
+def extract_upload(state: ServerState, model: type[BaseModel], data: bytes, name: str) -> dict[str, Any]:
+    """The record of an uploaded document, named by its file name."""
+    with upload_as_file(state, data, name) as path:
+        return renamed(extract_record(state, model, parse_file(state, path)), str(path), name)
 
 
 def extract_record(state: ServerState, model: type[BaseModel], document: Document) -> dict[str, Any]:
@@ -230,4 +238,4 @@ async def cancel_job(request: Request, job_id: str) -> Job:
     return jobs_of(request).cancel(job_id)
 
 
-__all__ = ["AskRequest", "SearchRequest", "answer_question", "extract_record", "router"]
+__all__ = ["AskRequest", "SearchRequest", "answer_question", "extract_record", "extract_upload", "router"]

@@ -29,7 +29,9 @@ QUESTION = "How much electricity did the Northgate Logistics Park use in one yea
 INVOICE_SCHEMA = {"title": "Bill", "type": "object", "properties": {
     "invoice_number": {"type": "string", "description": "the invoice's own number"},
     "date": {"type": "string", "format": "date", "description": "the date the invoice was issued"},
-    "amount": {"type": "number", "description": "the total amount to pay, taxes included"}}}
+    "amount": {"type": "number", "description": "the total amount to pay, taxes included"},
+    "amount_untaxed": {"type": "number", "description": "the total before taxes"},
+    "amount_tax": {"type": "number", "description": "the total tax amount"}}}
 
 
 class LiveServer:
@@ -165,6 +167,8 @@ def test_extract_upload_with_a_json_schema_returns_the_record_with_evidence(serv
     record = r.json()
     assert record["source"] == "invoice_acme.pdf"
     assert record["data"]["invoice_number"] == "INV-2026-0042" and record["data"]["amount"] == 1234.56
+    # Read from the PDF's words (the upload is a file while it is extracted), as `ragline extract` reads them.
+    assert record["data"]["amount_untaxed"] == 1153.79 and record["data"]["amount_tax"] == 80.77
     assert record["evidence"]["invoice_number"]["page"] == 1
 
 
