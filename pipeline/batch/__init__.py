@@ -12,7 +12,8 @@
 * ``_journal.py``: the SQLite journal (why SQLite: its docstring);
 * ``_keys.py``: content hashes and the run key (schema, prompts, model, options);
 * ``_run.py``: parse, extract on worker threads, write each record when it is done;
-* ``_csv.py``: the records as a CSV table of the flattened fields.
+* ``_csv.py``: the records as a CSV table of the flattened fields;
+* ``_ray.py``: the same run with parse and extraction on Ray tasks (``ragline extract --engine ray``).
 
 ``ragline extract -o out.jsonl`` is built on these (``pipeline/cli/extract_cmd.py``).
 
@@ -33,6 +34,7 @@ from pipeline.batch._keys import extraction_run_key, file_sha256, model_identity
 from pipeline.batch._output import TRANSIENT_REASONS, Plan, ResumableOutput, StreamOutput, WorkItem
 from pipeline.batch._provider import BatchInfo, BatchProvider
 from pipeline.batch._provider_job import refresh_round, run_local_round, submit_round
+from pipeline.batch._ray import RayExtraction
 from pipeline.batch._requests import body_form_for
 from pipeline.batch._requests_job import JobRound, absolute_schema_spec, collect_job, is_answered, prepare_job
 from pipeline.batch._requests_manifest import BatchStateError, Manifest, load_manifest
@@ -46,6 +48,7 @@ __all__ = [
     "BatchInfo",
     "BatchProvider",
     "BatchStateError",
+    "RayExtraction",
     "JobRound",
     "JournalEntry",
     "JournalError",

@@ -90,6 +90,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "ids where rules cannot decide; free: the model writes every value and quote (docs/llm.md)")
     p.add_argument("--max-context-tokens", type=int, default=2400, metavar="N",
                    help="document tokens shown to the model; longer documents are cut to the most relevant passages")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (default): parse here, model calls from worker threads; ray: parse and extract on "
+                   "Ray tasks (model calls from the workers to the endpoint, at most --concurrency in flight; "
+                   "without an endpoint the embedded model is started here for them), records written here")
+    p.add_argument("--ray-address", metavar="ADDR", help="--engine ray: an existing cluster (default: a local Ray)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress or summary on stderr")
     add_input_options(p)
     add_llm_options(p)
@@ -246,6 +251,14 @@ def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: Resuma
     if not readable:
         return
     settings = setup.settings
+    if args.engine == "ray":
+        from pipeline.batch import RayExtraction, absolute_schema_spec
+
+        progress.start()
+        RayExtraction(absolute_schema_spec(args.schema), setup.options, setup.parse_options, settings, output,
+                      address=args.ray_address, in_flight=llm_concurrency(settings),
+                      on_record=on_record).run(readable)
+        return
     # The LLM starts at the first document that needs a model call: rules and e-invoice XML often settle
     # every field, and then no model is loaded at all.
     extractor = StructuredExtractor(

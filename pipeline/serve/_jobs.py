@@ -305,6 +305,9 @@ class JobRunner:
                 state.metrics.tokens(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
                 tick(done, len(items))
 
+            if config.ingest.engine == "ray":  # a Ray cluster is configured: the documents go to its workers
+                self._extract_on_ray(job, output, plan.todo, on_record)
+                return {"documents": len(items), "skipped": len(plan.skipped), **counts, "results": str(out_path)}
             extractor = StructuredExtractor(schema, None, config.extraction, opener=state.llm_opener())
             with extractor:
                 batch = BatchExtraction(extractor, config.parse, output, workers=1, on_record=on_record)
@@ -312,6 +315,34 @@ class JobRunner:
                     self._check_cancel(job.id)
                     batch.run([item])
         return {"documents": len(items), "skipped": len(plan.skipped), **counts, "results": str(out_path)}
+
+
+    def _extract_on_ray(self, job: Job, output: Any, todo: list[Any], on_record: Any) -> None:
+        """The extraction on Ray tasks (``[ingest] engine = "ray"``, ``ray_address``); the workers call the
+        configured endpoint, or the server's own embedded model (never a second one)."""
+        from pipeline.batch import RayExtraction, absolute_schema_spec
+
+        r, state = job.request, self.state
+        if r.schema_name:
+            spec = absolute_schema_spec(state.serve.schemas[r.schema_name])
+        else:  # workers load the schema from a file of the job's own
+            spec_path = self.directory / job.id / "schema.json"
+            spec_path.write_text(json.dumps(r.json_schema))
+            spec = str(spec_path)
+        config = state.config
+        settings = config.llm
+        if settings.base_url is None:
+            client = state.llm()
+            settings = settings.model_copy(update={"base_url": client.base_url, "model": client.model,
+                                                   "structured_mode": client.structured_mode,
+                                                   "max_concurrency": client.max_concurrency})
+
+        def checked(item: Any, record: dict[str, Any]) -> None:
+            on_record(item, record)
+            self._check_cancel(job.id)  # raised on the driver's thread: the run stops, what is written stays
+
+        RayExtraction(spec, config.extraction, config.parse, settings, output, address=config.ingest.ray_address,
+                      on_record=checked).run(todo)
 
 
 __all__ = ["Job", "JobCancelled", "JobRequest", "JobRunner", "JobStore"]
