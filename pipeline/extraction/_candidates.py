@@ -113,7 +113,7 @@ def _values_in(text: str, hints: LocaleHints) -> tuple[list[_Value], list[tuple[
         tok = m.group(1)
         if free(m.start(1), m.end(1)) and _is_identifier(tok, text, m.end(1)):
             found.append(_Value("id", tok, m.start(1), m.end(1)))
-    for a in find_amounts(text, decimal_separator=hints.decimal_separator):
+    for a in find_amounts(text, decimal_separator=hints.decimal_separator, country=hints.country):
         s = a.start + (len(text[a.start:a.end]) - len(text[a.start:a.end].lstrip()))
         if free(s, a.end):
             decimals = bool(re.search(r"[.,]\d{1,2}(?!\d)", a.raw))

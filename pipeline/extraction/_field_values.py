@@ -68,8 +68,8 @@ def _norm_amount(raw: Any, text: str, q: str, hints: LocaleHints) -> FieldOutcom
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         from_value = [Decimal(str(raw))]
     else:
-        from_value = [a.value for a in find_amounts(text, decimal_separator=hints.decimal_separator)]
-    in_quote = find_amounts(q, decimal_separator=hints.decimal_separator)
+        from_value = [a.value for a in find_amounts(text, decimal_separator=hints.decimal_separator, country=hints.country)]
+    in_quote = find_amounts(q, decimal_separator=hints.decimal_separator, country=hints.country)
     for v in from_value:
         for qa in in_quote:
             if abs(abs(v) - abs(qa.value)) < _SAME_AMOUNT:
@@ -94,7 +94,8 @@ def _norm_amount(raw: Any, text: str, q: str, hints: LocaleHints) -> FieldOutcom
 
 
 def _norm_date(text: str, q: str, hints: LocaleHints, with_time: bool) -> FieldOutcome:
-    from_value = find_dates(text, dayfirst=hints.dayfirst, decimal_separator=hints.decimal_separator) if text else []
+    from_value = find_dates(text, dayfirst=hints.dayfirst, decimal_separator=hints.decimal_separator,
+                            library=True) if text else []  # the model's value as printed: one value
     in_quote = find_dates(q, dayfirst=hints.dayfirst, decimal_separator=hints.decimal_separator)
     chosen: dt.date | None = None
     consistent: bool | None = None
@@ -132,11 +133,11 @@ def _norm_percentage(text: str, q: str, hints: LocaleHints) -> FieldOutcome:
 
 
 def _norm_currency(text: str, q: str, hints: LocaleHints) -> FieldOutcome:
-    code = parse_currency(text)
+    code = parse_currency(text, country=hints.country)  # "kr" on a Danish invoice is DKK
     if code:
-        agrees = (not q) or parse_currency(q) == code or dense(text) in dense(q)
+        agrees = (not q) or parse_currency(q, country=hints.country) == code or dense(text) in dense(q)
         return FieldOutcome(value=code, normalized=code != text.strip(), consistent=agrees or None)
-    code = parse_currency(q) if q else None
+    code = parse_currency(q, country=hints.country) if q else None
     if code:
         return FieldOutcome(value=code, normalized=True, consistent=True,
                             note="value is not a currency; taken from the quote")
@@ -202,7 +203,7 @@ def prints_value(kind: str, value: Any, raw: Any, line: str, hints: LocaleHints)
         return any(d.value == day for d in find_dates(line, dayfirst=hints.dayfirst,
                                                         decimal_separator=hints.decimal_separator))
     if kind == "currency":
-        return parse_currency(line) == value or (len(str(value)) >= 3 and str(value).casefold() in line.casefold())
+        return parse_currency(line, country=hints.country) == value or (len(str(value)) >= 3 and str(value).casefold() in line.casefold())
     text = dense(as_text(raw if kind == "text" else value))
     return len(text) >= 2 and text in dense(line)
 
