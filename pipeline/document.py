@@ -214,6 +214,13 @@ class Document(BaseModel):
     def to_markdown(self) -> str:
         return "\n\n".join(e.to_markdown() for e in self.body if e.text.strip()) + "\n"
 
+    def __repr__(self) -> str:  # one line: the default would print every element
+        partial = ", partial" if self.is_partial else ""
+        return (f"Document(source={self.source!r}, format={self.format!r}, pages={self.pages}, "
+                f"elements={len(self.elements)}{partial})")
+
+    __str__ = __repr__
+
 
 class ParseStatus(str, Enum):
     SUCCESS = "success"

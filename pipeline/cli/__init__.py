@@ -84,6 +84,15 @@ def _logging(args: argparse.Namespace) -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first == (argv[0] if argv else None) and first not in _COMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(first, _COMMANDS, n=1, cutoff=0.6)
+        hint = f" (did you mean `ragline {close[0]}`?)" if close else f" (commands: {', '.join(_COMMANDS)})"
+        print(f"ragline: unknown command {first!r}{hint}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

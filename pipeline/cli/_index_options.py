@@ -58,3 +58,22 @@ def open_index(args: argparse.Namespace, *, create: bool, chunking: Any = None, 
     rag = Pipeline(pipeline_config(args, create=create, chunking=chunking, parse_options=parse_options))
     rag.index.warm_up()
     return rag
+
+
+def warn_unmatched_source(rag: Any, pattern: str | None, *, quiet: bool = False) -> bool:
+    """Say on stderr when ``--source PATTERN`` matches no indexed document (a plain name is a glob that must
+    match the whole path or file name: ``AAPL`` matches nothing, ``*AAPL*`` does). True when it matched none."""
+    import fnmatch
+    import sys
+
+    if not pattern:
+        return False
+    with rag.index.reading():
+        paths = [d.path for d in rag.index.store.documents_under("/")]
+    if any(fnmatch.fnmatch(p, pattern) or fnmatch.fnmatch(os.path.basename(p), pattern) for p in paths):
+        return False
+    if not quiet:
+        hint = f"; try '*{pattern}*'" if not any(ch in pattern for ch in "*?[") else ""
+        print(f"ragline: warning: --source {pattern!r} matches none of the {len(paths)} indexed documents (a glob "
+              f"over the path or the file name{hint})", file=sys.stderr)
+    return True

@@ -1,8 +1,8 @@
 """Per-document progress on stderr, with the rate and the time left.
 
 On a terminal, a tqdm bar (documents done of all, rate, ETA; documents finished by an earlier run count
-as done from the start). Otherwise, one line per document (a log file, CI): ``[5/12] a.pdf: success
-4.2s | 0.24 doc/s, ETA 29s``. Nothing with ``quiet``. Thread-safe: workers report as they finish.
+as done from the start). Otherwise (a log file, CI) a line per document, or per ``every`` documents and at
+least every 10 s: ``[5/12] a.pdf: success 4.2s | 0.24 doc/s, ETA 29s``. Nothing with ``quiet``. Thread-safe: workers report as they finish.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class DocProgress:
     """Progress over ``total`` documents, ``done_before`` of them finished by an earlier run."""
 
     def __init__(self, total: int, done_before: int = 0, *, command: str = "extract", quiet: bool = False,
-                 stream: IO[str] | None = None) -> None:
+                 stream: IO[str] | None = None, every: int = 1) -> None:
         self.total = total
         self.done = done_before
         self.new = 0
@@ -38,6 +38,9 @@ class DocProgress:
         self._lock = threading.Lock()
         self._t0 = time.perf_counter()
         self._bar: Any = None
+        # Without a terminal: a line every ``every`` documents, or at least every 10 s, and at the end.
+        self.every = max(1, every)
+        self._last_line = (done_before, time.perf_counter())
 
     def start(self) -> None:
         """Start the clock (after the model has loaded, so that the rate is the documents')."""
@@ -64,6 +67,11 @@ class DocProgress:
                 self._bar.set_postfix_str(f"{status}", refresh=False)
                 self._bar.update(1)
                 return
+            printed, at = self._last_line
+            if (self.done - printed < self.every and time.perf_counter() - at < 10.0
+                    and self.done < self.total):
+                return
+            self._last_line = (self.done, time.perf_counter())
             rate = self.rate()
             left = self.total - self.done
             eta = f", ETA {_duration(left / rate)}" if rate > 0 and left > 0 else ""

@@ -6,7 +6,12 @@ import argparse
 import sys
 
 from pipeline.cli._errors import UsageError
-from pipeline.cli._index_options import add_index_options, open_index, require_existing_index
+from pipeline.cli._index_options import (
+    add_index_options,
+    open_index,
+    require_existing_index,
+    warn_unmatched_source,
+)
 from pipeline.cli._llm import add_llm_options, llm_settings
 
 
@@ -74,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             with open_llm(llm_settings(args)) as client:
                 answer = rag.ask(args.question, client=client, source_glob=args.source, rerank=args.rerank)
+        if not answer.found:
+            warn_unmatched_source(rag, args.source, quiet=args.quiet)
         if args.html:
             from pipeline.report import write_answer_report
 

@@ -7,7 +7,8 @@ import json
 import os
 import sys
 import textwrap
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from pipeline.cli._common import add_input_options, parse_options
 from pipeline.cli._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         # Missing paths are ingested too: they come back as per-file failures in the report.
         report = ingestor.run(
             args.paths, include=args.include, exclude=args.exclude, prune=args.prune,
-            progress=not (args.quiet or args.json),
+            progress=_progress(args.quiet or args.json),
         )
         stats = index.stats()
         embedded_by = _embedded_by(index.embedder)
@@ -120,6 +121,29 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(_summary(report, stats, embedded_by), file=sys.stderr)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _progress(quiet: bool) -> Any:
+    """The ingest's progress: a bar on a terminal, else a line per 5% of the files (at least every 10 s), so a
+    CI log sees the run move."""
+    from pipeline.cli._progress import DocProgress
+
+    state: dict[str, Any] = {"t": time.perf_counter()}  # the clock runs from the start, model loading included
+
+    def tick(done: int, total: int, path: str) -> None:
+        if quiet:
+            return
+        if "bar" not in state:
+            state["bar"] = DocProgress(total, command="ingest", every=max(1, total // 20))
+            state["bar"].start()
+            state["bar"]._t0 = state["t"]
+        now = time.perf_counter()
+        state["bar"].update(os.path.basename(path), "done", now - state["t"])
+        state["t"] = now
+        if done >= total:
+            state["bar"].close()
+
+    return tick
 
 
 def _embedded_by(embedder: object) -> str:

@@ -12,7 +12,12 @@ import textwrap
 from typing import TYPE_CHECKING, Any
 
 from pipeline.cli._errors import EXIT_OK, UsageError
-from pipeline.cli._index_options import add_index_options, open_index, require_existing_index
+from pipeline.cli._index_options import (
+    add_index_options,
+    open_index,
+    require_existing_index,
+    warn_unmatched_source,
+)
 from pipeline.cli._llm import add_llm_options, llm_settings
 
 if TYPE_CHECKING:
@@ -91,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
         reranker = rag.reranker(args.rerank, args.candidates)
         hits = rag.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages,
                           rerank=reranker, linking=not args.no_link)
+        if not hits:
+            warn_unmatched_source(rag, args.source, quiet=args.quiet)
     cost = getattr(reranker, "cost", None)
     if cost is not None and not args.quiet:
         print(f"llm rerank: {cost.calls} call(s), {cost.prompt_tokens} prompt + {cost.completion_tokens} completion "

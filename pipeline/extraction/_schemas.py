@@ -151,8 +151,17 @@ def load_schema(spec: str) -> type[BaseModel]:
         except ImportError as exc:
             raise ConfigurationError(f"cannot import module {target!r}: {exc}", stage="extract") from exc
     model = getattr(module, attr, None)
+    if model is None:
+        import difflib
+
+        models = sorted(n for n, v in vars(module).items()
+                        if isinstance(v, type) and issubclass(v, BaseModel) and v is not BaseModel)
+        close = difflib.get_close_matches(attr, models, n=1)
+        hint = f"; did you mean {target}:{close[0]}?" if close else (
+            f"; its pydantic models: {', '.join(models[:8])}" if models else "; it defines no pydantic model")
+        raise ConfigurationError(f"{target} has no {attr!r}{hint}", stage="extract")
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise ConfigurationError(f"{spec} is not a pydantic model class", stage="extract")
+        raise ConfigurationError(f"{spec} is {type(model).__name__}, not a pydantic model class", stage="extract")
     return model
 
 

@@ -130,18 +130,34 @@ class Index:
         *,
         embedder: Embedder | None = None,
         chunking: ChunkingOptions | None = None,
+        create: bool = True,
         **kwargs: Any,
     ) -> Index:
-        """Open (creating if needed) the index in ``directory``.
+        """Open the index in ``directory``; with ``create=False`` a folder that holds none raises
+        :class:`IndexStoreError` instead of becoming a new, empty index (a mistyped path is then an error).
+        :meth:`create` says the other intent explicitly.
 
         ``embedder``: defaults to the model the index was built with (or all-MiniLM-L6-v2 for a new one);
         a different model raises :class:`EmbeddingModelMismatchError`. ``chunking``: defaults to the
         options the index was built with; new options re-chunk documents on the next :meth:`add`. Chunk
         budgets are always counted with the embedding model's tokenizer.
         """
-        index = cls(directory, embedder=embedder, chunking=chunking, **kwargs)
+        index = cls(directory, embedder=embedder, chunking=chunking, create=create, **kwargs)
         index.warm_up()
         return index
+
+    @classmethod
+    def create(cls, directory: str | os.PathLike[str], *, embedder: Embedder | None = None,
+               chunking: ChunkingOptions | None = None, **kwargs: Any) -> Index:
+        """A new index in ``directory`` (opened as is when one is already there)."""
+        if not (Path(directory) / cls.DB_FILE).is_file():
+            log.info("creating a new index in %s", directory)
+        return cls.open(directory, embedder=embedder, chunking=chunking, create=True, **kwargs)
+
+    def __repr__(self) -> str:
+        state = "open" if self._store is not None else "closed"
+        model = getattr(self.embedder, "model_name", None)
+        return f"Index({str(self.directory)!r}, {state}, model={model!r})"
 
     @classmethod
     def stored_chunking(cls, directory: str | os.PathLike[str]) -> ChunkingOptions | None:
