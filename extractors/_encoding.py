@@ -24,6 +24,13 @@ def decode_text(data: bytes, *, html: bool = False) -> tuple[str, str, list[str]
     for bom, enc in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom) :].decode(enc, errors="replace"), enc, warnings
+    if len(data) >= 4 and (data[1:400:2].count(0) > 0.4 * len(data[1:400:2])
+                           or data[0:400:2].count(0) > 0.4 * len(data[0:400:2])):
+        # UTF-16 without a byte order mark: mostly-ASCII text has a zero in every other byte.
+        from extractors._detect import utf16_codec
+
+        enc = utf16_codec(data)
+        return data.decode(enc, errors="replace"), enc, warnings
     declared = None
     if html:
         m = _META_CHARSET.search(data[:4096]) or _XML_ENCODING.search(data[:200])

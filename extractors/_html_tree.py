@@ -15,8 +15,15 @@ _ABSOLUTE = ("http://", "https://", "mailto:")
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+# Deeper than this, an element's subtree is kept as its text: the libraries downstream (trafilatura,
+# unstructured) walk the tree recursively and a page nested 100,000 levels deep (which a browser renders)
+# would exhaust Python's stack. Real pages nest a few dozen levels.
+MAX_DEPTH = 200
+
+
 def parse_html(text: str) -> Any:
-    """The page as an lxml ``<html>`` root (huge text nodes allowed, comments and PIs dropped)."""
+    """The page as an lxml ``<html>`` root (huge text nodes allowed, comments and PIs dropped, nesting past
+    :data:`MAX_DEPTH` flattened to text)."""
     import lxml.html
     from lxml import etree
 
@@ -24,11 +31,88 @@ def parse_html(text: str) -> Any:
                                   default_doctype=False)
     text = _INVALID_XML.sub("", text)
     try:
-        return lxml.html.document_fromstring(text, parser=parser)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except ValueError:  # a str with an XML encoding declaration: give libxml2 the bytes
-        return lxml.html.document_fromstring(text.encode("utf-8"), parser=_utf8_parser())
+        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=_utf8_parser())
     except etree.ParserError:  # nothing parseable (e.g. white space only)
         return lxml.html.document_fromstring("<html><body></body></html>")
+    if _max_depth(root) >= _LIBXML2_MAX_DEPTH - 8:
+        # libxml2 stops building the tree at its depth limit and drops what lies deeper: rebuild the page
+        # from its tags with the nesting capped first, so the text down there is kept.
+        root = lxml.html.document_fromstring(_capped_source(text, MAX_DEPTH), parser=parser)
+    flatten_deep(root, MAX_DEPTH)
+    return root
+
+
+_LIBXML2_MAX_DEPTH = 2048  # with huge_tree; 256 without
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+
+
+def _max_depth(root: Any) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in el)
+    return deepest
+
+
+def _capped_source(text: str, limit: int) -> str:
+    """``text`` re-serialised with every tag deeper than ``limit`` dropped (its text kept), read by the
+    standard library's event parser, which holds no tree and never recurses."""
+    import html
+    from html.parser import HTMLParser
+
+    out: list[str] = []
+    depth = 0
+
+    class _Capper(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            nonlocal depth
+            if tag in _VOID:
+                if depth < limit:
+                    out.append(self.get_starttag_text() or "")
+                return
+            depth += 1
+            if depth <= limit:
+                out.append(self.get_starttag_text() or f"<{tag}>")
+
+        def handle_endtag(self, tag: str) -> None:
+            nonlocal depth
+            if tag in _VOID:
+                return
+            if depth <= limit:
+                out.append(f"</{tag}>")
+            depth = max(0, depth - 1)
+
+        def handle_data(self, data: str) -> None:
+            out.append(html.escape(data, quote=False))
+
+    capper = _Capper(convert_charrefs=True)
+    capper.feed(text)
+    capper.close()
+    return "".join(out)
+
+
+def flatten_deep(root: Any, limit: int) -> int:
+    """Replace the children of every element at depth ``limit`` by their text (iteratively: no recursion);
+    returns how many subtrees were flattened (0 for any page of ordinary depth)."""
+    flattened = 0
+    stack = [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        if depth >= limit and el.tag != "p" and (len(el) or (el.text or "").strip()):
+            words = " ".join(" ".join(el.itertext()).split())
+            for child in list(el):
+                el.remove(child)
+            el.text = None
+            if words:  # as a paragraph: main-content extraction reads paragraphs, not a bare container's text
+                el.append(el.makeelement("p", {}))
+                el[0].text = words
+            flattened += 1
+            continue
+        stack.extend((child, depth + 1) for child in el)
+    return flattened
 
 
 def _utf8_parser() -> Any:
