@@ -34,6 +34,9 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ocr", choices=("auto", "always", "never"), default="auto",
                    help="OCR (rapidocr, a few seconds a page): auto = PDF pages without a text layer and image files "
                         "(default); always = every PDF page; never = such pages are reported unreadable (partial)")
+    from pipeline.cli._inputs import add_fetch_options
+
+    add_fetch_options(p)
 
 
 @dataclasses.dataclass
@@ -48,11 +51,12 @@ class Inputs:
 
 def scan_inputs(args: argparse.Namespace) -> Inputs:
     """Expand PATH arguments, keeping what was skipped and why."""
+    from pipeline.cli._inputs import resolve_paths
     from pipeline.document import ErrorRecord
     from pipeline.exceptions import FileAccessError
     from pipeline.parsing import scan_paths
 
-    missing = []
+    missing = resolve_paths(args)  # "-", unexpanded globs, --fetch URLs
     existing = []
     for raw in args.paths:
         if os.path.exists(raw):

@@ -94,7 +94,13 @@ def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pipeline.cli._inputs import resolve_paths
     from pipeline.parsing import expand_paths
+
+    for error in resolve_paths(args):  # "-", unexpanded globs, --fetch URLs; what did not resolve is said
+        print(f"ragline ingest: {error.source}: [{error.reason}] {error.message}", file=sys.stderr)
+    if not args.paths:
+        raise UsageError("none of the PATH arguments could be read")
 
     if args.max_tokens is not None and args.max_tokens < 16:
         raise UsageError("--max-tokens must be at least 16")
