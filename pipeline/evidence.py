@@ -3,13 +3,12 @@
 Matching is done on a normalised form (case-folded, quotes/dashes/spaces unified, whitespace
 collapsed) so that a quote copied across a PDF line break still matches; then with all spaces
 removed (PDF text often splits ``August 3 , 2014`` or ``# BLR_...``); then fuzzily, scoring the
-best window around the longest common run with ``difflib``'s ratio. Each normalised character
+best window found by rapidfuzz (Indel similarity, difflib's ratio computed in C). Each normalised character
 keeps the index of the element it came from, which gives the page and box of the match.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ def _norm_chars(text: str, *, keep_spaces: bool) -> tuple[str, list[int]]:
 
 @dataclass(frozen=True)
 class QuoteMatch:
-    score: float  # 1.0 exact (after normalisation), else difflib ratio of the best window
+    score: float  # 1.0 exact (after normalisation), else the Indel similarity of the best window
     start: int  # offsets into SourceText.text
     end: int
     page: int | None
@@ -114,25 +113,28 @@ class SourceText:
         return self._fuzzy(q_dense, min_score)
 
     def _fuzzy(self, q: str, min_score: float) -> QuoteMatch | None:
+        from rapidfuzz import fuzz
+
         doc = self._dense
         if not doc or len(q) < 4:
             return None
-        sm = difflib.SequenceMatcher(None, doc, q, autojunk=False)
-        a, b, size = sm.find_longest_match(0, len(doc), 0, len(q))
-        if size < max(3, len(q) // 5):
+        # rapidfuzz (C) finds the window of the document most like the quote (Indel similarity, the measure
+        # difflib's ratio computes); a little below the threshold still qualifies, as the widened windows
+        # tried next may score higher.
+        found = fuzz.partial_ratio_alignment(q, doc, score_cutoff=max(0.0, min_score * 100 - 10))
+        if found is None:
             return None
-        # Window of the quote's length aligned on the common run, widened a little both ways,
-        # then the best-scoring sub-window is kept.
-        start0 = max(0, a - b)
-        best = (0.0, start0, min(len(doc), start0 + len(q)))
+        start0, end0 = found.dest_start, found.dest_end
+        best = (fuzz.ratio(doc[start0:end0], q) / 100, start0, end0)
         slack = max(2, len(q) // 8)
-        for ds in range(-slack, slack + 1, max(1, slack // 4)):
-            for de in range(-slack, slack + 1, max(1, slack // 4)):
+        step = max(1, slack // 4)
+        for ds in range(-slack, slack + 1, step):
+            for de in range(-slack, slack + 1, step):
                 s = max(0, start0 + ds)
-                e = min(len(doc), start0 + len(q) + de)
+                e = min(len(doc), end0 + de)
                 if e - s < 1:
                     continue
-                r = difflib.SequenceMatcher(None, doc[s:e], q, autojunk=False).ratio()
+                r = fuzz.ratio(doc[s:e], q) / 100
                 if r > best[0]:
                     best = (r, s, e)
         score, s, e = best

@@ -4,7 +4,7 @@ One directory holds everything::
 
     index.sqlite    documents, chunks (+ FTS5 for BM25), embedding cache, metadata  (source of truth)
     vectors.faiss   FAISS IndexIDMap2 (exact, or HNSW past a size threshold) keyed by chunk row id
-    write.lock      fcntl lock: one writer at a time; readers never block
+    write.lock      file lock (filelock): one writer at a time; readers never block
 
 :class:`Index` owns it: the store, the write lock, and FAISS, written atomically at the end of a write
 (and at checkpoints) and reconciled with SQLite whenever they disagree, so it can never serve ids SQLite
@@ -118,7 +118,7 @@ class Index:
         self._vectors: VectorIndex | None = None
         self._generation = -1
         self._lock = threading.RLock()
-        self._lock_fd: int | None = None
+        self._lock_fd: Any = None  # the held filelock.FileLock
         self._lock_depth = 0
         self._last_save = 0.0
 
@@ -311,36 +311,39 @@ class Index:
                         self._release_file_lock()
 
     def _acquire_file_lock(self) -> None:
-        import fcntl
+        # filelock: fcntl on Linux and macOS, msvcrt on Windows. The holder's pid goes in a file beside the
+        # lock, so a second writer can say who holds it.
+        from filelock import FileLock, Timeout
 
-        path = self.directory / self.LOCK_FILE
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        lock = FileLock(str(self.directory / self.LOCK_FILE), timeout=0, thread_local=False)
+        pid_file = self.directory / (self.LOCK_FILE + ".pid")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            lock.acquire()
+        except Timeout:
             try:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            finally:
-                os.close(fd)
+                holder = pid_file.read_text(encoding="ascii", errors="replace").strip() or "unknown"
+            except OSError:
+                holder = "unknown"
             raise IndexLockedError(
                 f"index is being written by another process (pid {holder}); wait for it to finish, "
                 "or stop it, then retry (searching does not need the lock)",
                 source=str(self.directory),
                 stage="index",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        self._lock_fd = fd
+        try:
+            pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
+        except OSError:  # a read-only side file does not stop the writer
+            pass
+        self._lock_fd = lock
 
     def _release_file_lock(self) -> None:
-        import fcntl
-
         if self._lock_fd is not None:
             try:
-                os.ftruncate(self._lock_fd, 0)
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                (self.directory / (self.LOCK_FILE + ".pid")).unlink(missing_ok=True)
+            except OSError:
+                pass
             finally:
-                os.close(self._lock_fd)
+                self._lock_fd.release()
                 self._lock_fd = None
 
     def _record_meta(self) -> None:

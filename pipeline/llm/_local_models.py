@@ -135,10 +135,9 @@ def ensure_model(spec: LocalModelSpec | str = DEFAULT_LOCAL_MODEL, cache_dir: Pa
     if target.exists() and _verified_before(target, spec.sha256):
         return target
     parts = _part_paths(spec)
-    import fcntl
+    from filelock import FileLock
 
-    with open(cache / (spec.filename + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(str(cache / (spec.filename + ".lock"))):  # one process assembles it; the others wait
         if target.exists():
             digest = file_content_hash(target)
             if _digest_matches(spec.sha256, digest):
