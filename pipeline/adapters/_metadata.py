@@ -11,14 +11,17 @@ if TYPE_CHECKING:
     from pipeline.protocols import SearchHit
 
 # Keys that describe where a chunk is, not what it says: kept out of what LlamaIndex embeds or shows the LLM.
-LOCATION_KEYS = ["doc_id", "chunk_id", "page_start", "page_end", "pages", "heading_path", "bbox", "boxes",
-                 "chunk_index", "n_tokens", "element_kinds", "options_fingerprint", "context", "score",
-                 "ragline_metadata", "source"]
+# ``heading`` too: the chunk's text already begins with its heading path (shown twice otherwise).
+LOCATION_KEYS = ["doc_id", "chunk_id", "page_start", "page_end", "pages", "heading_path", "heading", "bbox",
+                 "boxes", "chunk_index", "n_tokens", "element_kinds", "options_fingerprint", "context", "score",
+                 "ragline_metadata", "source", "file_path", "page"]
 
 
 def chunk_metadata(item: Chunk | SearchHit, document: Document | None = None) -> dict[str, Any]:
     """Metadata of a ragline ``Chunk`` or ``SearchHit``: ``source``, ``file_name``, ``doc_id``, ``chunk_id``,
-    ``page_start``, ``page_end``, ``pages``, ``heading_path``, ``heading``; a chunk adds its ``chunk_index``,
+    ``page_start``, ``page_end``, ``pages``, ``heading_path``, ``heading``, and the keys each library's own loaders
+    use: ``page`` (LangChain's PDF loaders: the first page, 0-based as theirs are), ``page_label`` and
+    ``file_path`` (LlamaIndex's readers: the printed 1-based page, the file's path); a chunk adds its ``chunk_index``,
     ``n_tokens``, ``element_kinds``, ``options_fingerprint`` and ``context``, a hit its ``score``. With the
     parsed ``document``, ``boxes`` (``{"page", "x0", "y0", "x1", "y1"}`` per element, PDF points, origin
     top-left) and ``bbox`` (their union on the first page they are on)."""
@@ -33,6 +36,9 @@ def chunk_metadata(item: Chunk | SearchHit, document: Document | None = None) ->
         "pages": list(range(item.page_start, item.page_end + 1)),
         "heading_path": list(item.heading_path),
         "heading": " > ".join(item.heading_path),
+        "page": item.page_start - 1,
+        "page_label": str(item.page_start),
+        "file_path": item.source,
     }
     if hasattr(item, "score"):
         meta["score"] = float(item.score)

@@ -4,15 +4,20 @@
     nodes = chunks_to_nodes(pipeline.chunk(doc), document=doc)        # TextNode: text + metadata (bbox too)
     retriever = RaglineLlamaRetriever(pipeline.Pipeline.open("idx"), k=5, mode="hybrid")
     retriever.retrieve("refrigeration share")                          # list[NodeWithScore]
+    await retriever.aretrieve("...")          # a RemoteIndex (ragline serve) awaits the network, no thread
+    documents = RaglineReader().load_data(["docs/"])                    # a reader: Documents (markdown) ...
+    nodes = RaglineReader(export="nodes").load_data("report.pdf")      # ... or TextNodes of ragline's chunks
 
-Needs ``llama-index-core`` (``pip install 'ragline[llamaindex]'``). Location metadata (pages, boxes, ids) is
-kept out of what LlamaIndex embeds and shows the LLM; ``file_name`` and ``heading`` stay in.
+Needs ``llama-index-core`` (``pip install 'ragline[llamaindex]'``). Location metadata (pages, boxes, ids, the
+heading the text already starts with) is kept out of what LlamaIndex embeds and shows the LLM; ``file_name``
+and ``page_label`` stay in, as LlamaIndex's own readers leave them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.adapters._metadata import (
     LOCATION_KEYS,
@@ -21,16 +26,20 @@ from pipeline.adapters._metadata import (
     chunk_metadata,
     hit_from_metadata,
 )
+from pipeline.adapters._remote import asearch
 
 try:
+    from llama_index.core.readers.base import BaseReader
     from llama_index.core.retrievers import BaseRetriever
     from llama_index.core.schema import (
+        BaseNode,
         NodeRelationship,
         NodeWithScore,
         QueryBundle,
         RelatedNodeInfo,
         TextNode,
     )
+    from llama_index.core.schema import Document as LlamaDocument
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("pipeline.adapters.llamaindex needs llama-index-core: pip install 'ragline[llamaindex]'") from exc
 
@@ -94,9 +103,63 @@ class RaglineLlamaRetriever(BaseRetriever):
                                  pages=self.pages)
         return [hit_to_node(h, self._finder.document(h) if self.boxes else None) for h in hits]
 
+    async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        hits = await asearch(self.index, query_bundle.query_str, k=self.k, mode=self.mode,
+                             source_glob=self.source_glob, pages=self.pages)
+        return [hit_to_node(h, self._finder.document(h) if self.boxes else None) for h in hits]
+
+
+class RaglineReader(BaseReader):
+    """Files and folders parsed by ragline, as LlamaIndex ``Document`` s (``export="documents"``: one per parsed
+    document, its markdown as text, with ``file_name``, ``file_path``, ``format``, ``pages``) or as ``TextNode`` s
+    of ragline's chunks (``export="nodes"``: structure-aware chunks with pages and boxes, ready for an index
+    without a node parser). A file that cannot be read raises its typed ragline error unless ``skip_errors``."""
+
+    def __init__(self, *, export: Literal["documents", "nodes"] = "documents", parse_options: Any = None,
+                 chunking: Any = None, skip_errors: bool = False) -> None:
+        super().__init__()
+        self.export = export
+        self.parse_options = parse_options
+        self.chunking = chunking
+        self.skip_errors = skip_errors
+
+    def load_data(self, file_path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+                  extra_info: dict[str, Any] | None = None) -> list[BaseNode]:  # type: ignore[override]
+        import logging
+
+        from pipeline.chunking import chunk
+        from pipeline.parsing import expand_paths, parse_many
+
+        paths = [file_path] if isinstance(file_path, (str, os.PathLike)) else list(file_path)
+        out: list[BaseNode] = []
+        for result in parse_many(expand_paths(paths), self.parse_options):
+            doc = result.document
+            if doc is None:
+                if not self.skip_errors:
+                    from pipeline.exceptions import InputError
+
+                    first = result.errors[0] if result.errors else None
+                    raise InputError(first.message if first else "unreadable", source=result.source,
+                                     stage=first.stage if first else "parse")
+                logging.getLogger(__name__).warning("skipped %s", result.source)
+                continue
+            if self.export == "nodes":
+                nodes = chunks_to_nodes(chunk(doc, self.chunking), document=doc)
+                for node in nodes:
+                    node.metadata.update(extra_info or {})
+                out.extend(nodes)
+                continue
+            meta = {"file_name": os.path.basename(doc.source), "file_path": doc.source, "format": doc.format,
+                    "pages": doc.pages, "doc_id": doc.content_hash, **(extra_info or {})}
+            out.append(LlamaDocument(id_=doc.content_hash, text=doc.to_markdown(), metadata=meta,
+                                     excluded_llm_metadata_keys=["file_path", "doc_id", "pages"],
+                                     excluded_embed_metadata_keys=["file_path", "doc_id", "pages"]))
+        return out
+
 
 __all__ = [
     "RaglineLlamaRetriever",
+    "RaglineReader",
     "chunk_to_node",
     "chunks_to_nodes",
     "hit_to_node",

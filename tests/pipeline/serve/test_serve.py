@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from pipeline.compose import Pipeline  # noqa: E402
 from pipeline.config import IngestConfig, RaglineConfig  # noqa: E402
 from pipeline.serve import ServeConfig, create_app  # noqa: E402
 from pipeline.testing import HashingEmbedder  # noqa: E402
+from tests._live_server import LiveServer  # noqa: E402
 
 QUESTION = "How much electricity did the Northgate Logistics Park use in one year?"
 INVOICE_SCHEMA = {"title": "Bill", "type": "object", "properties": {
@@ -32,39 +32,6 @@ INVOICE_SCHEMA = {"title": "Bill", "type": "object", "properties": {
     "amount": {"type": "number", "description": "the total amount to pay, taxes included"},
     "amount_untaxed": {"type": "number", "description": "the total before taxes"},
     "amount_tax": {"type": "number", "description": "the total tax amount"}}}
-
-
-class LiveServer:
-    """uvicorn on 127.0.0.1 and a free port, on a thread; ready when /readyz says so."""
-
-    def __init__(self, app: Any) -> None:
-        import socket
-
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/readyz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("the server did not become ready")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
 
 
 @pytest.fixture(scope="module")

@@ -16,14 +16,13 @@ pytest.importorskip("fastapi")
 @pytest.mark.slow
 def test_extract_job_on_ray_gives_the_local_record(tmp_path: Path, sample_docs: Path) -> None:
     ray = pytest.importorskip("ray")
-    from test_serve import LiveServer
-
     from pipeline.config import IngestConfig, RaglineConfig
     from pipeline.extraction import Invoice, StructuredExtractor
     from pipeline.llm import LLMSettings
     from pipeline.parsing import Parser
     from pipeline.serve import ServeConfig, create_app
     from pipeline.testing import HashingEmbedder
+    from tests._live_server import LiveServer
 
     pdf = sample_docs / "invoice_acme.pdf"
     with StructuredExtractor(Invoice, None) as extractor:  # its rules settle every field: no model call
