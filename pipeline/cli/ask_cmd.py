@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         if args.html:
             from pipeline.report import write_answer_report
 
-            write_answer_report(answer, rag.index, args.html)
+            written = write_answer_report(answer, rag.index, args.html)
+            if not args.quiet:
+                print(f"ragline ask: evidence report written to {written}", file=sys.stderr)
     if args.json:
         print(answer.model_dump_json(indent=2))
         return 0

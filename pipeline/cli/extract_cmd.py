@@ -341,7 +341,9 @@ def run(args: argparse.Namespace) -> int:
         if args.html:
             from pipeline.report import write_extraction_report
 
-            write_extraction_report(list(output.records()), args.html)
+            written = write_extraction_report(list(output.records()), args.html)
+            if not args.quiet:
+                print(f"ragline extract: evidence report written to {written}", file=sys.stderr)
     finally:
         output.close()
     if not args.quiet:

@@ -63,6 +63,7 @@ tr.unsure td.mark { color: #1565c0; font-weight: 600; } tr.conflict td.mark { co
 mark { background: var(--ok-fill); outline: 2px solid var(--ok); } mark.bad { background: var(--bad-fill); outline-color: var(--bad); }
 blockquote { margin: 6px 0; padding: 6px 12px; border-left: 3px solid #ccc; background: #fafafa; }
 .note { color: #666; font-size: 12px; }
+nav.contents { margin: 12px 0 24px; } nav.contents td a { color: #1f2a44; } .filters label { margin-right: 16px; }
 """
 
 

@@ -126,7 +126,47 @@ def extraction_report_html(results: Iterable[Any], *, title: str = "ragline extr
     records = [_record(r) for r in ([results] if _is_single(results) else results)]
     sections = [_extraction_section(i, rec, max_pages) for i, rec in enumerate(records, start=1)]
     counts = _status_counts(records)
-    return document(title, f"{len(records)} document(s): {counts}", "\n".join(sections))
+    contents = _contents(records) if len(records) > 1 else ""
+    return document(title, f"{len(records)} document(s): {counts}", contents + "\n".join(sections))
+
+
+_STATES = (("ok", "supported"), ("bad", "unsupported"), ("unsure", "uncertain"), ("conflict", "conflict"),
+           ("absent", "absent"))
+
+
+def _summary(fields: list[FieldView]) -> dict[str, int]:
+    counts = {state: 0 for state, _ in _STATES}
+    for f in fields:
+        counts[f.state if f.state in counts else "ok"] += 1
+    return counts
+
+
+def _contents(records: list[dict[str, Any]]) -> str:
+    """A table of contents with each document's status and field counts, and filters: documents with a
+    problem (failed, an unsupported, uncertain or conflicting value) only; problem fields only."""
+    rows = []
+    for n, rec in enumerate(records, start=1):
+        source = str(rec.get("source") or "")
+        status = str(rec.get("status") or "")
+        c = _summary(field_views(rec))
+        cells = "".join(f'<td class="num">{c[state] or ""}</td>' for state, _ in _STATES)
+        rows.append(f'<tr data-doc="{n}"><td><a href="#doc-{n}">{esc(Path(source).name)}</a></td>'
+                    f'<td><span class="badge {esc(status)}">{esc(status)}</span></td>{cells}</tr>')
+    heads = "".join(f"<th>{label}</th>" for _, label in _STATES)
+    filters = ('<p class="filters"><label><input type="checkbox" id="only-problems"> only documents with a '
+               'problem</label> <label><input type="checkbox" id="only-problem-fields"> only unsupported, '
+               "uncertain or conflicting fields</label></p>")
+    script = ("<script>(function(){var d=document.getElementById('only-problems'),"
+              "f=document.getElementById('only-problem-fields');function apply(){"
+              "document.querySelectorAll('section.doc').forEach(function(s){"
+              "s.style.display=(d.checked&&s.dataset.problems==='0')?'none':'';});"
+              "document.querySelectorAll('tr[data-doc]').forEach(function(r){var s=document.getElementById("
+              "'doc-'+r.dataset.doc);r.style.display=(d.checked&&s&&s.dataset.problems==='0')?'none':'';});"
+              "document.querySelectorAll('table.fields tr[data-field]').forEach(function(r){"
+              "r.style.display=(f.checked&&(r.classList.contains('ok')||r.classList.contains('absent')))"
+              "?'none':'';});}d.onchange=apply;f.onchange=apply;})();</script>")
+    return (f'<nav class="contents"><h2>Documents</h2>{filters}<table class="fields"><tr><th>document</th>'
+            f"<th>status</th>{heads}</tr>{''.join(rows)}</table></nav>{script}")
 
 
 def write_extraction_report(results: Iterable[Any], path: str | os.PathLike[str], **kwargs: Any) -> Path:
@@ -152,8 +192,13 @@ def _extraction_section(n: int, record: dict[str, Any], max_pages: int) -> str:
     source = str(record.get("source") or "")
     status = str(record.get("status") or "")
     fields = field_views(record)
-    head = (f'<section class="doc" id="doc-{n}" data-source="{esc(source)}"><h2>{esc(Path(source).name)}'
-            f'<span class="badge {esc(status)}">{esc(status)}</span></h2><p class="path">{esc(source)}</p>')
+    c = _summary(fields)
+    problems = c["bad"] + c["unsure"] + c["conflict"] + (1 if status == "failure" else 0)
+    summary = ", ".join(f"{c[state]} {label}" for state, label in _STATES if c[state])
+    head = (f'<section class="doc" id="doc-{n}" data-source="{esc(source)}" data-status="{esc(status)}" '
+            f'data-problems="{problems}"><h2>{esc(Path(source).name)}'
+            f'<span class="badge {esc(status)}">{esc(status)}</span></h2><p class="path">{esc(source)}</p>'
+            f'<p class="note">{esc(summary or "no fields")}</p>')
     errors = "".join(f"<li>{esc(e.get('error'))}: {esc(e.get('message'))}</li>"
                      for e in record.get("errors") or [] if isinstance(e, Mapping))
     body = f'<ul class="errors">{errors}</ul>' if errors else ""
@@ -295,7 +340,7 @@ def answer_report_html(answer: Answer, sources: SourcesArg = None, *,
                else '<span class="badge ungrounded">no verified citation</span>')
     head = (f'<section class="answer"><h2>{esc(answer.question)}</h2>{badges}'
             f'<div class="answer-text">{esc(answer.text)}</div>'
-            f'<p class="note">model {esc(answer.model or "?")}, {answer.seconds:.1f} s</p>'
+            f'<p class="note">{esc(_how_answered(answer))}, {answer.seconds:.1f} s</p>'
             + _citation_table(numbered) + "</section>")
     groups: dict[str, list[tuple[int, Citation]]] = {}
     for i, c, _ in numbered:
@@ -303,6 +348,12 @@ def answer_report_html(answer: Answer, sources: SourcesArg = None, *,
     sections = [_source_section(src, items, resolve(src)) for src, items in groups.items()]
     return document(title, f"{len(answer.citations)} verified citation(s), {len(answer.rejected_citations)} rejected",
                     head + "\n".join(sections))
+
+
+def _how_answered(answer: Answer) -> str:
+    if answer.model:
+        return f"model {answer.model}"
+    return "chosen among the retrieved spans by ragline's rules (no model call)"
 
 
 def write_answer_report(answer: Answer, sources: SourcesArg, path: str | os.PathLike[str], **kwargs: Any) -> Path:

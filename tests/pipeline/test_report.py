@@ -409,3 +409,26 @@ def test_docugami_answer_report(eval_dir: Path, tmp_path: Path, ragline_cache_di
     image = screenshot(path, tmp_path / "docugami_answer.png", size=(1100, 2600))
     check_highlights(image, min_boxes=1)
 
+
+
+def test_a_report_of_several_documents_has_contents_and_filters(invoice_result: Any, tmp_path: Path) -> None:
+    good = json.loads(json.dumps(invoice_result.to_record()))
+    shaky = json.loads(json.dumps(invoice_result.to_record()))
+    shaky["source"] = good["source"].replace("invoice_acme", "invoice_copy")
+    shaky["status"] = "partial"
+    shaky["evidence"]["amount_tax"]["supported"] = False
+    html = write_extraction_report([good, shaky], tmp_path / "two.html").read_text(encoding="utf-8")
+    links = [a["href"] for a in _tags(html, "a")]
+    assert links == ["#doc-1", "#doc-2"]
+    sections = _tags(html, "section", "doc")
+    assert [s["data-problems"] for s in sections] == ["0", "1"]
+    assert 'id="only-problems"' in html and 'id="only-problem-fields"' in html
+    assert "5 supported, 1 unsupported" in html  # the per-document summary
+    assert "http://" not in html and "https://" not in html  # still self-contained
+
+
+def test_an_answer_without_a_model_says_how_it_was_chosen(sample_docs: Path, tmp_path: Path) -> None:
+    report_pdf = sample_docs / "report_two_column.pdf"
+    answer = _answer(report_pdf).model_copy(update={"model": ""})
+    html = write_answer_report(answer, [report_pdf], tmp_path / "a.html").read_text(encoding="utf-8")
+    assert "model ?" not in html and "no model call" in html
