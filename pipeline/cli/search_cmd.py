@@ -132,12 +132,14 @@ def format_links(links: dict[str, Any]) -> str:
 
 
 def _score(h: SearchHit) -> str:
-    """A score a person can read: the reranker's probability, else one normalised per mode."""
+    """A score a person can read, or none: a reranker's output is a probability fitted to order hits, not a
+    relevance anyone can judge (the right hit may read 0.06), so reranked hits show only that they were; the
+    first stage's scores are normalised per mode. ``--json`` keeps every score."""
     from pipeline.retrieval import RRF_K
 
     mode = h.metadata.get("mode")
     if "reranker" in h.metadata:
-        return f"relevance {h.score:.2f}"
+        return f"reranked, {mode or 'hybrid'}"
     if mode == "hybrid":  # 1.00 = ranked first by both dense and BM25
         return f"fused {h.score * (RRF_K + 1) / 2:.2f}"
     return f"cosine {h.score:.2f}" if mode == "dense" else f"bm25 {h.score:.1f}"

@@ -34,6 +34,7 @@ from pipeline.llm import (
 )
 from pipeline.llm.prompts import QA_PICK_NONE, QA_PICK_SYSTEM, escape_attr, span_block
 from pipeline.protocols import SearchHit
+from pipeline.qa._answer_fit import answer_fit, type_fits
 from pipeline.qa._qa_compute import Composed, compose
 from pipeline.qa._span_rank import RankOptions, make_query, score_all, top_spans
 from pipeline.qa._span_values import format_figure
@@ -55,6 +56,8 @@ class PickOutcome(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
     errors: list[str] = Field(default_factory=list)
+    fit: float | None = Field(default=None, description="how much of the question the chosen span covers (0-1)")
+    type_fits: bool = Field(default=True, description="the chosen span holds what the question's form asks for")
 
 
 def span_ids(spans: list[Span]) -> list[str]:
@@ -128,9 +131,12 @@ def pick_span(
         return PickOutcome()
     composed = compose(question, query, spans, scored, hits, rank)
     if composed is not None:  # a rule settles it: nothing for the model to choose
-        return PickOutcome(offered=offered, chosen=composed.spans[0], composed=composed)
+        fit = min(answer_fit(s, query, hits, question) for s in composed.spans)
+        return PickOutcome(offered=offered, chosen=composed.spans[0], composed=composed, fit=fit)
     if not ask_model or client is None:
-        return PickOutcome(offered=offered, chosen=offered[0])
+        best = offered[0]
+        return PickOutcome(offered=offered, chosen=best, fit=answer_fit(best, query, hits, question),
+                           type_fits=type_fits(best, question))
     ids = span_ids(offered)
     settings = AskSettings(
         reply_schema=pick_schema(ids, allow_none), schema_name="span_choice", max_attempts=max_attempts,
@@ -144,7 +150,9 @@ def pick_span(
         raise outcome.error
     chosen = offered[ids.index(outcome.value)] if outcome.value in ids else None
     return PickOutcome(offered=offered, chosen=chosen, usage=outcome.usage, model=outcome.model,
-                       errors=[e.message for e in outcome.errors])
+                       errors=[e.message for e in outcome.errors],
+                       fit=answer_fit(chosen, query, hits, question) if chosen else None,
+                       type_fits=type_fits(chosen, question) if chosen else True)
 
 
 def compose_text(span: Span, question: str = "") -> str:

@@ -90,6 +90,8 @@ class QAOptions(BaseModel):
     chars_per_token: float = Field(default=3.2, gt=0)
     max_output_tokens: int = Field(default=400, ge=32)
     min_quote_score: float = Field(default=0.8, ge=0, le=1)
+    min_fit: float = Field(default=0.0, ge=0, le=1, description="extractive: the share of the question the chosen "
+                           "span must cover to be an answer, else not found (calibrated: bench/calibrate_abstention.py)")
     max_attempts: int = Field(default=2, ge=1, description="LLM calls, re-asks on unparseable replies included")
     temperature: float = 0.0
 
@@ -137,8 +139,28 @@ class Answer(BaseModel):
     model: str = ""
     seconds: float = 0.0
     errors: list[str] = Field(default_factory=list)
+    fit: float | None = Field(default=None, description="extractive: how much of the question the answering span "
+                              "covers (0-1); an answer needs QAOptions.min_fit")
+    see_also: list[Citation] = Field(default_factory=list, description="not found: the closest passages retrieved")
     computation: str | None = Field(default=None, description="extractive: how a computed figure was derived "
                                     "from the cited cells ('21,213 / 81,797 = 25.9%'); None when printed as is")
+
+
+def _see_also(hits: list[SearchHit], n: int = 3) -> list[Citation]:
+    """The best ``n`` retrieved passages of different pages, as pointers for a "not found"."""
+    out: list[Citation] = []
+    seen: set[tuple[str, int]] = set()
+    for h in hits:
+        key = (h.source, h.page_start)
+        if key in seen:
+            continue
+        seen.add(key)
+        text = " ".join(h.text.split())
+        out.append(Citation(source=h.source, page=h.page_start, page_end=h.page_end, chunk_id=h.chunk_id,
+                            quote=text[:200] + ("..." if len(text) > 200 else ""), note="see also"))
+        if len(out) >= n:
+            break
+    return out
 
 
 def pack_context(hits: list[SearchHit], budget_chars: int) -> list[SearchHit]:
@@ -256,7 +278,10 @@ class QuestionAnswerer(LLMUser):
                       model=pick.model or (self.client.model if self.client and self.options.ask_model else ""),
                       errors=pick.errors, context_chunk_ids=[h.chunk_id for h in given])
         if pick.chosen is None:
-            return base
+            return base.model_copy(update={"see_also": _see_also(given)})
+        if (pick.fit is not None and pick.fit < self.options.min_fit) or not pick.type_fits:
+            # A span that shares words with the question but does not answer it: not found, by construction.
+            return base.model_copy(update={"fit": pick.fit, "see_also": _see_also(given)})
         spans = pick.composed.spans if pick.composed else [pick.chosen]
         good: list[Citation] = []
         bad: list[Citation] = []
@@ -274,7 +299,7 @@ class QuestionAnswerer(LLMUser):
         text = pick.composed.text if pick.composed else compose_text(pick.chosen, question)
         return base.model_copy(update={
             "text": text, "found": True, "grounded": grounded, "citations": good, "rejected_citations": bad,
-            "computation": pick.composed.computation if pick.composed else None,
+            "computation": pick.composed.computation if pick.composed else None, "fit": pick.fit,
         })
 
     def _ask_settings(self) -> AskSettings:

@@ -138,6 +138,7 @@ class Query(BaseModel):
     asks_longer_period: bool = False
     asks_percent: bool = False
     period_phrase: str = Field(default="", description='the period the question names in words ("second quarter")')
+    absent: list[str] = Field(default_factory=list, description="question words no candidate span contains")
 
     @property
     def asks_why(self) -> bool:
@@ -194,11 +195,14 @@ def build_query(question: str, documents: Iterable[set[str]]) -> Query:
     n = max(1, n)
     expansions: dict[str, set[str]] = {}
     weights: dict[str, float] = {}
+    absent: list[str] = []
     for t in q_terms:
         expansions[t] = expansions_of(t)
         seen = max(df[x] for x in expansions[t])
         weights[t] = math.log(1 + n / (1 + seen)) if seen else 0.0
-    return Query(weights=weights, expansions=expansions, kind=question_kind(question),
+        if not seen:
+            absent.append(t)
+    return Query(weights=weights, expansions=expansions, kind=question_kind(question), absent=absent,
                  asks_longer_period=bool(_SIX_NINE_RE.search(question)),
                  asks_percent=bool(re.search(r"%|\bpercent|\brate\b|\bratio\b", question, re.IGNORECASE)),
                  period_phrase=" ".join(m.group(0).lower().split()) if (m := _PERIOD_PHRASE_RE.search(question)) else "")

@@ -1,0 +1,120 @@
+"""Calibrate ``QAOptions.min_fit``, the share of a question the answering span must cover (else "not found"),
+on questions with an answer and questions without one, each set split in a development and a held-out half.
+
+Answerable: the 50 docugami key-figure questions (``ragline eval qa --all``'s, scored the same way: the key
+figure among the answer's amounts) and the sample documents' own questions (``sample_docs/make_samples.py``,
+scored by the expected answer appearing in the answer). Unanswerable: ``bench/qa/unanswerable.json``, written
+before any threshold was chosen. Halves by position in each list: even = development, odd = held out.
+
+Every question is answered once with ``min_fit=0`` (the fit of the chosen span is recorded); each threshold is
+then applied to those answers. The threshold printed as chosen maximises, on the development half, the mean of
+answerable accuracy and unanswerable refusal; the held-out half is reported at that threshold.
+
+    .venv/bin/python bench/calibrate_abstention.py            # the docugami index of `ragline eval qa` (built if missing)
+    .venv/bin/python bench/calibrate_abstention.py --json out/abstention.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+GRID = [round(0.05 * i, 2) for i in range(0, 19)]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00b2", "2")).casefold()
+
+
+def _ask_all(rag: Any, questions: list[str]) -> list[Any]:
+    return [rag.ask(q, min_fit=0.0) for q in questions]
+
+
+def _row(kind: str, corpus: str, question: str, answer: Any, correct: bool | None, position: int) -> dict[str, Any]:
+    return {"kind": kind, "corpus": corpus, "question": question, "answer": answer.text, "found": answer.found,
+            "fit": answer.fit, "correct": correct, "half": "dev" if position % 2 == 0 else "held-out"}
+
+
+def collect(index_dir: Path, eval_dir: Path) -> list[dict[str, Any]]:
+    from eval_sample_qa import sample_questions
+
+    from pipeline.compose import Pipeline
+    from pipeline.evaluation.corpus import DOCUGAMI_DOCS
+    from pipeline.evaluation.qa_eval import answer_has_figure, sample_questions as docugami_items
+
+    unanswerable = json.loads((REPO / "bench" / "qa" / "unanswerable.json").read_text(encoding="utf-8"))
+    rows: list[dict[str, Any]] = []
+    with Pipeline.open(index_dir) as rag:
+        rag.add([eval_dir / DOCUGAMI_DOCS], include=["*.pdf"], prune=True)
+        items = docugami_items(eval_dir, None)
+        for i, (it, ans) in enumerate(zip(items, _ask_all(rag, [it.question for it in items]))):
+            rows.append(_row("answerable", "docugami", it.question, ans, ans.found and answer_has_figure(ans.text, it), i))
+        for i, (q, ans) in enumerate(zip(unanswerable["docugami"], _ask_all(rag, unanswerable["docugami"]))):
+            rows.append(_row("unanswerable", "docugami", q, ans, None, i))
+    with tempfile.TemporaryDirectory() as tmp, Pipeline.open(Path(tmp) / "ix") as rag:
+        rag.add([REPO / "sample_docs"])
+        expected = sample_questions()
+        qs = list(expected)
+        for i, (q, ans) in enumerate(zip(qs, _ask_all(rag, qs))):
+            ok = ans.found and _norm(expected[q]) in _norm(ans.text)
+            rows.append(_row("answerable", "sample", q, ans, ok, i))
+        for i, (q, ans) in enumerate(zip(unanswerable["sample"], _ask_all(rag, unanswerable["sample"]))):
+            rows.append(_row("unanswerable", "sample", q, ans, None, i))
+    return rows
+
+
+def at(rows: list[dict[str, Any]], tau: float, half: str, corpus: str | None = None) -> dict[str, float]:
+    sel = [r for r in rows if r["half"] == half and (corpus is None or r["corpus"] == corpus)]
+    ans = [r for r in sel if r["kind"] == "answerable"]
+    una = [r for r in sel if r["kind"] == "unanswerable"]
+    kept = lambda r: r["found"] and (r["fit"] or 0.0) >= tau  # noqa: E731
+    acc = sum(1 for r in ans if r["correct"] and kept(r)) / max(1, len(ans))
+    refused = sum(1 for r in una if not kept(r)) / max(1, len(una))
+    return {"accuracy": acc, "refused": refused, "answerable": len(ans), "unanswerable": len(una)}
+
+
+def main() -> None:
+    from pipeline.evaluation.corpus import cache_dir, default_docugami_index_dir, default_eval_dir
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", type=Path, help="the docugami index (default: the one `ragline eval qa` uses)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    eval_dir = default_eval_dir()
+    rows = collect(args.index or default_docugami_index_dir(cache_dir()), eval_dir)
+    best = max(GRID, key=lambda t: (round((at(rows, t, "dev")["accuracy"] + at(rows, t, "dev")["refused"]) / 2, 4),
+                                    -t))
+    print("min_fit  dev: accuracy refused | held-out: accuracy refused")
+    for t in GRID:
+        d, h = at(rows, t, "dev"), at(rows, t, "held-out")
+        mark = "  <- chosen" if t == best else ""
+        print(f"  {t:4.2f}       {d['accuracy']:.2f}    {d['refused']:.2f}   |          {h['accuracy']:.2f}    "
+              f"{h['refused']:.2f}{mark}")
+    print(f"\nat min_fit {best}:")
+    for corpus in ("docugami", "sample"):
+        for half in ("dev", "held-out"):
+            r = at(rows, best, half, corpus)
+            print(f"  {corpus:<8} {half:<8} answerable {r['answerable']:>2}: accuracy {r['accuracy']:.2f}; "
+                  f"unanswerable {r['unanswerable']:>2}: refused {r['refused']:.2f}")
+    wrongly_kept = [r for r in rows if r["kind"] == "unanswerable" and r["found"] and (r["fit"] or 0) >= best]
+    lost = [r for r in rows if r["kind"] == "answerable" and r["correct"] and (r["fit"] or 0) < best]
+    for r in wrongly_kept:
+        print(f"  answered, should not be: {r['question']!r} -> {r['answer'][:70]!r} (fit {r['fit']})")
+    for r in lost:
+        print(f"  right answer refused: {r['question']!r} (fit {r['fit']})")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"chosen": best, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Whether the span chosen for a question answers it, or only shares a word with it: the basis of "not found".
+
+Two checks, both rules over what the question and the span say:
+
+* **fit**: the share of the question's weight that the span and its place (a cell's row, group and column, a
+  sentence, the section, the chunk's headings and document context) cover. Each question word weighs its
+  rarity among the retrieved spans; a word that *no* retrieved span contains weighs as much as the rarest
+  one: the documents do not speak of it ("capital", "France" over a set of filings), which is the best
+  sign that the answer is not there. Words naming the filer ("Apple's") are left out, as in ranking, and so
+  are the other names the question spells with capitals ("ACME Technical Publishing", "Data Center") when it
+  asks anything besides them: a name says *which* document or line, the rest *what* of it ("How many
+  employees does ACME have?" is not answered by a sentence that names ACME).
+* **type**: a who-question needs a name in the span, a when-question a date or a year, a how-much or
+  how-many question a number.
+
+An answer needs ``fit >= QAOptions.min_fit`` and the type; otherwise the result is "not found", with the
+closest passages as "see also". ``min_fit`` is calibrated on questions with and without an answer
+(``bench/calibrate_abstention.py``, figures in docs/retrieval.md).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pipeline.protocols import SearchHit
+from pipeline.qa._span_query import Query, terms
+from pipeline.qa._spans import Span
+
+_WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhat is the name of\b|\bwho (?:is|was|are|were)\b", re.I)
+_WHEN_RE = re.compile(r"^\s*when\b|\b(?:what|which) (?:date|day|year|month)\b|\bon what date\b", re.I)
+_COUNT_RE = re.compile(r"^\s*how (?:much|many|long|large|big|high|tall|heavy|far|old)\b|\bwhat (?:percentage|share|"
+                       r"proportion|portion|fraction|amount|number|value|rate|price|total)\b", re.I)
+_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+|van|von|de|da|di|le|la)){1,3}\b")
+_DATE_RE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
+_NUMBER_RE = re.compile(r"\d")
+
+
+def answer_type(question: str) -> str:
+    """``person``, ``date``, ``number`` or ``any`` (what the question's form asks for)."""
+    if _WHO_RE.search(question):
+        return "person"
+    if _WHEN_RE.search(question):
+        return "date"
+    if _COUNT_RE.search(question):
+        return "number"
+    return "any"
+
+
+def _span_text(s: Span) -> str:
+    return s.value if s.kind == "cell" else s.quote
+
+
+def type_fits(s: Span, question: str) -> bool:
+    kind = answer_type(question)
+    text = _span_text(s)
+    if kind == "person":
+        asked = set(terms(question))
+        names = [m.group(0) for m in _NAME_RE.finditer(text)]
+        return any(not set(terms(n)) <= asked for n in names)
+    if kind == "date":
+        return bool(_DATE_RE.search(text) or (s.kind == "cell" and _DATE_RE.search(s.column)))
+    if kind == "number":
+        return bool(_NUMBER_RE.search(text))
+    return True
+
+
+def _place_words(s: Span, hit: SearchHit | None) -> set[str]:
+    words = set(terms(f"{s.label} {s.column} {s.section}")) if s.kind == "cell" else set(terms(f"{s.quote} {s.section}"))
+    if hit is not None:
+        ctx = hit.metadata.get("context")
+        words |= set(terms(" ".join(hit.heading_path) + " " + (ctx if isinstance(ctx, str) else "")))
+    return words
+
+
+_INTERROGATIVES = frozenset({"when", "where", "whom", "whose", "who", "what", "which", "why", "how", "whether"})
+_NAME_WORD_RE = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]+|[A-Z]{2,}[a-z]?)\b")
+
+
+def name_terms(question: str) -> set[str]:
+    """Terms of the words the question writes with capitals, its first word aside (names, not what is asked)."""
+    words = " ".join(m.group(0) for m in _NAME_WORD_RE.finditer(question.strip()))
+    return set(terms(words))
+
+
+def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = "") -> float:
+    """The share of the question the span covers (0-1), a word absent from every retrieved span counting in
+    full against it (see the module docstring)."""
+    # How the question asks ("when", "where") is its answer type, not a word the answer must repeat.
+    weights = {t: w for t, w in q.weights.items() if t not in _INTERROGATIVES}
+    # A name the documents never print stays: it says the question is about something else ("Jupiter").
+    names = (name_terms(question) - set(q.absent)) if question else set()
+    if any(t not in names for t in weights):
+        weights = {t: w for t, w in weights.items() if t not in names}
+    if not weights:
+        return 0.0
+    heaviest = max([w for w in weights.values() if w > 0] or [1.0])
+    for t in q.absent:
+        if t in weights:
+            weights[t] = heaviest
+    hit = hits[s.hit] if hits and s.hit < len(hits) else None
+    words = _place_words(s, hit)
+    total = sum(weights.values()) or 1.0
+    got = sum(w for t, w in weights.items() if words & q.expansions.get(t, {t}))
+    return round(got / total, 4)
+
+
+__all__ = ["answer_fit", "answer_type", "type_fits"]
