@@ -49,7 +49,8 @@ def collect(index_dir: Path, eval_dir: Path) -> list[dict[str, Any]]:
 
     from pipeline.compose import Pipeline
     from pipeline.evaluation.corpus import DOCUGAMI_DOCS
-    from pipeline.evaluation.qa_eval import answer_has_figure, sample_questions as docugami_items
+    from pipeline.evaluation.qa_eval import answer_has_figure
+    from pipeline.evaluation.qa_eval import sample_questions as docugami_items
 
     unanswerable = json.loads((REPO / "bench" / "qa" / "unanswerable.json").read_text(encoding="utf-8"))
     rows: list[dict[str, Any]] = []
