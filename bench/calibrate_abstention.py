@@ -6,9 +6,10 @@ figure among the answer's amounts) and the sample documents' own questions (``sa
 scored by the expected answer appearing in the answer). Unanswerable: ``bench/qa/unanswerable.json``, written
 before any threshold was chosen. Halves by position in each list: even = development, odd = held out.
 
-Every question is answered once with ``min_fit=0`` (the fit of the chosen span is recorded); each threshold is
-then applied to those answers. The threshold printed as chosen maximises, on the development half, the mean of
-answerable accuracy and unanswerable refusal; the held-out half is reported at that threshold.
+Every question is answered once with the thresholds off (the chosen span's fit and the best question-chunk cosine
+are recorded); each pair (min_fit, min_similarity) is then applied to those answers: not found when both are
+below. Printed: the grid's best pairs on the development half (mean of answerable accuracy and unanswerable
+refusal), the held-out half at each, and both halves at the defaults of ``QAOptions``.
 
     .venv/bin/python bench/calibrate_abstention.py            # the docugami index of `ragline eval qa` (built if missing)
     .venv/bin/python bench/calibrate_abstention.py --json out/abstention.json
@@ -28,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-GRID = [round(0.05 * i, 2) for i in range(0, 19)]
+GRID = [round(0.05 * i, 2) for i in range(0, 16)]
 
 
 def _norm(text: str) -> str:
@@ -36,12 +37,12 @@ def _norm(text: str) -> str:
 
 
 def _ask_all(rag: Any, questions: list[str]) -> list[Any]:
-    return [rag.ask(q, min_fit=0.0) for q in questions]
+    return [rag.ask(q, min_fit=0.0, min_fit_alone=0.0) for q in questions]
 
 
 def _row(kind: str, corpus: str, question: str, answer: Any, correct: bool | None, position: int) -> dict[str, Any]:
     return {"kind": kind, "corpus": corpus, "question": question, "answer": answer.text, "found": answer.found,
-            "fit": answer.fit, "correct": correct, "half": "dev" if position % 2 == 0 else "held-out"}
+            "fit": answer.fit, "similarity": answer.similarity, "correct": correct, "half": "dev" if position % 2 == 0 else "held-out"}
 
 
 def collect(index_dir: Path, eval_dir: Path) -> list[dict[str, Any]]:
@@ -73,48 +74,56 @@ def collect(index_dir: Path, eval_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def at(rows: list[dict[str, Any]], tau: float, half: str, corpus: str | None = None) -> dict[str, float]:
-    sel = [r for r in rows if r["half"] == half and (corpus is None or r["corpus"] == corpus)]
+def _kept(r: dict[str, Any], fit: float, similarity: float) -> bool:
+    weak = (r["fit"] or 0.0) < fit and (r["similarity"] if r["similarity"] is not None else -1.0) < similarity
+    return bool(r["found"]) and not weak
+
+
+def at(rows: list[dict[str, Any]], fit: float, similarity: float, half: str | None,
+       corpus: str | None = None) -> dict[str, float]:
+    sel = [r for r in rows if (half is None or r["half"] == half) and (corpus is None or r["corpus"] == corpus)]
     ans = [r for r in sel if r["kind"] == "answerable"]
     una = [r for r in sel if r["kind"] == "unanswerable"]
-    kept = lambda r: r["found"] and (r["fit"] or 0.0) >= tau  # noqa: E731
-    acc = sum(1 for r in ans if r["correct"] and kept(r)) / max(1, len(ans))
-    refused = sum(1 for r in una if not kept(r)) / max(1, len(una))
+    acc = sum(1 for r in ans if r["correct"] and _kept(r, fit, similarity)) / max(1, len(ans))
+    refused = sum(1 for r in una if not _kept(r, fit, similarity)) / max(1, len(una))
     return {"accuracy": acc, "refused": refused, "answerable": len(ans), "unanswerable": len(una)}
 
 
 def main() -> None:
     from pipeline.evaluation.corpus import cache_dir, default_docugami_index_dir, default_eval_dir
+    from pipeline.qa import QAOptions
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--index", type=Path, help="the docugami index (default: the one `ragline eval qa` uses)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    eval_dir = default_eval_dir()
-    rows = collect(args.index or default_docugami_index_dir(cache_dir()), eval_dir)
-    best = max(GRID, key=lambda t: (round((at(rows, t, "dev")["accuracy"] + at(rows, t, "dev")["refused"]) / 2, 4),
-                                    -t))
-    print("min_fit  dev: accuracy refused | held-out: accuracy refused")
-    for t in GRID:
-        d, h = at(rows, t, "dev"), at(rows, t, "held-out")
-        mark = "  <- chosen" if t == best else ""
-        print(f"  {t:4.2f}       {d['accuracy']:.2f}    {d['refused']:.2f}   |          {h['accuracy']:.2f}    "
-              f"{h['refused']:.2f}{mark}")
-    print(f"\nat min_fit {best}:")
+    rows = collect(args.index or default_docugami_index_dir(cache_dir()), default_eval_dir())
+    pairs = [(f, c) for f in GRID for c in GRID]
+
+    def dev_score(p: tuple[float, float]) -> float:
+        d = at(rows, p[0], p[1], "dev")
+        return round((d["accuracy"] + d["refused"]) / 2, 4)
+
+    print("best pairs on the development half:  min_fit min_similarity | dev acc refused | held-out acc refused")
+    for f, c in sorted(pairs, key=lambda p: (-dev_score(p), p))[:8]:
+        d, h = at(rows, f, c, "dev"), at(rows, f, c, "held-out")
+        print(f"  {f:4.2f} {c:4.2f} | {d['accuracy']:.2f} {d['refused']:.2f} | {h['accuracy']:.2f} {h['refused']:.2f}")
+    o = QAOptions()
+    print(f"\nthresholds off and at the defaults (min_fit {o.min_fit}, min_similarity {o.min_similarity}):")
     for corpus in ("docugami", "sample"):
-        for half in ("dev", "held-out"):
-            r = at(rows, best, half, corpus)
-            print(f"  {corpus:<8} {half:<8} answerable {r['answerable']:>2}: accuracy {r['accuracy']:.2f}; "
-                  f"unanswerable {r['unanswerable']:>2}: refused {r['refused']:.2f}")
-    wrongly_kept = [r for r in rows if r["kind"] == "unanswerable" and r["found"] and (r["fit"] or 0) >= best]
-    lost = [r for r in rows if r["kind"] == "answerable" and r["correct"] and (r["fit"] or 0) < best]
-    for r in wrongly_kept:
-        print(f"  answered, should not be: {r['question']!r} -> {r['answer'][:70]!r} (fit {r['fit']})")
-    for r in lost:
-        print(f"  right answer refused: {r['question']!r} (fit {r['fit']})")
+        for half in ("dev", "held-out", None):
+            off, on = at(rows, 0.0, -1.0, half, corpus), at(rows, o.min_fit, o.min_similarity, half, corpus)
+            print(f"  {corpus:<8} {half or 'all':<8} answerable {on['answerable']:>2}: accuracy {off['accuracy']:.2f} -> "
+                  f"{on['accuracy']:.2f}; unanswerable {on['unanswerable']:>2}: refused {off['refused']:.2f} -> "
+                  f"{on['refused']:.2f}")
+    for r in rows:
+        if r["kind"] == "unanswerable" and _kept(r, o.min_fit, o.min_similarity):
+            print(f"  answered, should not be: {r['question']!r} -> {r['answer'][:60]!r}")
+        if r["kind"] == "answerable" and r["correct"] and not _kept(r, o.min_fit, o.min_similarity):
+            print(f"  right answer refused: {r['question']!r}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"chosen": best, "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -252,7 +252,9 @@ class Pipeline:
 
         qa_options = self.config.qa.model_copy(update=options) if options else self.config.qa
         retriever = _RerankedRetriever(self.retriever, self.reranker(rerank)) if rerank else self.retriever
-        with QuestionAnswerer(retriever, client or self._client, qa_options) as answerer:
+        answerer = QuestionAnswerer(retriever, client or self._client, qa_options)
+        answerer.opener = self._opener()  # a model call, if one is needed, goes to the configured LLM
+        with answerer:
             return answerer.run(question, source_glob=source_glob)
 
     def extract(self, source: Document | str | os.PathLike[str], schema: type[T], *,
@@ -268,8 +270,17 @@ class Pipeline:
             document = self._parser.parse_bytes(self._parser.read(source), source=str(source))
         else:
             document = Parser(self.config.parse).run(source)
-        with StructuredExtractor(schema, client or self._client, self.config.extraction) as extractor:
+        with StructuredExtractor(schema, client or self._client, self.config.extraction,
+                                 opener=self._opener()) as extractor:
             return extractor.run(document, raise_on_failure=raise_on_failure)
+
+    def _opener(self) -> Any:
+        """How a stage opens its client at its first model call: ``[llm]`` of this configuration (not the
+        environment alone, which the configuration was loaded with already)."""
+        from pipeline.llm import open_llm
+
+        settings = self.config.llm
+        return lambda: open_llm(settings)
 
     # -- storage shortcuts ---------------------------------------------------------------------------
     def stats(self) -> IndexStats:

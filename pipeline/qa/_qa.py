@@ -90,8 +90,15 @@ class QAOptions(BaseModel):
     chars_per_token: float = Field(default=3.2, gt=0)
     max_output_tokens: int = Field(default=400, ge=32)
     min_quote_score: float = Field(default=0.8, ge=0, le=1)
-    min_fit: float = Field(default=0.0, ge=0, le=1, description="extractive: the share of the question the chosen "
-                           "span must cover to be an answer, else not found (calibrated: bench/calibrate_abstention.py)")
+    # Calibrated together on the docugami key-figure questions, the sample documents' questions and 40 written
+    # without an answer (bench/calibrate_abstention.py; docs/retrieval.md): with both below, "not found".
+    min_fit: float = Field(default=0.45, ge=0, le=1, description="extractive: the share of the question the "
+                           "chosen span covers, below which (and below min_similarity) the answer is not found")
+    min_similarity: float = Field(default=0.55, ge=-1, le=1, description="extractive: the best cosine of the question "
+                                  "to a retrieved chunk (the bundled all-MiniLM-L6-v2's scale; recalibrate for "
+                                  "another model) below which a weak fit means not found")
+    min_fit_alone: float = Field(default=0.1, ge=0, le=1, description="extractive: the fit below which the answer is "
+                                 "not found when the retriever measured no similarity (BM25 only, a custom retriever)")
     max_attempts: int = Field(default=2, ge=1, description="LLM calls, re-asks on unparseable replies included")
     temperature: float = 0.0
 
@@ -140,10 +147,18 @@ class Answer(BaseModel):
     seconds: float = 0.0
     errors: list[str] = Field(default_factory=list)
     fit: float | None = Field(default=None, description="extractive: how much of the question the answering span "
-                              "covers (0-1); an answer needs QAOptions.min_fit")
+                              "covers (0-1)")
+    similarity: float | None = Field(default=None, description="extractive: the best cosine of the question to a "
+                                     "retrieved chunk (None: the retriever gave none)")
     see_also: list[Citation] = Field(default_factory=list, description="not found: the closest passages retrieved")
     computation: str | None = Field(default=None, description="extractive: how a computed figure was derived "
                                     "from the cited cells ('21,213 / 81,797 = 25.9%'); None when printed as is")
+
+
+def _similarity(hits: list[SearchHit]) -> float | None:
+    """The best question-chunk cosine the retriever measured (its ``cosine`` metadata), None without one."""
+    values = [float(h.metadata["cosine"]) for h in hits if isinstance(h.metadata.get("cosine"), (int, float))]
+    return round(max(values), 4) if values else None
 
 
 def _see_also(hits: list[SearchHit], n: int = 3) -> list[Citation]:
@@ -279,9 +294,14 @@ class QuestionAnswerer(LLMUser):
                       errors=pick.errors, context_chunk_ids=[h.chunk_id for h in given])
         if pick.chosen is None:
             return base.model_copy(update={"see_also": _see_also(given)})
-        if (pick.fit is not None and pick.fit < self.options.min_fit) or not pick.type_fits:
-            # A span that shares words with the question but does not answer it: not found, by construction.
-            return base.model_copy(update={"fit": pick.fit, "see_also": _see_also(given)})
+        similarity = _similarity(given)
+        o = self.options
+        weak = pick.fit is not None and (
+            pick.fit < o.min_fit_alone if similarity is None else pick.fit < o.min_fit and similarity < o.min_similarity)
+        if weak or not pick.type_fits:
+            # A span that shares words with the question but does not answer it, in documents whose text is
+            # not close to the question either: not found, by construction.
+            return base.model_copy(update={"fit": pick.fit, "similarity": similarity, "see_also": _see_also(given)})
         spans = pick.composed.spans if pick.composed else [pick.chosen]
         good: list[Citation] = []
         bad: list[Citation] = []
@@ -300,6 +320,7 @@ class QuestionAnswerer(LLMUser):
         return base.model_copy(update={
             "text": text, "found": True, "grounded": grounded, "citations": good, "rejected_citations": bad,
             "computation": pick.composed.computation if pick.composed else None, "fit": pick.fit,
+            "similarity": similarity,
         })
 
     def _ask_settings(self) -> AskSettings:

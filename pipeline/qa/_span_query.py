@@ -58,6 +58,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "flows": ("activities",),
     "acquisition": ("acquire", "acquired"),
     "acquisitions": ("acquire", "acquired"),
+    # line-item tables abbreviate their columns
+    "quantity": ("qty",),
+    "quantities": ("qty",),
     "divestment": ("divest", "divested"),
     "divestments": ("divest", "divested"),
 }

@@ -16,7 +16,7 @@ REPORT = ("Report > Abstract\nThe park consumed 18.4 GWh of electricity in the m
 INVOICE = ("ACME Publishing > Invoice\nThe invoice was issued by ACME Technical Publishing GmbH to Nordtor "
            "Logistik GmbH on 14 March 2026. Total amount due 1,234.56 EUR.")
 HITS = [make_hit("rep", REPORT, 0.9, source="report.pdf"), make_hit("inv", INVOICE, 0.8, source="invoice.pdf")]
-OPTIONS = QAOptions(min_fit=0.45)
+OPTIONS = QAOptions()
 
 
 def test_an_off_topic_question_is_not_found_and_points_at_the_closest_passages() -> None:

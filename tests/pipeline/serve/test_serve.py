@@ -25,7 +25,7 @@ from pipeline.serve import ServeConfig, create_app  # noqa: E402
 from pipeline.testing import HashingEmbedder  # noqa: E402
 from tests._live_server import LiveServer  # noqa: E402
 
-QUESTION = "How much electricity did the Northgate Logistics Park use in one year?"
+QUESTION = "How much electricity did the park consume in the measurement year?"
 INVOICE_SCHEMA = {"title": "Bill", "type": "object", "properties": {
     "invoice_number": {"type": "string", "description": "the invoice's own number"},
     "date": {"type": "string", "format": "date", "description": "the date the invoice was issued"},
