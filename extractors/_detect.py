@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 
+from extractors._encoding import utf16_codec
 from extractors._registry import plugin_format
 from pipeline.exceptions import CorruptDocumentError, EmptyDocumentError, UnsupportedFormatError
 
@@ -69,14 +70,6 @@ def detect_format(data: bytes, source: str = "") -> str:
 
 def _looks_utf16(b: bytes) -> bool:
     return b[1:40:2].count(0) > 15 or b[0:40:2].count(0) > 15
-
-
-def utf16_codec(b: bytes) -> str:
-    """``utf-16`` (a BOM says the order), else the byte order the zero bytes show: ASCII characters in
-    UTF-16-LE have their zero byte second (odd offsets), in UTF-16-BE first."""
-    if b[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return "utf-16"
-    return "utf-16-le" if b[1:400:2].count(0) >= b[0:400:2].count(0) else "utf-16-be"
 
 
 def _utf16_to_ascii(b: bytes) -> bytes:

@@ -18,6 +18,14 @@ def _norm(enc: str) -> str | None:
     return "cp1252" if name in ("latin-1", "iso8859-1", "ascii") else name
 
 
+def utf16_codec(b: bytes) -> str:
+    """``utf-16`` (a BOM says the order), else the byte order the zero bytes show: ASCII characters in
+    UTF-16-LE have their zero byte second (odd offsets), in UTF-16-BE first."""
+    if b[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return "utf-16-le" if b[1:400:2].count(0) >= b[0:400:2].count(0) else "utf-16-be"
+
+
 def decode_text(data: bytes, *, html: bool = False) -> tuple[str, str, list[str]]:
     """Decode ``data``; return (text, encoding used, warnings). Never raises on bad bytes."""
     warnings: list[str] = []
@@ -27,8 +35,6 @@ def decode_text(data: bytes, *, html: bool = False) -> tuple[str, str, list[str]
     if len(data) >= 4 and (data[1:400:2].count(0) > 0.4 * len(data[1:400:2])
                            or data[0:400:2].count(0) > 0.4 * len(data[0:400:2])):
         # UTF-16 without a byte order mark: mostly-ASCII text has a zero in every other byte.
-        from extractors._detect import utf16_codec
-
         enc = utf16_codec(data)
         return data.decode(enc, errors="replace"), enc, warnings
     declared = None

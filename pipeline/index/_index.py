@@ -19,6 +19,7 @@ the three together.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -155,8 +156,7 @@ class Index:
         return cls.open(directory, embedder=embedder, chunking=chunking, create=True, **kwargs)
 
     def __repr__(self) -> str:
-        state = "open" if self._store is not None else "closed"
-        model = getattr(self.embedder, "model_name", None)
+        model, state = getattr(self.embedder, "model_name", None), "open" if self._store is not None else "closed"
         return f"Index({str(self.directory)!r}, {state}, model={model!r})"
 
     @classmethod
@@ -330,10 +330,8 @@ class Index:
                 source=str(self.directory),
                 stage="index",
             ) from None
-        try:
+        with contextlib.suppress(OSError):  # a read-only side file does not stop the writer
             pid_file.write_text(f"{os.getpid()}\n", encoding="ascii")
-        except OSError:  # a read-only side file does not stop the writer
-            pass
         self._lock_fd = lock
 
     def _release_file_lock(self) -> None:
