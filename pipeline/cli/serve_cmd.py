@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--max-pages", type=int, default=500, metavar="N", help="page limit of a PDF (default 500)")
     g.add_argument("--timeout", type=float, default=300.0, metavar="S",
                    help="seconds before a request answers 504 (default 300)")
-    g.add_argument("--config", metavar="FILE.toml", help="pipeline configuration (docs/configuration.md)")
+    g.add_argument("--config", metavar="FILE.toml", help="pipeline configuration (ragline.toml: [index], [parse], [llm], [qa] ...; README, pipeline/config.py); LLM options given here win over its [llm]")
     add_llm_options(p)
     p.set_defaults(func=run)
 
