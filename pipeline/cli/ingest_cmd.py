@@ -131,20 +131,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _progress(quiet: bool) -> Any:
     """The ingest's progress: a bar on a terminal, else a line per 5% of the files (at least every 10 s), so a
-    CI log sees the run move."""
+    CI log sees the run move; each says the pages read so far (files differ in size, pages less so)."""
     from pipeline.cli._progress import DocProgress
 
     state: dict[str, Any] = {"t": time.perf_counter()}  # the clock runs from the start, model loading included
 
-    def tick(done: int, total: int, path: str) -> None:
+    def tick(done: int, total: int, path: str, pages: int = 0) -> None:
         if quiet:
             return
+        state["pages"] = state.get("pages", 0) + pages
         if "bar" not in state:
             state["bar"] = DocProgress(total, command="ingest", every=max(1, total // 20))
             state["bar"].start()
             state["bar"]._t0 = state["t"]
         now = time.perf_counter()
-        state["bar"].update(os.path.basename(path), "done", now - state["t"])
+        state["bar"].update(os.path.basename(path), f"{state['pages']} pages so far", now - state["t"])
         state["t"] = now
         if done >= total:
             state["bar"].close()

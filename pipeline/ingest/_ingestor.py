@@ -15,6 +15,7 @@ which embeds what the engine did not, commits, and checkpoints, in input order.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
@@ -215,7 +216,7 @@ class Ingestor:
                             self._write(prepared, report)
                             self.index.checkpoint()
                             n += 1
-                            tick(n, prepared.key)
+                            tick(n, prepared.key, prepared.document.pages if prepared.document else 0)
                 if prune:
                     for folder in paths:
                         if Path(folder).is_dir():
@@ -385,23 +386,32 @@ class Ingestor:
             self.index.checkpoint()
 
 
-def _progress(progress: bool | ProgressCallback, total: int) -> Callable[[int, str], None]:
-    """A ``tick(done, path)`` function; ``tick(-1, "")`` closes a tqdm bar."""
+def _progress(progress: bool | ProgressCallback, total: int) -> Callable[..., None]:
+    """A ``tick(done, path, pages)`` function; ``tick(-1, "")`` closes a tqdm bar. A callback that takes a
+    fourth argument also gets the pages of the file just written (0 for an unchanged or failed one)."""
     if callable(progress):
         cb = progress
-        return lambda n, path: cb(n, total, path) if n >= 0 else None
+        try:
+            with_pages = len(inspect.signature(cb).parameters) >= 4
+        except (TypeError, ValueError):
+            with_pages = False
+        if with_pages:
+            return lambda n, path, pages=0: cb(n, total, path, pages) if n >= 0 else None  # type: ignore[call-arg]
+        return lambda n, path, pages=0: cb(n, total, path) if n >= 0 else None
     if not progress:
-        return lambda n, path: None
+        return lambda n, path, pages=0: None
     from tqdm import tqdm
 
     # disable=None: no bar when stderr is not a terminal (CI logs, pipes).
     bar = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr, disable=None, dynamic_ncols=True)
+    pages_seen = [0]
 
-    def tick(n: int, path: str) -> None:
+    def tick(n: int, path: str, pages: int = 0) -> None:
         if n < 0:
             bar.close()
             return
-        bar.set_postfix_str(os.path.basename(path)[-40:], refresh=False)
+        pages_seen[0] += pages
+        bar.set_postfix_str(f"{pages_seen[0]} pages, {os.path.basename(path)[-40:]}", refresh=False)
         bar.update(1)
 
     return tick

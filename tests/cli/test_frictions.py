@@ -33,7 +33,7 @@ def test_a_source_glob_that_matches_nothing_is_said(tmp_path: Path, sample_docs:
     index = tmp_path / "ix"
     assert main(["ingest", str(sample_docs), "--index", str(index)]) == 0
     err = capsys.readouterr().err
-    assert "ragline ingest: [" in err  # progress lines without a terminal
+    assert "ragline ingest: [" in err and "pages so far" in err  # progress lines without a terminal, with pages
     assert main(["search", "invoice total", "--index", str(index), "--source", "invoice_acme"]) == 0
     err = capsys.readouterr().err
     assert "--source 'invoice_acme' matches none of the 6 indexed documents" in err and "'*invoice_acme*'" in err
