@@ -10,6 +10,16 @@ seconds are the steadier figure); rendering is timed apart; the engine is starte
     .venv/bin/python bench/bench_ocr.py                 # 8 pages: 6 docling PDFs, a financebench 10-K, an invoice
     .venv/bin/python bench/bench_ocr.py --cls           # with rapidocr's per-line direction classifier (off in ragline)
     .venv/bin/python bench/bench_ocr.py --dpi 200 --json
+    .venv/bin/python bench/bench_ocr.py --images        # image files through the image backend, 3 pages
+    .venv/bin/python bench/bench_ocr.py --images --limit 8 --forms png100,skew3
+
+``--images``: each page is also written as image files, the way users hand them in (PNG at 100, 150, 200 and
+300 dpi with the dpi in the file, a greyscale JPEG at 150 dpi, a 150 dpi page turned by 3 degrees on a white
+ground; ``--forms`` adds an RGBA PNG with a transparent ground, a palette PNG, a PNG without dpi and a JPEG
+whose EXIF says "turn 90 degrees" ), each file is parsed as a user would (``pipeline.parse``: detection, the
+image backend) and scored against the text layer with the same recall, next to the PDF route (the page rendered
+at ``--dpi`` and read by ``_ocr``, as above) measured in the same run. By default the first 3 pages (OCR is
+seconds a page on 2 cores, and every form is another OCR); ``--limit 8`` for all.
 
 Pages come from ``$RAGLINE_EVAL_DIR`` (else ``../shared/eval`` next to the repository).
 """
@@ -98,6 +108,133 @@ def enable_direction_classifier() -> None:
     _ocr.USE_DIRECTION_CLASSIFIER = True
 
 
+# name -> (dpi, what is done to the rendered page); the first six are measured by default
+IMAGE_FORMS = {
+    "png100": (100, "png"),
+    "png150": (150, "png"),
+    "png200": (200, "png"),
+    "png300": (300, "png"),
+    "jpeg-grey150": (150, "jpeg-grey"),
+    "skew3": (150, "skew3"),
+    "rgba150": (150, "rgba"),
+    "palette150": (150, "palette"),
+    "png150-nodpi": (150, "nodpi"),
+    "exif-rot90": (150, "exif-rot90"),
+}
+DEFAULT_FORMS = ("png100", "png150", "png200", "png300", "jpeg-grey150", "skew3")
+
+
+def write_image_form(path: Path, page_no: int, form: str, folder: Path) -> Path:
+    """The page rendered and written as an image file in ``form`` (see IMAGE_FORMS); returns the file."""
+    import pymupdf
+    from PIL import Image
+
+    dpi, kind = IMAGE_FORMS[form]
+    with pymupdf.open(path) as doc:
+        page = doc[page_no - 1]
+        if kind == "rgba":  # transparent ground: the page's own content only, as screenshots and exports give
+            pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csRGB, alpha=True)
+            img = Image.frombytes("RGBA", (pix.w, pix.h), pix.samples)
+        else:
+            gray = kind == "jpeg-grey"
+            pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY if gray else pymupdf.csRGB, alpha=False)
+            img = Image.frombytes("L" if gray else "RGB", (pix.w, pix.h), pix.samples)
+    out = folder / f"{form}.png"
+    if kind == "jpeg-grey":
+        out = out.with_suffix(".jpg")
+        img.save(out, quality=75, dpi=(dpi, dpi))
+    elif kind == "skew3":  # a page fed a little crooked: 3 degrees anticlockwise, white where the page was not
+        img.rotate(3, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white").save(out, dpi=(dpi, dpi))
+    elif kind == "palette":
+        img.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(out, dpi=(dpi, dpi))
+    elif kind == "nodpi":
+        img.save(out)
+    elif kind == "exif-rot90":  # pixels stored turned, EXIF orientation 6 says how to show them upright
+        out = out.with_suffix(".jpg")
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        img.rotate(90, expand=True).save(out, quality=90, dpi=(dpi, dpi), exif=exif)
+    else:
+        img.save(out, dpi=(dpi, dpi))
+    return out
+
+
+def bench_image_file(file: Path, layer: str) -> dict[str, float | int | str]:
+    """``file`` parsed as a user would (format detection, the image backend), scored against ``layer``."""
+    from PIL import Image
+
+    import pipeline
+
+    with Image.open(file) as im:
+        pixels = f"{im.width}x{im.height}"
+    from pipeline.exceptions import InputError
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        text, error = "\n\n".join(e.text for e in pipeline.parse(file).elements), ""
+    except InputError as exc:  # e.g. "no text content found": a form the backend cannot read scores 0
+        text, error = "", f"{type(exc).__name__}: {exc}"
+    ocr_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    recall, precision, words = word_scores(text, layer)
+    return {"pixels": pixels, "words": words, "recall": recall, "precision": precision, "ocr_s": ocr_s,
+            "cpu_s": cpu_s, "error": error}
+
+
+Rows = dict[str, list[dict[str, float | int | str]]]
+
+
+def run_images(pages: list[tuple[str, str, int]], forms: list[str], dpi: int, *, quiet: bool) -> Rows:
+    """Per page: the PDF route at ``dpi`` and every image form; rows keyed by form (``pdf`` the baseline)."""
+    import tempfile
+
+    import pymupdf
+
+    base = eval_dir()
+    rows: Rows = {"pdf": [], **{f: [] for f in forms}}
+    with tempfile.TemporaryDirectory(prefix="bench_ocr_images_") as tmp:
+        for label, rel, page_no in pages:
+            name = f"{label} p{page_no}"
+            with pymupdf.open(base / rel) as doc:
+                layer = doc[page_no - 1].get_text()
+            rows["pdf"].append({"page": name, **bench_page(base / rel, page_no, dpi)})
+            for form in forms:
+                folder = Path(tmp) / f"{len(rows['pdf'])}"
+                folder.mkdir(exist_ok=True)
+                file = write_image_form(base / rel, page_no, form, folder)
+                rows[form].append({"page": name, **bench_image_file(file, layer)})
+            if not quiet:
+                print(f"  {name}: " + ", ".join(f"{k} {v[-1]['recall']:.3f}" for k, v in rows.items()), file=sys.stderr)
+    return rows
+
+
+def print_image_table(rows: Rows, dpi: int, engine_s: float) -> None:
+    pages = [r["page"] for r in rows["pdf"]]
+    print(f"Word recall per page and form: PDF route at {dpi} dpi (pdf) and image files through the image backend "
+          f"(engine start {engine_s:.1f} s, once); {len(pages)} page(s)")
+    forms = list(rows)
+    print("| " + f"{'page':44}" + " | " + " | ".join(f"{f:>12}" for f in forms) + " |")
+    print("|" + "-" * 46 + "|" + "|".join("-" * 13 + ":" for _ in forms) + "|")
+    for i, page in enumerate(pages):
+        print(f"| {page!s:44} | " + " | ".join(f"{float(rows[f][i]['recall']):12.3f}" for f in forms) + " |")
+    words = sum(int(r["words"]) for r in rows["pdf"])
+
+    def pooled(form: str, key: str) -> float:
+        if key == "precision":  # pooled over the OCR's words: overlap / OCR words, from each row's figures
+            overlap = sum(float(r["recall"]) * int(r["words"]) for r in rows[form])
+            ocr_words = sum(float(r["recall"]) * int(r["words"]) / max(1e-9, float(r["precision"]))
+                            for r in rows[form] if float(r["precision"]) > 0)
+            return overlap / ocr_words if ocr_words else 0.0
+        return sum(float(r[key]) * int(r["words"]) for r in rows[form]) / max(1, words)
+
+    for key, title in (("recall", "recall pooled over words"), ("precision", "precision pooled")):
+        print(f"| {'all pages: ' + title:44} | " + " | ".join(f"{pooled(f, key):12.3f}" for f in forms) + " |")
+    print(f"| {'lowest page recall':44} | "
+          + " | ".join(f"{min(float(r['recall']) for r in rows[f]):12.3f}" for f in forms) + " |")
+    print(f"| {'mean s/page (parse incl. decode)':44} | "
+          + " | ".join(f"{sum(float(r['ocr_s']) for r in rows[f]) / len(rows[f]):12.1f}" for f in forms) + " |")
+    print(f"| {'image px (first page)':44} | " + " | ".join(f"{rows[f][0]['pixels']!s:>12}" for f in forms) + " |")
+
+
 def print_table(rows: list[dict[str, float | int | str]], dpi: int, engine_s: float, *, use_cls: bool) -> None:
     print(f"OCR at {dpi} dpi, direction classifier {'on' if use_cls else 'off'} (engine start {engine_s:.1f} s, once)")
     print(f"| {'page':44} | {'image px':>9} | {'words':>5} | {'recall':>6} | {'precision':>9} | {'s/page':>6} "
@@ -121,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, help="only the first N pages")
     ap.add_argument("--cls", action="store_true", help="rapidocr's text-direction classifier on (ragline: off)")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    ap.add_argument("--images", action="store_true",
+                    help="also write each page as image files and parse them through the image backend "
+                         "(default: first 3 pages)")
+    ap.add_argument("--forms", default=",".join(DEFAULT_FORMS),
+                    help=f"image forms for --images, comma-separated, of: {', '.join(IMAGE_FORMS)}")
     args = ap.parse_args(argv)
     base = eval_dir()
     missing = [f for _, f, _ in PAGES if not (base / f).is_file()]
@@ -130,6 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     engine_s = start_engine()
     if args.cls:
         enable_direction_classifier()
+    if args.images:
+        forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+        unknown = [f for f in forms if f not in IMAGE_FORMS]
+        if unknown:
+            print(f"bench_ocr: unknown form(s) {', '.join(unknown)}; known: {', '.join(IMAGE_FORMS)}", file=sys.stderr)
+            return 2
+        image_rows = run_images(PAGES[: args.limit or 3], forms, args.dpi, quiet=args.json)
+        if args.json:
+            print(json.dumps({"dpi": args.dpi, "use_cls": args.cls, "engine_start_s": engine_s, "forms": image_rows},
+                             indent=2))
+        else:
+            print_image_table(image_rows, args.dpi, engine_s)
+        return 0
     rows = []
     for label, rel, page_no in PAGES[: args.limit]:
         row = {"page": f"{label} p{page_no}", **bench_page(base / rel, page_no, args.dpi)}

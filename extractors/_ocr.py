@@ -28,6 +28,15 @@ class OcrLine:
     x1: float
     y1: float
     score: float
+    angle: float = 0.0  # lean of the line's top edge in degrees, as ``PIL.Image.rotate`` takes it to set it level
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
 
 
 def _engine() -> Any:
@@ -64,8 +73,23 @@ def ocr_lines(rgb: Any, min_score: float = 0.5, use_cls: bool | None = None) -> 
             continue
         xs = [float(p[0]) for p in box]
         ys = [float(p[1]) for p in box]
-        lines.append(OcrLine(text.strip(), min(xs), min(ys), max(xs), max(ys), float(score)))
+        lines.append(OcrLine(text.strip(), min(xs), min(ys), max(xs), max(ys), float(score), _lean(box)))
     return lines
+
+
+def _lean(box: Any) -> float:
+    """Degrees the quad's top edge (its first two corners: top-left, top-right) rises to the right; 0 for an
+    upright box. Pixel y grows downwards, so a line rising to the right (a page turned anticlockwise) is
+    negative, which is the angle ``PIL.Image.rotate`` turns it level by."""
+    import math
+
+    try:
+        (x0, y0), (x1, y1) = (float(box[0][0]), float(box[0][1])), (float(box[1][0]), float(box[1][1]))
+    except (IndexError, TypeError, ValueError):
+        return 0.0
+    if x1 - x0 <= 0:
+        return 0.0
+    return math.degrees(math.atan2(y1 - y0, x1 - x0))
 
 
 def group_paragraphs(lines: list[OcrLine]) -> list[list[OcrLine]]:
