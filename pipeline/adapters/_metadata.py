@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,32 @@ def hit_from_metadata(text: str, meta: dict[str, Any], score: float | None = Non
     )
 
 
+def document_metadata(doc: Document) -> dict[str, Any]:
+    """Metadata of a whole parsed document, for a loader's one-per-file output."""
+    return {"source": doc.source, "file_name": Path(doc.source).name, "file_path": doc.source, "format": doc.format,
+            "pages": doc.pages, "doc_id": doc.content_hash}
+
+
+def parsed_documents(paths: list[Any], parse_options: Any = None, *, skip_errors: bool = False) -> Iterator[Document]:
+    """The documents of files and folders, for the loaders of both adapters. A file that cannot be read raises
+    its typed error (:class:`~pipeline.exceptions.InputError`), or with ``skip_errors`` is logged and left out."""
+    import logging
+
+    from pipeline.exceptions import InputError
+    from pipeline.parsing import expand_paths, parse_many
+
+    for result in parse_many(expand_paths(paths), parse_options):
+        if result.document is not None:
+            yield result.document
+            continue
+        first = result.errors[0] if result.errors else None
+        if not skip_errors:
+            raise InputError(first.message if first else "unreadable", source=result.source,
+                             stage=first.stage if first else "parse")
+        logging.getLogger(__name__).warning("skipped %s: %s", result.source,
+                                            "; ".join(e.message for e in result.errors))
+
+
 class BoxFinder:
     """Parsed documents by source, each parsed once, for the ``bbox``/``boxes`` of search hits."""
 
@@ -109,4 +136,4 @@ class BoxFinder:
         return self._docs[key]
 
 
-__all__ = ["LOCATION_KEYS", "BoxFinder", "chunk_from_metadata", "chunk_metadata", "hit_from_metadata"]
+__all__ = ["LOCATION_KEYS", "BoxFinder", "document_metadata", "parsed_documents", "chunk_from_metadata", "chunk_metadata", "hit_from_metadata"]

@@ -17,7 +17,14 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipeline.adapters._metadata import BoxFinder, chunk_from_metadata, chunk_metadata, hit_from_metadata
+from pipeline.adapters._metadata import (
+    BoxFinder,
+    chunk_from_metadata,
+    chunk_metadata,
+    document_metadata,
+    hit_from_metadata,
+    parsed_documents,
+)
 from pipeline.adapters._remote import asearch
 
 try:
@@ -121,27 +128,11 @@ class RaglineLoader(BaseLoader):
         self.skip_errors = skip_errors
 
     def lazy_load(self) -> Iterator[LCDocument]:
-        import logging
-
         from pipeline.chunking import chunk
-        from pipeline.parsing import expand_paths, parse_many
 
-        for result in parse_many(expand_paths(self.paths), self.parse_options):
-            doc = result.document
-            if doc is None:
-                if not self.skip_errors:
-                    from pipeline.exceptions import InputError
-
-                    first = result.errors[0] if result.errors else None
-                    raise InputError(first.message if first else "unreadable", source=result.source,
-                                     stage=first.stage if first else "parse")
-                logging.getLogger(__name__).warning("skipped %s: %s", result.source,
-                                                    "; ".join(e.message for e in result.errors))
-                continue
+        for doc in parsed_documents(self.paths, self.parse_options, skip_errors=self.skip_errors):
             if self.export == "markdown":
-                yield LCDocument(page_content=doc.to_markdown(), id=doc.content_hash, metadata={
-                    "source": doc.source, "file_name": os.path.basename(doc.source), "file_path": doc.source,
-                    "format": doc.format, "pages": doc.pages, "doc_id": doc.content_hash})
+                yield LCDocument(page_content=doc.to_markdown(), id=doc.content_hash, metadata=document_metadata(doc))
             else:
                 yield from chunks_to_documents(chunk(doc, self.chunking), document=doc)
 

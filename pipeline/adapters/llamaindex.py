@@ -24,7 +24,9 @@ from pipeline.adapters._metadata import (
     BoxFinder,
     chunk_from_metadata,
     chunk_metadata,
+    document_metadata,
     hit_from_metadata,
+    parsed_documents,
 )
 from pipeline.adapters._remote import asearch
 
@@ -125,35 +127,21 @@ class RaglineReader(BaseReader):
 
     def load_data(self, file_path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
                   extra_info: dict[str, Any] | None = None) -> list[BaseNode]:  # type: ignore[override]
-        import logging
-
         from pipeline.chunking import chunk
-        from pipeline.parsing import expand_paths, parse_many
 
         paths = [file_path] if isinstance(file_path, (str, os.PathLike)) else list(file_path)
         out: list[BaseNode] = []
-        for result in parse_many(expand_paths(paths), self.parse_options):
-            doc = result.document
-            if doc is None:
-                if not self.skip_errors:
-                    from pipeline.exceptions import InputError
-
-                    first = result.errors[0] if result.errors else None
-                    raise InputError(first.message if first else "unreadable", source=result.source,
-                                     stage=first.stage if first else "parse")
-                logging.getLogger(__name__).warning("skipped %s", result.source)
-                continue
+        for doc in parsed_documents(paths, self.parse_options, skip_errors=self.skip_errors):
             if self.export == "nodes":
                 nodes = chunks_to_nodes(chunk(doc, self.chunking), document=doc)
                 for node in nodes:
                     node.metadata.update(extra_info or {})
                 out.extend(nodes)
                 continue
-            meta = {"file_name": os.path.basename(doc.source), "file_path": doc.source, "format": doc.format,
-                    "pages": doc.pages, "doc_id": doc.content_hash, **(extra_info or {})}
+            meta = {**document_metadata(doc), **(extra_info or {})}
+            hidden = ["source", "file_path", "doc_id", "pages"]  # location, not content (as for chunks)
             out.append(LlamaDocument(id_=doc.content_hash, text=doc.to_markdown(), metadata=meta,
-                                     excluded_llm_metadata_keys=["file_path", "doc_id", "pages"],
-                                     excluded_embed_metadata_keys=["file_path", "doc_id", "pages"]))
+                                     excluded_llm_metadata_keys=hidden, excluded_embed_metadata_keys=list(hidden)))
         return out
 
 
