@@ -9,6 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,6 +27,7 @@ def _build_wheel(out: Path) -> Path:
     return wheels[0]
 
 
+@pytest.mark.slow
 def test_wheel_holds_every_subpackage_and_imports_from_itself(tmp_path: Path) -> None:
     wheel = _build_wheel(tmp_path / "dist")
     from pipeline.version import __version__

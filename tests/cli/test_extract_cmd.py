@@ -261,6 +261,7 @@ def _complete_lines(path: Path) -> list[str]:
     return text.split("\n")[:-1]  # a last line without its newline is torn
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_finishes_every_document_once(tmp_path: Path) -> None:
     """Crash and resume with the embedded server (a stand-in started the same way as the real one):
     SIGKILL `ragline extract` mid-run; no server is left; the rerun appends the rest, redoing nothing finished."""
@@ -433,6 +434,7 @@ def test_ctrl_c_keeps_what_is_finished_and_the_rerun_completes(
     assert len(calls) - n_first == len(docs) - len(kept)  # the rerun asks for exactly what was not kept
 
 
+@pytest.mark.slow
 def test_a_dead_endpoint_is_exit_1_and_the_rerun_redoes_the_document(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """Nothing listening: the fields only the model can read are lost, so the record says so (partial, the

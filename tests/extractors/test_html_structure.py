@@ -65,6 +65,7 @@ def test_links_are_markdown_links_resolved_against_the_page_url(page: Path) -> N
     assert "jump to the votes." in md  # an in-page anchor is not a link worth keeping
 
 
+@pytest.mark.slow
 def test_whole_page_when_asked(page: Path) -> None:
     doc = pipeline.parse(page, pipeline.ParseOptions(main_content_only=False))
     assert "Copyright Town Gazette" in doc.text and "content" not in doc.metadata

@@ -34,6 +34,7 @@ def mixed_result(bad_inputs: dict[str, Path]) -> pipeline.ParseResult:
     return result
 
 
+@pytest.mark.slow
 def test_mixed_scan_pdf_every_page_read(mixed_result: pipeline.ParseResult) -> None:
     assert mixed_result.status is ParseStatus.SUCCESS and not mixed_result.errors
     doc = mixed_result.document
@@ -43,6 +44,7 @@ def test_mixed_scan_pdf_every_page_read(mixed_result: pipeline.ParseResult) -> N
     assert not any(e.metadata.get("ocr") for e in doc.elements if e.page == 1)
 
 
+@pytest.mark.slow
 def test_ocr_word_recall_against_the_text_layer(mixed_result: pipeline.ParseResult) -> None:
     reference = pymupdf.open("pdf", make_samples.report_bytes())[1].get_text()
     doc = mixed_result.document

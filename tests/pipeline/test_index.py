@@ -514,6 +514,7 @@ _INGEST = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ingest_leaves_a_consistent_resumable_index(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     n_docs = 60

@@ -156,6 +156,7 @@ def test_a_file_that_kills_its_worker_is_recorded_and_the_run_goes_on(tmp_path: 
     assert stats.documents == len(SAMPLES) + 6 and stats.failed_documents == 2
 
 
+@pytest.mark.slow
 def test_workers_do_not_outlive_an_interrupted_run(tmp_path: Path, docs: Path) -> None:
     from _procs import wait_gone
 
@@ -186,6 +187,7 @@ with Index.open({ix!r}, embedder=HashingEmbedder()) as index:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to tell exited workers")
 def test_workers_die_with_a_killed_writer(tmp_path: Path, docs: Path) -> None:
     from _procs import wait_gone
@@ -209,6 +211,7 @@ def test_workers_die_with_a_killed_writer(tmp_path: Path, docs: Path) -> None:
             proc.kill()
 
 
+@pytest.mark.slow
 def test_ray_is_not_imported_by_the_local_engine(tmp_path: Path, docs: Path) -> None:
     code = textwrap.dedent(f"""
         import sys
@@ -223,6 +226,7 @@ def test_ray_is_not_imported_by_the_local_engine(tmp_path: Path, docs: Path) -> 
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_can_ingest_with_workers(tmp_path: Path, docs: Path) -> None:
     """Workers do not re-run the caller's script (which would ingest again inside each worker)."""
     script = tmp_path / "unguarded.py"

@@ -63,6 +63,7 @@ def _this_cpu(*args: str) -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="setup.sh reads /proc/cpuinfo")
 def test_one_build_per_cpu_key_installed_recorded_and_not_repeated(repo: Path, tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")  # ... and tries a new build against the one installed
