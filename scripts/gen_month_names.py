@@ -1,6 +1,6 @@
 """Write pipeline/values/_month_names.py: month names and abbreviations of many languages, from CLDR (babel).
 
-    .venv/bin/python scripts/gen_month_names.py        # after a babel upgrade; tests/pipeline/test_values.py
+    .venv/bin/python scripts/gen_month_names.py        # after a babel upgrade; tests/pipeline/values/test_value_table.py
                                                        # checks the table still matches babel's data
 
 Generated rather than read at run time: building it from babel takes ~0.6 s, which every `ragline extract`

@@ -7,7 +7,7 @@ URL, the embedded local model is started for the command's duration. The API key
 the environment only (a command-line flag would show up in ``ps`` and shell history).
 
 The option defaults are None, so that the settings' defaults apply; the help texts quote them
-(tests/pipeline/llm/test_llm_settings.py checks they agree). ``pipeline.llm`` is imported only when
+(tests/pipeline/llm/test_settings.py checks they agree). ``pipeline.llm`` is imported only when
 a command runs, so ``ragline --help`` stays light.
 """
 

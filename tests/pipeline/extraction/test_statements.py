@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
-from test_llm_user_schemas import rules_only
+from test_user_schemas import rules_only
 
 from pipeline.document import Document, Element, ElementKind, TableData
 from pipeline.evidence import SourceText

@@ -157,7 +157,7 @@ def test_the_month_table_matches_babels_data() -> None:
     import importlib.util
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_month_names.py"
+    script = Path(__file__).resolve().parents[3] / "scripts" / "gen_month_names.py"
     spec = importlib.util.spec_from_file_location("gen_month_names", script)
     assert spec and spec.loader
     gen = importlib.util.module_from_spec(spec)

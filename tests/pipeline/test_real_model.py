@@ -35,7 +35,7 @@ def test_server_speaks_openai_and_negotiates_like_any_endpoint(local_llm: LocalL
 
 def test_real_extraction_with_evidence(local_llm: LocalLLMServer, sample_docs: Path) -> None:
     # The free strategy: the model writes every value (the candidate strategy decides this invoice by rules
-    # alone; test_llm_candidates_real covers it against the real server).
+    # alone; extraction/test_candidates_real covers it against the real server).
     res = extract(sample_docs / "invoice_acme.pdf", schema=Invoice, client=local_llm.client(),
                   options=ExtractionOptions(strategy="free"))
     assert res.status in (ExtractionStatus.SUCCESS, ExtractionStatus.PARTIAL)

@@ -1,5 +1,5 @@
 """ask() with the free strategy (the model writes the answer and quotes): context packing, citations checked
-against the given chunks, not-found, injection (fake LLM). The extractive default: test_llm_extractive_qa.py."""
+against the given chunks, not-found, injection (fake LLM). The extractive default: test_extractive.py."""
 
 from __future__ import annotations
 

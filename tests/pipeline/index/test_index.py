@@ -29,7 +29,7 @@ from pipeline.index import Index
 from pipeline.parsing import Parser
 from pipeline.testing import HashingEmbedder
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class SpyParser(Parser):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from _llm_fakes import connect_error
 from pydantic import BaseModel, Field
-from test_llm_candidates import CLEAN, doc_of, never_called
+from test_candidates import CLEAN, doc_of, never_called
 
 from pipeline.extraction import ExtractionOptions, ExtractionStatus, StructuredExtractor, extract
 from pipeline.extraction._meaning import GLOSSES, RoleGlosses, lexicon_role
