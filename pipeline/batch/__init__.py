@@ -31,14 +31,15 @@ from __future__ import annotations
 from pipeline.batch._csv import write_csv
 from pipeline.batch._journal import JournalEntry, JournalError, OutputLockedError, RunJournal
 from pipeline.batch._keys import extraction_run_key, file_sha256, model_identity, work_items
-from pipeline.batch._output import TRANSIENT_REASONS, Plan, ResumableOutput, StreamOutput, WorkItem
+from pipeline.batch._output import Plan, ResumableOutput, StreamOutput, WorkItem
 from pipeline.batch._provider import BatchInfo, BatchProvider
 from pipeline.batch._provider_job import refresh_round, run_local_round, submit_round
 from pipeline.batch._ray import RayExtraction
 from pipeline.batch._requests import body_form_for
 from pipeline.batch._requests_job import JobRound, absolute_schema_spec, collect_job, is_answered, prepare_job
 from pipeline.batch._requests_manifest import BatchStateError, Manifest, load_manifest
-from pipeline.batch._run import BatchExtraction, failure_record
+from pipeline.batch._run import BatchExtraction, OnRecord, RecordSink
+from pipeline.extraction import TRANSIENT_REASONS, ExtractionRecord
 
 __all__ = [
     "TRANSIENT_REASONS",
@@ -48,13 +49,16 @@ __all__ = [
     "BatchInfo",
     "BatchProvider",
     "BatchStateError",
+    "ExtractionRecord",
     "RayExtraction",
     "JobRound",
     "JournalEntry",
     "JournalError",
     "Manifest",
+    "OnRecord",
     "OutputLockedError",
     "Plan",
+    "RecordSink",
     "ResumableOutput",
     "RunJournal",
     "StreamOutput",
@@ -62,7 +66,6 @@ __all__ = [
     "body_form_for",
     "collect_job",
     "extraction_run_key",
-    "failure_record",
     "file_sha256",
     "load_manifest",
     "model_identity",

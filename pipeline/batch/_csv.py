@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-Record = dict[str, Any]
+from pipeline.extraction import ExtractionRecord
 
 LEAD_COLUMNS = ("source", "status")
 TAIL_COLUMNS = ("errors", "attempts", "seconds", "prompt_tokens", "completion_tokens", "model")
@@ -38,26 +38,23 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
-def _data_columns(record: Record) -> dict[str, Any]:
-    data = record.get("data") or record.get("partial_data")  # a partial record keeps its row and its values
-    flat = flatten(data) if isinstance(data, dict) else {}
+def _data_columns(record: ExtractionRecord) -> dict[str, Any]:
+    flat = flatten(record.values())  # a partial record keeps its row and its values
     fixed = set(LEAD_COLUMNS) | set(TAIL_COLUMNS)
     return {(f"data.{k}" if k in fixed else k): v for k, v in flat.items() if k}
 
 
-def row(record: Record) -> dict[str, Any]:
+def row(record: ExtractionRecord) -> dict[str, Any]:
     """The CSV row of one extraction record."""
-    usage = record.get("usage") or {}
-    errors = record.get("errors") or []
-    out: dict[str, Any] = {"source": record.get("source"), "status": record.get("status")}
+    out: dict[str, Any] = {"source": record.source, "status": record.status.value}
     out.update(_data_columns(record))
     out.update({
-        "errors": "; ".join(f"{e.get('reason')}: {e.get('message')}" for e in errors if isinstance(e, dict)),
-        "attempts": record.get("attempts"),
-        "seconds": record.get("seconds"),
-        "prompt_tokens": usage.get("prompt_tokens"),
-        "completion_tokens": usage.get("completion_tokens"),
-        "model": record.get("model"),
+        "errors": "; ".join(f"{e.reason}: {e.message}" for e in record.errors),
+        "attempts": record.attempts,
+        "seconds": round(record.seconds, 3),
+        "prompt_tokens": record.usage.prompt_tokens,
+        "completion_tokens": record.usage.completion_tokens,
+        "model": record.model,
     })
     return out
 
@@ -70,7 +67,7 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def columns(records: Iterable[Record], field_order: list[str]) -> list[str]:
+def columns(records: Iterable[ExtractionRecord], field_order: list[str]) -> list[str]:
     """The header: fixed columns around the data columns, in schema order, then as first seen."""
     seen: dict[str, None] = {}
     for record in records:
@@ -89,7 +86,7 @@ def columns(records: Iterable[Record], field_order: list[str]) -> list[str]:
     return [*LEAD_COLUMNS, *data, *TAIL_COLUMNS]
 
 
-def write_csv(path: Path, records: Callable[[], Iterator[Record]], field_order: list[str]) -> int:
+def write_csv(path: Path, records: Callable[[], Iterator[ExtractionRecord]], field_order: list[str]) -> int:
     """Write the CSV of ``records()`` (called twice: header, then rows) to ``path`` atomically; rows written."""
     header = columns(records(), field_order)
     path.parent.mkdir(parents=True, exist_ok=True)

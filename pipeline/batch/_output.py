@@ -17,22 +17,17 @@ Invariant after :meth:`plan`: one line per document, each with a row, each row w
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Self
+from typing import IO, Self
 
 from pydantic import BaseModel, Field
 
 from pipeline.batch._journal import JournalEntry, RunJournal
 from pipeline.document import ErrorRecord
-
-Record = dict[str, Any]
-
-# Failures that say nothing about the document: the run is redone for them without --retry-failed.
-TRANSIENT_REASONS = frozenset({"llm_connection", "llm_response", "llm"})  # the endpoint failed, not the document
+from pipeline.extraction import ExtractionRecord, ExtractionStatus
 
 
 class WorkItem(BaseModel):
@@ -162,23 +157,19 @@ class ResumableOutput:
         os.replace(tmp, self.path)
         return total - len(written)
 
-    def write(self, item: WorkItem, record: Record) -> bool:
+    def write(self, item: WorkItem, record: ExtractionRecord) -> bool:
         """Append ``record`` for ``item``: journal row, then line, flushed and fsynced (module docstring).
 
         Thread-safe. False (nothing written) once :meth:`close_writes` was called."""
-        line = json.dumps(record, ensure_ascii=False).encode("utf-8")
-        usage = record.get("usage") or {}
-        errors = record.get("errors") or []
-        status = str(record.get("status", ""))
+        line = record.to_line().encode("utf-8")
         entry = JournalEntry(
-            doc_id=item.doc_id, source=str(record.get("source", item.path)), content_hash=item.content_hash,
-            run_key=self._run_key, status=status, line_sha=_sha(line),
+            doc_id=item.doc_id, source=record.source, content_hash=item.content_hash,
+            run_key=self._run_key, status=record.status.value, line_sha=_sha(line),
             # A document whose model calls failed is redone on the next run, partial or not: its fields are
             # missing because of the endpoint, not because of the document.
-            retry=status in ("failure", "partial") and any(e.get("reason") in TRANSIENT_REASONS for e in errors),
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
-            seconds=float(record.get("seconds") or 0.0),
+            retry=record.status is not ExtractionStatus.SUCCESS and record.calls_failed,
+            prompt_tokens=record.usage.prompt_tokens, completion_tokens=record.usage.completion_tokens,
+            seconds=record.seconds,
         )
         with self._lock:
             if self._closed or self._out is None:
@@ -198,10 +189,10 @@ class ResumableOutput:
         """Every document the output holds (from the journal), for the run's totals."""
         return list(self.journal.entries().values())
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Iterator[ExtractionRecord]:
         """The output's records, in file order."""
         for line in _lines(self.path):
-            yield json.loads(line)
+            yield ExtractionRecord.model_validate_json(line)
 
     def close(self) -> None:
         with self._lock:
@@ -217,16 +208,16 @@ class StreamOutput:
 
     def __init__(self, stream: IO[str], *, keep_records: bool = False) -> None:
         self.stream = stream
-        self.kept: list[Record] = []
+        self.kept: list[ExtractionRecord] = []
         self._keep = keep_records
         self._lock = threading.Lock()
         self._closed = False
 
-    def write(self, item: WorkItem, record: Record) -> bool:
+    def write(self, item: WorkItem, record: ExtractionRecord) -> bool:
         with self._lock:
             if self._closed:
                 return False
-            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.stream.write(record.to_line() + "\n")
             self.stream.flush()
             if self._keep:
                 self.kept.append(record)
@@ -236,7 +227,7 @@ class StreamOutput:
         with self._lock:
             self._closed = True
 
-    def records(self) -> Iterator[Record]:
+    def records(self) -> Iterator[ExtractionRecord]:
         return iter(self.kept)
 
     def close(self) -> None:
@@ -257,4 +248,4 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["TRANSIENT_REASONS", "Plan", "ResumableOutput", "StreamOutput", "WorkItem"]
+__all__ = ["Plan", "ResumableOutput", "StreamOutput", "WorkItem"]

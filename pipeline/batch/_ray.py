@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pipeline.batch._output import WorkItem
-from pipeline.batch._run import OnRecord, Record, RecordSink, failure_record
+from pipeline.batch._run import OnRecord, RecordSink
 from pipeline.document import ErrorRecord
 from pipeline.exceptions import ConfigurationError, RaglineError
+from pipeline.extraction import ExtractionRecord
 
 if TYPE_CHECKING:
     from pipeline.extraction import ExtractionOptions
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def extract_one(schema_spec: str, options: ExtractionOptions, parse_options: ParseOptions | None,
-                settings: LLMSettings, path: str) -> Record:
+                settings: LLMSettings, path: str) -> ExtractionRecord:
     """The record of the document at ``path`` (runs on a Ray worker; imports what it needs there)."""
     from pipeline.extraction import StructuredExtractor, load_schema
     from pipeline.llm import open_llm
@@ -41,13 +42,13 @@ def extract_one(schema_spec: str, options: ExtractionOptions, parse_options: Par
 
     result = next(iter(parse_many([path], parse_options)))
     if result.document is None or result.status.value == "failure":
-        return failure_record(result.source, result.errors)
+        return ExtractionRecord.failure(result.source, result.errors)
     schema = load_schema(schema_spec)
     try:
         with StructuredExtractor(schema, None, options, opener=lambda: open_llm(settings)) as extractor:
-            return extractor.run(result.document, raise_on_failure=False).to_record()
+            return ExtractionRecord.from_result(extractor.run(result.document, raise_on_failure=False))
     except RaglineError as exc:
-        return failure_record(result.document.source, [ErrorRecord.from_exception(exc, stage="extract")])
+        return ExtractionRecord.failure(result.document.source, [ErrorRecord.from_exception(exc, stage="extract")])
 
 
 class RayExtraction:
@@ -68,7 +69,7 @@ class RayExtraction:
         self.in_flight = in_flight
         self.on_record = on_record
 
-    def _emit(self, item: WorkItem, record: Record) -> None:
+    def _emit(self, item: WorkItem, record: ExtractionRecord) -> None:
         if self.sink.write(item, record) and self.on_record is not None:
             self.on_record(item, record)
 
@@ -76,7 +77,7 @@ class RayExtraction:
         """Extract ``items`` (unreadable ones are recorded as failures here); Ctrl-C closes the sink first."""
         for item in items:
             if item.error is not None:
-                self._emit(item, failure_record(item.path, [item.error]))
+                self._emit(item, ExtractionRecord.failure(item.path, [item.error]))
         items = [i for i in items if i.error is None]
         if not items:
             return
@@ -109,7 +110,7 @@ class RayExtraction:
             except Exception as exc:  # noqa: BLE001 - a task that died (worker lost, bug): recorded, the run goes on
                 err = RaglineError(f"ray task failed: {type(exc).__name__}: {exc}", source=item.path,
                                    stage="extract")
-                record = failure_record(item.path, [ErrorRecord.from_exception(err)])
+                record = ExtractionRecord.failure(item.path, [ErrorRecord.from_exception(err)])
             self._emit(item, record)
 
     @contextlib.contextmanager

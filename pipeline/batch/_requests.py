@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.batch._requests_manifest import CHAT_ENDPOINT, DocEntry
 from pipeline.exceptions import LLMConnectionError, LLMResponseError
+from pipeline.extraction import ExtractionRecord
 from pipeline.llm import AskLoop, BodyForm, chat_body, completion_from_body
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from pipeline.extraction import ExtractionOptions
     from pipeline.llm import LLMSettings
 
-Record = dict[str, Any]
 OutputLines = dict[str, dict[str, Any]]  # custom_id -> the output (or error) file's line for it
 
 
@@ -85,7 +85,7 @@ class DocumentState:
     """Where one document stands after the rounds answered: its record, or the requests of the next round."""
 
     entry: DocEntry
-    record: Record | None = None
+    record: ExtractionRecord | None = None
     next_requests: list[NextRequest] = field(default_factory=list)
     decided: dict[str, Any] = field(default_factory=dict)
 
@@ -167,18 +167,15 @@ class Replay:
                 stage="batch"))
         result = pending.finish({name: loop.outcome for name, loop in loops.items()}, self.form.model, False)
         result.seconds = time.perf_counter() - t0
-        state.record = _as_given(result.to_record(), entry)
+        state.record = _as_given(ExtractionRecord.from_result(result), entry)
         return state
 
 
-def _as_given(record: Record, entry: DocEntry) -> Record:
+def _as_given(record: ExtractionRecord, entry: DocEntry) -> ExtractionRecord:
     """The record with the document's path as it was given (documents are parsed by absolute path)."""
-    if record.get("source") == entry.path:
-        record["source"] = entry.source
-    for error in record.get("errors") or []:
-        if isinstance(error, dict) and error.get("source") == entry.path:
-            error["source"] = entry.source
-    return record
+    errors = [e.model_copy(update={"source": entry.source}) if e.source == entry.path else e for e in record.errors]
+    source = entry.source if record.source == entry.path else record.source
+    return record.model_copy(update={"source": source, "errors": errors})
 
 
 __all__ = ["DocumentState", "NextRequest", "Replay", "body_form_for", "custom_id", "feed_line", "loop_body",

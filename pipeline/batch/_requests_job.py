@@ -28,8 +28,8 @@ from pipeline.batch._requests_manifest import (
     save_manifest,
     write_atomic,
 )
-from pipeline.batch._run import failure_record
 from pipeline.document import Document, ErrorRecord
+from pipeline.extraction import ExtractionRecord
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from pipeline.llm import LLMSettings
     from pipeline.parsing import ParseOptions
 
-Record = dict[str, Any]
 OnDocument = Callable[[str], None]
 
 
@@ -46,7 +45,7 @@ OnDocument = Callable[[str], None]
 class JobRound:
     """What prepare or collect left: the records of finished documents and the round they left to run."""
 
-    finished: list[tuple[WorkItem, Record]] = field(default_factory=list)
+    finished: list[tuple[WorkItem, ExtractionRecord]] = field(default_factory=list)
     pending_documents: int = 0
     next_round: int | None = None
     requests: int = 0
@@ -120,7 +119,7 @@ def prepare_job(folder: Path, items: list[WorkItem], *, schema_spec: str, schema
             entry = DocEntry(source=item.path, path=item.doc_id, doc_id=item.doc_id, content_hash="",
                              errors=[item.error])
             manifest.documents.append(entry)
-            job.finished.append((item, failure_record(item.path, entry.errors)))
+            job.finished.append((item, ExtractionRecord.failure(item.path, entry.errors)))
     paths = [os.path.abspath(i.path) for i in readable]
     for item, path, result in zip(readable, paths, parse_many(paths, parse_options)):
         entry = DocEntry(source=item.path, path=path, doc_id=item.doc_id, content_hash=item.content_hash)
@@ -129,7 +128,7 @@ def prepare_job(folder: Path, items: list[WorkItem], *, schema_spec: str, schema
             on_document(item.path)
         if result.document is None or result.status.value == "failure":
             entry.errors = [e.model_copy(update={"source": item.path}) for e in result.errors]
-            job.finished.append((item, failure_record(item.path, entry.errors)))
+            job.finished.append((item, ExtractionRecord.failure(item.path, entry.errors)))
             continue
         entry.document = _document_file(entry)
         write_atomic(folder / entry.document, result.document.model_dump_json())
@@ -183,9 +182,9 @@ def collect_job(folder: Path, manifest: Manifest, schema: type[BaseModel]) -> Jo
     next_round = len(manifest.rounds) + 1
     for entry in manifest.documents:
         if entry.errors or entry.document is None:
-            job.finished.append((_item(entry), failure_record(entry.source, entry.errors)))
+            job.finished.append((_item(entry), ExtractionRecord.failure(entry.source, entry.errors)))
         elif file_sha256(entry.path) != entry.content_hash:
-            job.finished.append((_item(entry), failure_record(entry.source, [_changed(entry)])))
+            job.finished.append((_item(entry), ExtractionRecord.failure(entry.source, [_changed(entry)])))
         else:
             document = Document.model_validate_json((folder / entry.document).read_bytes())
             _take(replay.document(entry, document), next_round, lines, refs, job)

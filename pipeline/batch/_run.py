@@ -20,28 +20,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pipeline.batch._output import WorkItem
 from pipeline.document import ErrorRecord
 from pipeline.exceptions import ConfigurationError, RaglineError
+from pipeline.extraction import ExtractionRecord
 
 if TYPE_CHECKING:
     from pipeline.document import Document
     from pipeline.extraction import StructuredExtractor
     from pipeline.parsing import ParseOptions
 
-Record = dict[str, Any]
-OnRecord = Callable[[WorkItem, Record], None]
+OnRecord = Callable[[WorkItem, ExtractionRecord], None]
 _Job = tuple[WorkItem, "Document"] | None
 
 
 class RecordSink(Protocol):
-    def write(self, item: WorkItem, record: Record) -> bool: ...
+    def write(self, item: WorkItem, record: ExtractionRecord) -> bool: ...
 
     def close_writes(self) -> None: ...
-
-
-def failure_record(source: str, errors: list[ErrorRecord]) -> Record:
-    """The JSON line of a document that never reached the LLM (missing, unreadable, unparseable)."""
-    return {"source": source, "status": "failure", "data": None, "evidence": {},
-            "errors": [e.model_dump(mode="json") for e in errors],
-            "usage": None, "attempts": 0, "seconds": 0.0, "model": ""}
 
 
 class BatchExtraction:
@@ -59,7 +52,7 @@ class BatchExtraction:
         self._stop = threading.Event()
         self._fatal: BaseException | None = None
 
-    def _emit(self, item: WorkItem, record: Record) -> None:
+    def _emit(self, item: WorkItem, record: ExtractionRecord) -> None:
         if self.sink.write(item, record) and self.on_record is not None:
             self.on_record(item, record)
 
@@ -67,7 +60,7 @@ class BatchExtraction:
         """The failure records of items that cannot be read at all (``item.error``); needs no LLM."""
         for item in items:
             assert item.error is not None
-            self._emit(item, failure_record(item.path, [item.error]))
+            self._emit(item, ExtractionRecord.failure(item.path, [item.error]))
 
     def run(self, items: list[WorkItem]) -> None:
         """Parse and extract ``items`` (unreadable ones are recorded as failures). Re-raises a worker's
@@ -86,7 +79,7 @@ class BatchExtraction:
         try:
             for item, result in zip(items, parse_many([i.path for i in items], self.parse_options)):
                 if result.document is None or result.status.value == "failure":
-                    self._emit(item, failure_record(result.source, result.errors))
+                    self._emit(item, ExtractionRecord.failure(result.source, result.errors))
                 else:
                     self._put(jobs, (item, result.document))
             for _ in threads:
@@ -121,13 +114,13 @@ class BatchExtraction:
                 return
             item, document = job
             try:
-                record = self.extractor.run(document, raise_on_failure=False).to_record()
+                record = ExtractionRecord.from_result(self.extractor.run(document, raise_on_failure=False))
             except ConfigurationError as exc:  # the LLM cannot be set up (an extra missing): every document
                 self._fatal = exc               # would fail the same way; stop, the caller says it (exit 2)
                 self._stop.set()
                 return
             except RaglineError as exc:  # record and go on, like every batch stage
-                record = failure_record(document.source, [ErrorRecord.from_exception(exc, stage="extract")])
+                record = ExtractionRecord.failure(document.source, [ErrorRecord.from_exception(exc, stage="extract")])
             except Exception as exc:  # noqa: BLE001 - a bug: stop the run, re-raised in the caller's thread
                 self._fatal = exc
                 self._stop.set()
@@ -136,4 +129,4 @@ class BatchExtraction:
                 self._emit(item, record)
 
 
-__all__ = ["BatchExtraction", "RecordSink", "failure_record"]
+__all__ = ["BatchExtraction", "OnRecord", "RecordSink"]

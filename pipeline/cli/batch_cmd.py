@@ -115,7 +115,7 @@ def _register_prepare(steps: argparse._SubParsersAction) -> None:
 def run_prepare(args: argparse.Namespace) -> int:
     from pipeline.batch import absolute_schema_spec, prepare_job, work_items
     from pipeline.cli.extract_cmd import _extraction_options
-    from pipeline.extraction import load_schema
+    from pipeline.extraction import ExtractionStatus, load_schema
 
     if args.max_rounds < 1:
         raise UsageError("--max-rounds must be at least 1")
@@ -136,7 +136,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     job = prepare_job(folder, work_items(files, missing), schema_spec=absolute_schema_spec(args.schema),
                       schema=schema, options=options, settings=settings, parse_options=parse_options,
                       max_rounds=args.max_rounds, on_document=on_document)
-    failed = sum(1 for _, r in job.finished if r.get("status") == "failure")
+    failed = sum(1 for _, r in job.finished if r.status is ExtractionStatus.FAILURE)
     if not args.quiet:
         after = (f"ragline batch submit {folder}   (or offline: ragline batch run-local {folder})" if job.requests
                  else f"ragline batch collect {folder} -o out.jsonl   (nothing to ask the model)")

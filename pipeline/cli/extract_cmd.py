@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.cli._common import add_input_options, collect_inputs
 from pipeline.cli._errors import OutputError, UsageError
@@ -33,11 +33,9 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from pipeline.batch import JournalEntry, Plan, ResumableOutput, StreamOutput, WorkItem
-    from pipeline.extraction import ExtractionOptions
+    from pipeline.extraction import ExtractionOptions, ExtractionRecord
     from pipeline.llm import LLMSettings
     from pipeline.parsing import ParseOptions
-
-Record = dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,21 +127,17 @@ class _Tally:
         self.empty: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
 
-    def add(self, record: Record) -> None:
-        from pipeline.batch import TRANSIENT_REASONS
-
-        usage = record.get("usage") or {}
-        calls_failed = any(e.get("reason") in TRANSIENT_REASONS for e in record.get("errors") or [])
+    def add(self, record: ExtractionRecord) -> None:
         with self._lock:
-            self.counts[str(record.get("status"))] += 1
-            self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-            self.completion_tokens += int(usage.get("completion_tokens") or 0)
-            self.calls_failed += calls_failed
-            for ev in (record.get("evidence") or {}).values():
-                if ev.get("value") is not None:
+            self.counts[record.status.value] += 1
+            self.prompt_tokens += record.usage.prompt_tokens
+            self.completion_tokens += record.usage.completion_tokens
+            self.calls_failed += record.calls_failed
+            for ev in record.evidence.values():
+                if ev.value is not None:
                     self.values += 1
                 else:
-                    self.empty[_empty_reason(str(ev.get("note") or ""))] += 1
+                    self.empty[_empty_reason(ev.note or "")] += 1
 
 
 def _empty_reason(note: str) -> str:
@@ -241,9 +235,9 @@ def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: Resuma
     from pipeline.batch import BatchExtraction
     from pipeline.extraction import StructuredExtractor
 
-    def on_record(item: WorkItem, record: Record) -> None:
+    def on_record(item: WorkItem, record: ExtractionRecord) -> None:
         tally.add(record)
-        progress.update(item.path, str(record.get("status")), float(record.get("seconds") or 0.0))
+        progress.update(item.path, record.status.value, record.seconds)
 
     readable = [i for i in plan.todo if i.error is None]
     unreadable = [i for i in plan.todo if i.error is not None]

@@ -20,11 +20,14 @@ from pipeline.extraction._models import (
     ExtractionStatus,
     PendingExtraction,
 )
+from pipeline.extraction._record import TRANSIENT_REASONS, ExtractionRecord
 from pipeline.extraction._schemas import Invoice, load_schema, model_from_json_schema
 
 __all__ = [
     "CHOICE_SYSTEM",
+    "TRANSIENT_REASONS",
     "ExtractionOptions",
+    "ExtractionRecord",
     "ExtractionResult",
     "ExtractionStatus",
     "FieldEvidence",

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pipeline.serve._errors import ServeError
 from pipeline.serve._guards import check_upload_size, confined
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fastapi import UploadFile
 
     from pipeline.document import Document
+    from pipeline.extraction import ExtractionRecord
     from pipeline.parsing import ParseOptions
     from pipeline.serve._state import ServerState
 
@@ -100,14 +101,10 @@ def upload_as_file(state: ServerState, data: bytes, name: str) -> Iterator[Path]
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def renamed(record: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+def renamed(record: ExtractionRecord, old: str, new: str) -> ExtractionRecord:
     """``record`` with the temporary file's path ``old`` replaced by the upload's name ``new``."""
-    if record.get("source") == old:
-        record["source"] = new
-    for error in record.get("errors") or []:
-        if isinstance(error, dict) and error.get("source") == old:
-            error["source"] = new
-    return record
+    errors = [e.model_copy(update={"source": new}) if e.source == old else e for e in record.errors]
+    return record.model_copy(update={"source": new if record.source == old else record.source, "errors": errors})
 
 
 def parse_path(state: ServerState, path: str) -> Document:

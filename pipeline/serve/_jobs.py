@@ -25,6 +25,7 @@ from pipeline.exceptions import RaglineError
 from pipeline.serve._errors import ServeError
 
 if TYPE_CHECKING:
+    from pipeline.extraction import ExtractionRecord
     from pipeline.serve._state import ServerState
 
 log = logging.getLogger("pipeline.serve")
@@ -296,13 +297,11 @@ class JobRunner:
             done = len(plan.skipped)
             tick(done, len(items))
 
-            def on_record(_item: Any, record: dict[str, Any]) -> None:
+            def on_record(_item: Any, record: ExtractionRecord) -> None:
                 nonlocal done
                 done += 1
-                status = str(record.get("status"))
-                counts[status] = counts.get(status, 0) + 1
-                usage = record.get("usage") or {}
-                state.metrics.tokens(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+                counts[record.status.value] = counts.get(record.status.value, 0) + 1
+                state.metrics.tokens(record.usage.prompt_tokens, record.usage.completion_tokens)
                 tick(done, len(items))
 
             if config.ingest.engine == "ray":  # a Ray cluster is configured: the documents go to its workers
@@ -337,7 +336,7 @@ class JobRunner:
                                                    "structured_mode": client.structured_mode,
                                                    "max_concurrency": client.max_concurrency})
 
-        def checked(item: Any, record: dict[str, Any]) -> None:
+        def checked(item: Any, record: ExtractionRecord) -> None:
             on_record(item, record)
             self._check_cancel(job.id)  # raised on the driver's thread: the run stops, what is written stays
 

@@ -136,10 +136,9 @@ async def _extraction(state: ServerState, fmt: dict[str, Any], file: dict[str, A
     name = safe_name(str(file.get("filename") or ""))
     data = data_url_bytes(str(file.get("file_data") or ""), state.serve.max_upload_bytes, name)
     record = await state.work.run(lambda: extract_upload(state, model, data, name), timeout=state.serve.request_timeout)
-    usage = record.get("usage") or {}
-    tokens = {"prompt_tokens": int(usage.get("prompt_tokens") or 0),
-              "completion_tokens": int(usage.get("completion_tokens") or 0)}
-    return json.dumps(record.get("data")), {"ragline": record}, tokens
+    tokens = {"prompt_tokens": record.usage.prompt_tokens, "completion_tokens": record.usage.completion_tokens}
+    # The content is the values that were found (a partial record's too); the record says what is missing.
+    return json.dumps(record.values(), ensure_ascii=False), {"ragline": record.to_json()}, tokens
 
 
 def _stream(completion_id: str, created: int, model: str, content: str, extension: dict[str, Any],

@@ -19,6 +19,7 @@ from pipeline.serve._jobs import Job, JobRequest, JobRunner
 
 if TYPE_CHECKING:
     from pipeline.document import Document
+    from pipeline.extraction import ExtractionRecord
     from pipeline.serve._state import ServerState
 
 router = APIRouter(prefix="/v1")
@@ -103,25 +104,27 @@ async def extract(request: Request, file: UploadFile | None = File(None), path: 
         json_schema or "", max_bytes=state.serve.max_schema_bytes, max_depth=state.serve.max_schema_depth)
     data, name = await _document(state, file, path)
     if data is None:
-        return await state.work.run(lambda: extract_record(state, model, parse_path(state, name)),
-                                    timeout=state.serve.request_timeout)
-    return await state.work.run(lambda: extract_upload(state, model, data, name), timeout=state.serve.request_timeout)
+        record = await state.work.run(lambda: extract_record(state, model, parse_path(state, name)),
+                                      timeout=state.serve.request_timeout)
+    else:
+        record = await state.work.run(lambda: extract_upload(state, model, data, name),
+                                      timeout=state.serve.request_timeout)
+    return record.to_json()
 
 
-def extract_upload(state: ServerState, model: type[BaseModel], data: bytes, name: str) -> dict[str, Any]:
+def extract_upload(state: ServerState, model: type[BaseModel], data: bytes, name: str) -> ExtractionRecord:
     """The record of an uploaded document, named by its file name."""
     with upload_as_file(state, data, name) as path:
         return renamed(extract_record(state, model, parse_file(state, path)), str(path), name)
 
 
-def extract_record(state: ServerState, model: type[BaseModel], document: Document) -> dict[str, Any]:
+def extract_record(state: ServerState, model: type[BaseModel], document: Document) -> ExtractionRecord:
     """The record ``ragline extract`` writes for ``document`` (a model is started only if a field needs it)."""
-    from pipeline.extraction import StructuredExtractor
+    from pipeline.extraction import ExtractionRecord, StructuredExtractor
 
     with StructuredExtractor(model, None, state.config.extraction, opener=state.llm_opener()) as extractor:
-        record = extractor.run(document, raise_on_failure=False).to_record()
-    usage = record.get("usage") or {}
-    state.metrics.tokens(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        record = ExtractionRecord.from_result(extractor.run(document, raise_on_failure=False))
+    state.metrics.tokens(record.usage.prompt_tokens, record.usage.completion_tokens)
     return record
 
 

@@ -21,7 +21,7 @@ from pipeline.batch import (
     write_csv,
 )
 from pipeline.batch._csv import columns, flatten
-from pipeline.extraction import ExtractionOptions
+from pipeline.extraction import ExtractionOptions, ExtractionRecord
 from pipeline.llm import LLMSettings
 
 
@@ -29,9 +29,13 @@ def _item(name: str, content: str = "c") -> WorkItem:
     return WorkItem(path=name, doc_id=f"/abs/{name}", content_hash=f"h-{content}")
 
 
-def _record(name: str, status: str = "success", **data: Any) -> dict[str, Any]:
+def _line(name: str, status: str = "success", **data: Any) -> dict[str, Any]:
     return {"source": name, "status": status, "data": data or None, "evidence": {}, "errors": [],
             "usage": {"prompt_tokens": 10, "completion_tokens": 2}, "attempts": 1, "seconds": 0.5, "model": "m"}
+
+
+def _record(name: str, status: str = "success", **data: Any) -> ExtractionRecord:
+    return ExtractionRecord.model_validate(_line(name, status, **data))
 
 
 def _write_run(path: Path, names: list[str], key: str = "k1") -> None:
@@ -78,8 +82,8 @@ def test_changed_file_key_and_failures_are_redone(tmp_path: Path) -> None:
         o.plan([_item("a"), _item("b"), _item("c"), _item("d")], "k1")
         o.write(_item("a"), _record("a"))
         o.write(_item("b"), _record("b", status="failure"))
-        transient = _record("c", status="failure")
-        transient["errors"] = [{"reason": "llm_connection", "message": "refused"}]
+        transient = ExtractionRecord.model_validate({**_line("c", status="failure"), "errors": [
+            {"error": "LLMConnectionError", "reason": "llm_connection", "message": "refused"}]})
         o.write(_item("c"), transient)
         o.write(_item("d"), _record("d"))
     with ResumableOutput(out) as o:  # c (LLM unreachable) is redone unasked, b (a real failure) is not
@@ -159,12 +163,12 @@ def test_work_items_hash_content(tmp_path: Path) -> None:
 
 
 def test_csv_flattens_fields_and_defuses_formulas(tmp_path: Path) -> None:
-    records = [
-        {**_record("a.pdf"), "data": {"number": "=HYPERLINK(\"http://x\")", "total": -5.0,
-                                      "party": {"name": "ACME", "vat": None}, "lines": [1, 2], "status": "open"}},
-        {**_record("b.pdf", status="failure"), "data": None,
-         "errors": [{"reason": "empty", "message": "file is empty"}]},
-    ]
+    records = [ExtractionRecord.model_validate(r) for r in [
+        {**_line("a.pdf"), "data": {"number": "=HYPERLINK(\"http://x\")", "total": -5.0,
+                                    "party": {"name": "ACME", "vat": None}, "lines": [1, 2], "status": "open"}},
+        {**_line("b.pdf", status="failure"), "data": None,
+         "errors": [{"error": "EmptyDocumentError", "reason": "empty", "message": "file is empty"}]},
+    ]]
     assert flatten({"a": {"b": 1}, "c": [1]}) == {"a.b": 1, "c": "[1]"}
     header = columns(records, ["number", "total", "party", "lines", "status", "missing"])
     assert header[:2] == ["source", "status"] and header[-1] == "model"
@@ -186,7 +190,7 @@ class _Extractor:
     def run(self, document: Any, raise_on_failure: bool = True) -> Any:
         if self.fail_with is not None:
             raise self.fail_with
-        record = _record(document.source)
+        record = _line(document.source)
 
         class _Result:
             def to_record(self) -> dict[str, Any]:
@@ -208,7 +212,7 @@ def test_batch_runner_records_errors_and_stops_on_bugs(tmp_path: Path) -> None:
     seen: list[str] = []
     with ResumableOutput(out) as o:
         o.plan(items, "k")
-        BatchExtraction(_Extractor(), None, o, workers=2, on_record=lambda i, r: seen.append(r["status"])).run(items)
+        BatchExtraction(_Extractor(), None, o, workers=2, on_record=lambda i, r: seen.append(r.status.value)).run(items)
     assert sorted(seen) == ["failure", "success", "success"]
     with ResumableOutput(tmp_path / "o2.jsonl") as o:
         o.plan(items, "k")

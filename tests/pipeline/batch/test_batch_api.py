@@ -94,7 +94,7 @@ def test_batch_sends_the_live_requests_and_gets_the_live_records(
         collected.append(_round(job, settings))
     batch_bodies = [line["body"] for line in provider.batch_lines]
     assert sorted(map(_canon, batch_bodies)) == sorted(map(_canon, live_bodies))
-    batch = {Path(item.path).name: record for item, record in collected[-1].finished}
+    batch = {Path(item.path).name: record.to_json() for item, record in collected[-1].finished}
     assert {k: _without_seconds(v) for k, v in batch.items()} == {k: _without_seconds(v) for k, v in live.items()}
     acme, totals = batch["acme.pdf"], batch["two_totals.txt"]
     if strategy == "free":
@@ -177,14 +177,14 @@ def test_lines_the_provider_did_not_answer_are_sent_again_then_fail(sample_docs:
                  max_rounds=2)
         first = _round(tmp_path / "job", settings)
         assert first.next_round == 2 and first.requests == 1
-        failed = {Path(i.path).name: r for i, r in first.finished}
+        failed = {Path(i.path).name: r.to_json() for i, r in first.finished}
         assert failed["two_totals.txt"]["status"] == "failure"
         assert failed["two_totals.txt"]["errors"][0]["reason"] == "llm_response"
         round1 = [line["body"] for line in prov.batch_lines]
         second = _round(tmp_path / "job", settings)
         assert [line["body"] for line in prov.batch_lines[len(round1):]] == [
             b for b in round1 if "acme" in b["messages"][-1]["content"]]  # the same request, sent again
-        acme = next(r for i, r in second.finished if i.path.endswith("acme.pdf"))
+        acme = next(r.to_json() for i, r in second.finished if i.path.endswith("acme.pdf"))
         assert acme["status"] == "failure" and acme["errors"][-1]["reason"] == "llm_connection"
         assert "2 batch round(s)" in acme["errors"][-1]["message"] and "HTTP 500" in acme["errors"][-1]["message"]
         assert second.next_round is None
@@ -199,7 +199,7 @@ def test_a_document_changed_since_prepare_is_a_failure(provider: FakeProvider, s
     _prepare(tmp_path / "job", sorted(docs.iterdir()), settings, _options(settings))
     (docs / "two_totals.txt").write_text("something else", encoding="utf-8")
     result = _round(tmp_path / "job", settings)
-    changed = next(r for i, r in result.finished if i.path.endswith("two_totals.txt"))
+    changed = next(r.to_json() for i, r in result.finished if i.path.endswith("two_totals.txt"))
     assert changed["status"] == "failure" and changed["errors"][0]["reason"] == "document_changed"
 
 
@@ -226,7 +226,7 @@ def test_run_local_answers_in_the_provider_format_and_resumes(
     assert run_local_round(job, load_manifest(job), make_client) == (2, 0, 0)
     second = collect_job(job, load_manifest(job), Bill)
     assert second.next_round is None
-    assert [r["data"]["seller"] for _, r in second.finished] == [SELLER, SELLER]
+    assert [r.values()["seller"] for _, r in second.finished] == [SELLER, SELLER]
     with pytest.raises(BatchStateError, match="collected already"):
         run_local_round(job, load_manifest(job), make_client)
 

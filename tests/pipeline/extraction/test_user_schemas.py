@@ -13,7 +13,7 @@ from _llm_fakes import connect_error
 from pydantic import BaseModel, Field
 from test_candidates import CLEAN, doc_of, never_called
 
-from pipeline.extraction import ExtractionOptions, ExtractionStatus, StructuredExtractor, extract
+from pipeline.extraction import ExtractionOptions, ExtractionRecord, ExtractionStatus, StructuredExtractor, extract
 from pipeline.extraction._meaning import GLOSSES, RoleGlosses, lexicon_role
 from pipeline.llm import LLMClient, RetryPolicy
 
@@ -260,7 +260,7 @@ def test_the_csv_keeps_a_partial_record_and_its_values(tmp_path: Path) -> None:
 
     client = rules_only()
     res = extract(doc_of(*CLEAN), schema=WithRequired, client=client, raise_on_failure=False)
-    n = write_csv(tmp_path / "out.csv", lambda: iter([res.to_record()]), list(WithRequired.model_fields))
+    n = write_csv(tmp_path / "out.csv", lambda: iter([ExtractionRecord.from_result(res)]), list(WithRequired.model_fields))
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
     assert n == 1 and rows[0]["status"] == "partial" and rows[0]["total"] == "120.0"
     assert rows[0]["invoice_number"] == "INV-1001" and "required_field_missing" in rows[0]["errors"]
