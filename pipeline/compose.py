@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -43,7 +43,7 @@ from pipeline.retrieval import IndexRetriever, make_reranker
 
 if TYPE_CHECKING:
     from pipeline.document import Document
-    from pipeline.extraction import ExtractionResult
+    from pipeline.extraction import ExtractionResult, StructuredExtractor
     from pipeline.llm import LLMClient
     from pipeline.qa import Answer
 
@@ -55,7 +55,9 @@ class Pipeline:
     (:meth:`ingestor`), its reader (:attr:`retriever`), rerankers by name, and LLM clients (:meth:`llm`).
 
     ``embedder``, ``parser``, ``chunker`` and ``client`` replace what the configuration would build (tests, a
-    service that shares one embedder between indexes); ``devices`` replaces hardware detection."""
+    service that shares one embedder between indexes); ``devices`` replaces hardware detection; ``llm_opener``
+    replaces how a stage opens its LLM client at its first model call (the CLI's says on stderr that the
+    embedded model is loading; the server's shares one client)."""
 
     def __init__(
         self,
@@ -67,8 +69,10 @@ class Pipeline:
         reranker: Reranker | None = None,
         client: LLMClient | None = None,
         devices: Devices | None = None,
+        llm_opener: Callable[[], contextlib.AbstractContextManager[LLMClient]] | None = None,
     ) -> None:
         self.devices = devices
+        self._llm_opener = llm_opener
         self.config = config or RaglineConfig()
         self._embedder = embedder
         self._parser = parser
@@ -261,7 +265,6 @@ class Pipeline:
                 client: LLMClient | None = None, raise_on_failure: bool = True) -> ExtractionResult[T]:
         """Extract ``schema`` from a document or a path (parsed with the configured parse options)."""
         from pipeline.document import Document
-        from pipeline.extraction import StructuredExtractor
         from pipeline.parsing import Parser
 
         if isinstance(source, Document):
@@ -270,13 +273,21 @@ class Pipeline:
             document = self._parser.parse_bytes(self._parser.read(source), source=str(source))
         else:
             document = Parser(self.config.parse).run(source)
-        with StructuredExtractor(schema, client or self._client, self.config.extraction,
-                                 opener=self._opener()) as extractor:
+        with self.extractor(schema, client=client) as extractor:
             return extractor.run(document, raise_on_failure=raise_on_failure)
+
+    def extractor(self, schema: type[T], *, client: LLMClient | None = None) -> StructuredExtractor[T]:
+        """The extraction stage for ``schema`` with the configured options; its LLM client is ``client``, the
+        pipeline's, or opened at its first model call (rules and e-invoice XML often need none)."""
+        from pipeline.extraction import StructuredExtractor
+
+        return StructuredExtractor(schema, client or self._client, self.config.extraction, opener=self._opener())
 
     def _opener(self) -> Any:
         """How a stage opens its client at its first model call: ``[llm]`` of this configuration (not the
         environment alone, which the configuration was loaded with already)."""
+        if self._llm_opener is not None:
+            return self._llm_opener
         from pipeline.llm import open_llm
 
         settings = self.config.llm

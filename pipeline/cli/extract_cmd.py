@@ -233,7 +233,8 @@ def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: Resuma
              tally: _Tally, progress: DocProgress) -> None:
     """Write the records of ``plan.todo``; the LLM is started only when some document can be read."""
     from pipeline.batch import BatchExtraction
-    from pipeline.extraction import StructuredExtractor
+    from pipeline.compose import Pipeline
+    from pipeline.config import RaglineConfig
 
     def on_record(item: WorkItem, record: ExtractionRecord) -> None:
         tally.add(record)
@@ -255,10 +256,9 @@ def _extract(args: argparse.Namespace, setup: _Setup, plan: Plan, output: Resuma
         return
     # The LLM starts at the first document that needs a model call: rules and e-invoice XML often settle
     # every field, and then no model is loaded at all.
-    extractor = StructuredExtractor(
-        setup.schema, None, setup.options,
-        opener=lambda: open_cli_llm(settings, command="extract", quiet=args.quiet))
-    with extractor:
+    rag = Pipeline(RaglineConfig(llm=settings, parse=setup.parse_options, extraction=setup.options),
+                   llm_opener=lambda: open_cli_llm(settings, command="extract", quiet=args.quiet))
+    with rag.extractor(setup.schema) as extractor:
         progress.start()
         BatchExtraction(extractor, setup.parse_options, output, workers=llm_concurrency(settings),
                         on_record=on_record).run(readable)

@@ -275,7 +275,7 @@ class JobRunner:
 
     def _extract(self, job: Job) -> dict[str, Any]:
         from pipeline.batch import BatchExtraction, ResumableOutput, extraction_run_key, work_items
-        from pipeline.extraction import StructuredExtractor
+        from pipeline.compose import Pipeline
         from pipeline.parsing import expand_paths
         from pipeline.serve._guards import confined, schema_model
 
@@ -307,7 +307,7 @@ class JobRunner:
             if config.ingest.engine == "ray":  # a Ray cluster is configured: the documents go to its workers
                 self._extract_on_ray(job, output, plan.todo, on_record)
                 return {"documents": len(items), "skipped": len(plan.skipped), **counts, "results": str(out_path)}
-            extractor = StructuredExtractor(schema, None, config.extraction, opener=state.llm_opener())
+            extractor = Pipeline(config, llm_opener=state.llm_opener()).extractor(schema)
             with extractor:
                 batch = BatchExtraction(extractor, config.parse, output, workers=1, on_record=on_record)
                 for item in plan.todo:  # one at a time: a cancel or a stopping server is seen between documents

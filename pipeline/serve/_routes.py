@@ -120,9 +120,10 @@ def extract_upload(state: ServerState, model: type[BaseModel], data: bytes, name
 
 def extract_record(state: ServerState, model: type[BaseModel], document: Document) -> ExtractionRecord:
     """The record ``ragline extract`` writes for ``document`` (a model is started only if a field needs it)."""
-    from pipeline.extraction import ExtractionRecord, StructuredExtractor
+    from pipeline.compose import Pipeline
+    from pipeline.extraction import ExtractionRecord
 
-    with StructuredExtractor(model, None, state.config.extraction, opener=state.llm_opener()) as extractor:
+    with Pipeline(state.config, llm_opener=state.llm_opener()).extractor(model) as extractor:
         record = ExtractionRecord.from_result(extractor.run(document, raise_on_failure=False))
     state.metrics.tokens(record.usage.prompt_tokens, record.usage.completion_tokens)
     return record
