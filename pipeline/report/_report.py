@@ -78,6 +78,8 @@ class FieldView:
 def _record(result: Any) -> dict[str, Any]:
     if isinstance(result, Mapping):
         return dict(result)
+    if hasattr(result, "to_json"):  # an ExtractionRecord, as read back from ragline extract's output
+        return dict(result.to_json())
     return dict(result.to_record())
 
 
