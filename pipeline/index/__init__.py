@@ -8,9 +8,10 @@ document profiles, the write lock). It imports neither ingest nor retrieval: tho
 
 from __future__ import annotations
 
+from pipeline.index._chunking import chunking_for
 from pipeline.index._faiss import VectorIndex, embed_checked
 from pipeline.index._filter import SearchFilter
-from pipeline.index._index import Index, IndexStats, chunking_for
+from pipeline.index._index import Index, IndexStats
 from pipeline.index._profiles import backfill_profiles, load_profiles, save_profile
 from pipeline.index._store import ChunkRow, DocStore
 

@@ -33,14 +33,9 @@ from pydantic import BaseModel
 from typing_extensions import Self
 
 from pipeline.chunking import ChunkingOptions
-from pipeline.embedding import (
-    DEFAULT_MODEL,
-    DEFAULT_TOKENIZER,
-    Devices,
-    embedder_for_index,
-    split_vector_space,
-)
+from pipeline.embedding import Devices, embedder_for_index
 from pipeline.exceptions import EmbeddingModelMismatchError, IndexLockedError, IndexStoreError
+from pipeline.index._chunking import chunking_for
 from pipeline.index._faiss import VectorIndex
 from pipeline.index._store import DocStore
 from pipeline.protocols import Embedder
@@ -50,23 +45,6 @@ if TYPE_CHECKING:
     from pipeline.document import Document
 
 log = logging.getLogger(__name__)
-
-
-def chunking_for(embedder: Embedder, options: ChunkingOptions) -> ChunkingOptions:
-    """``options`` with the tokenizer of ``embedder``'s model, so chunk budgets count the tokens it sees.
-
-    The default model keeps the name ``all-MiniLM-L6-v2`` (existing indexes keep their chunking
-    fingerprint); another local model is named by its directory, which holds its ``tokenizer.json``. An
-    embedder without a model directory (a test double) leaves ``options`` as they are.
-    """
-    if split_vector_space(embedder.model_name)[0] == DEFAULT_MODEL:
-        tokenizer = DEFAULT_TOKENIZER
-    else:
-        model_dir = getattr(embedder, "model_dir", None)
-        if model_dir is None or not (Path(model_dir) / "tokenizer.json").is_file():
-            return options
-        tokenizer = str(Path(model_dir).resolve())
-    return options if options.tokenizer == tokenizer else options.model_copy(update={"tokenizer": tokenizer})
 
 
 class IndexStats(BaseModel):
@@ -432,6 +410,15 @@ class Index:
                 cached_embeddings=store.cached_embedding_count(),
             )
 
+    def stored_document(self, source: str | os.PathLike[str]) -> Document | None:
+        """The parse stored for ``source`` when it was indexed (its elements, pages and boxes, made with the
+        options the index was built with), or None when it is not indexed. ``source``: a path, looked up as
+        given and as ingest keys files (absolute, symlinks kept), or a ``Document.source``."""
+        with self._lock:
+            store = self.store
+            row = store.document(str(source)) or store.document(os.path.abspath(source))
+            return store.load_document(row.id) if row is not None else None
+
     def close(self) -> None:
         with self._lock:
             if self._store is not None:
@@ -447,4 +434,4 @@ class Index:
         self.close()
 
 
-__all__ = ["Index", "IndexStats", "chunking_for"]
+__all__ = ["Index", "IndexStats"]

@@ -35,6 +35,7 @@ from pipeline.report._pages import (
     render_page,
     table_row_boxes,
 )
+from pipeline.report._parses import Parses
 
 if TYPE_CHECKING:
     from pipeline.extraction import ExtractionResult
@@ -293,20 +294,24 @@ def _existing(source: str) -> Path | None:
 
 
 def citation_highlights(citation: Citation, source: str | os.PathLike[str] | None = None, *,
-                        label: str = "") -> list[Highlight]:
-    """Boxes of where ``citation.quote`` is printed in its source (``source`` overrides the path)."""
-    doc = open_paged(source or citation.source)
+                        label: str = "", sources: SourcesArg = None) -> list[Highlight]:
+    """Boxes of where ``citation.quote`` is printed in its source (``source`` overrides the path).
+
+    ``sources``: as for :func:`write_answer_report`; an ``Index`` or ``Pipeline`` also gives the stored parse
+    (for a quote text search cannot find on the page) instead of parsing the file again."""
+    path = Path(source) if source else (_resolver(sources)(citation.source) or Path(citation.source))
+    doc = open_paged(path)
     if doc is None:
         return []
     try:
-        return highlights_of(_citation_boxes(citation, doc, Path(source or citation.source), label or citation.quote))
+        return highlights_of(_citation_boxes(citation, doc, path, label or citation.quote, Parses(sources)))
     finally:
         doc.close()
 
 
-def _citation_boxes(c: Citation, doc: Any, path: Path, label: str, key: str = "") -> list[Box]:
-    """The quote on the cited pages; else the element holding it (from parsing the file; for a table, the rows
-    holding it); else nothing."""
+def _citation_boxes(c: Citation, doc: Any, path: Path, label: str, parses: Parses, key: str = "") -> list[Box]:
+    """The quote on the cited pages; else the element holding it (in the file's parse: the index's, or the
+    file parsed once per report; for a table, the rows holding it); else nothing."""
     first = c.page or 1
     if c.bbox is not None and c.row is not None:  # the table row the citation points at (a row-unit hit)
         return [Box(first, c.bbox, label, bad=not c.valid, key=key)]
@@ -316,12 +321,8 @@ def _citation_boxes(c: Citation, doc: Any, path: Path, label: str, key: str = ""
         if rects:
             more = f"[{key}]" if key else ""  # the quote's other pieces (lines, table cells) get the number
             return [Box(p, r, label if i == 0 else more, bad=not c.valid, key=key) for i, r in enumerate(rects)]
-    try:
-        from pipeline.parsing import parse
-
-        el = element_for_quote(parse(path), c.quote, pages)
-    except Exception:  # noqa: BLE001 - a report shows what it can; an unparsable file has no boxes
-        el = None
+    parsed = parses(c.source, path)
+    el = element_for_quote(parsed, c.quote, pages) if parsed is not None else None
     if el is None or el.bbox is None:
         return []
     # A quote from a table: the rows holding it (PDF tables carry row boxes), not the whole table.
@@ -347,7 +348,8 @@ def answer_report_html(answer: Answer, sources: SourcesArg = None, *,
     groups: dict[str, list[tuple[int, Citation]]] = {}
     for i, c, _ in numbered:
         groups.setdefault(c.source, []).append((i, c))
-    sections = [_source_section(src, items, resolve(src)) for src, items in groups.items()]
+    parses = Parses(sources)  # each file's parse at most once per report (the index's when it has it)
+    sections = [_source_section(src, items, resolve(src), parses) for src, items in groups.items()]
     return document(title, f"{len(answer.citations)} verified citation(s), {len(answer.rejected_citations)} rejected",
                     head + "\n".join(sections))
 
@@ -361,8 +363,10 @@ def _how_answered(answer: Answer) -> str:
 def write_answer_report(answer: Answer, sources: SourcesArg, path: str | os.PathLike[str], **kwargs: Any) -> Path:
     """Write one self-contained HTML file: the question, the answer and every citation highlighted on its page.
 
-    ``sources`` says where the cited files are: the ``Index`` the answer came from, a mapping ``source ->
-    path``, a list of paths (matched by path or file name), or None (each citation's source is its path)."""
+    ``sources`` says where the cited files are: the ``Index`` (or ``Pipeline``) the answer came from, a mapping
+    ``source -> path``, a list of paths (matched by path or file name), or None (each citation's source is its
+    path). A quote not found on its page by text search is boxed on the element holding it: from the index's
+    stored parse, else from parsing the file (once per report)."""
     return _write(Path(path), answer_report_html(answer, sources, **kwargs))
 
 
@@ -381,7 +385,7 @@ def _citation_table(numbered: list[tuple[int, Citation, bool]]) -> str:
             + "".join(rows) + "</table>")
 
 
-def _source_section(source: str, items: list[tuple[int, Citation]], path: Path | None) -> str:
+def _source_section(source: str, items: list[tuple[int, Citation]], path: Path | None, parses: Parses) -> str:
     head = (f'<section class="doc" data-source="{esc(source)}"><h2>{esc(Path(source).name)}</h2>'
             f'<p class="path">{esc(source)}</p>')
     doc = open_paged(path) if path is not None else None
@@ -392,7 +396,8 @@ def _source_section(source: str, items: list[tuple[int, Citation]], path: Path |
         return head + f'<p class="note">{esc(why)}; the quotes:</p>{quotes}</section>'
     assert path is not None
     try:
-        boxes = [b for i, c in items for b in _citation_boxes(c, doc, path, f"[{i}] {_short(c.quote)}", str(i))]
+        boxes = [b for i, c in items
+                 for b in _citation_boxes(c, doc, path, f"[{i}] {_short(c.quote)}", parses, str(i))]
         pages = sorted({b.page for b in boxes} | {c.page for _, c in items if c.page})
         missing = [i for i, _ in items if str(i) not in {b.key for b in boxes}]
         note = (f'<p class="note">not located on the page: {", ".join(f"[{i}]" for i in missing)}</p>'

@@ -335,6 +335,31 @@ def test_add_documents_and_remove(tmp_path: Path) -> None:
     assert_consistent(tmp_path / "ix")
 
 
+def test_stored_document_is_the_indexed_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = tmp_path / "docs"
+    paths = write_docs(docs, 2)
+    memory = Document(source="memory://a", content_hash="a" * 64, format="text", pages=1,
+                      elements=[Element(kind=ElementKind.PARAGRAPH, text="Alpha zqalphax.", page=1)])
+    spy = SpyParser()
+    with open_index(tmp_path / "ix", parser=spy) as ix:
+        ix.add([docs])
+        ix.add_documents([memory])
+        parsed = len(spy.parsed)
+        index = ix.index
+        doc = index.stored_document(paths[1])
+        assert doc is not None and isinstance(doc, Document)
+        assert [e.text for e in doc.elements if e.kind == ElementKind.HEADING][:1] == ["Report 1"]
+        assert any(word(1) in e.text for e in doc.elements)
+        assert doc.elements == Parser().run(paths[1]).elements
+        monkeypatch.chdir(docs)  # a relative path is looked up as ingest keys it: absolute
+        assert index.stored_document("doc000.md") == index.stored_document(str(paths[0])) is not None
+        assert index.stored_document("memory://a") == memory  # a Document.source, as indexed
+        assert index.stored_document(docs / "nope.md") is None and index.stored_document("memory://b") is None
+        assert len(spy.parsed) == parsed  # read from the index, never parsed
+        index.remove([paths[1]])
+        assert index.stored_document(paths[1]) is None
+
+
 def test_failed_files_are_reported_and_retried(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     write_docs(docs, 2)

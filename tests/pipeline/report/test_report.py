@@ -293,6 +293,68 @@ def test_answer_report_sources(sample_docs: Path, tmp_path: Path) -> None:
     assert "<mark>Forty electric cargo bikes</mark>" in html and not _tags(html, "img")
 
 
+_TABLE_QUOTES = ("| W-07 | Chilled (+2 °C) | 15,800 | 2,370 | 150 |",
+                 "| W-08 | Chilled (+4 °C) | 12,400 | 1,674 | 135 |\n| W-11 | Frozen (-24 °C) | 11,600 |",
+                 "| Site | Type | Floor area")
+
+
+def _table_answer(pdf: Path) -> Answer:
+    """Several citations of one file whose quotes text search cannot find on the page (markdown cells):
+    each is boxed on the rows of the parsed table."""
+    cited = [Citation(source=str(pdf), page=2, page_end=2, chunk_id=f"t{i}", valid=True, quote=q)
+             for i, q in enumerate(_TABLE_QUOTES)]
+    return _answer(pdf).model_copy(update={"citations": [*_answer(pdf).citations, *cited]})
+
+
+def _drawn(html: str) -> list[tuple[str, str, str]]:
+    return [(b["data-key"], b["data-page"], b["style"]) for b in _tags(html, "div", "hl")]
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call of ``pipeline.parsing.parse`` (what the report parses a cited file with), by path."""
+    import pipeline.parsing
+
+    calls: list[str] = []
+    real = pipeline.parsing.parse
+
+    def spy(source: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(str(source))
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.parsing, "parse", spy)
+    return calls
+
+
+def test_a_file_cited_several_times_is_parsed_once(sample_docs: Path, tmp_path: Path, parses: list[str]) -> None:
+    pdf = sample_docs / "report_two_column.pdf"
+    html = write_answer_report(_table_answer(pdf), [pdf], tmp_path / "a.html").read_text(encoding="utf-8")
+    assert parses == [str(pdf)]  # four citations need the parse, one parse
+    drawn = _drawn(html)
+    assert {k for k, _, _ in drawn} == {"1", "2", "3", "4", "5"} and "not located on the page" not in html
+
+
+def test_an_index_gives_the_stored_parse(sample_docs: Path, tmp_path: Path, parses: list[str]) -> None:
+    """With the index (or the pipeline) as sources, the report boxes the same rows from the parse the index
+    stored and parses nothing."""
+    from pipeline.compose import Pipeline
+    from pipeline.testing import HashingEmbedder
+
+    pdf = sample_docs / "report_two_column.pdf"
+    answer = _table_answer(pdf)
+    before = _drawn(write_answer_report(answer, [pdf], tmp_path / "paths.html").read_text(encoding="utf-8"))
+    assert parses == [str(pdf)] and {k for k, _, _ in before} == {"1", "2", "3", "4", "5"}
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as pipe:
+        assert pipe.add([pdf]).failed == 0
+        parses.clear()
+        for sources in (pipe.index, pipe):
+            html = write_answer_report(answer, sources, tmp_path / "ix.html").read_text(encoding="utf-8")
+            assert _drawn(html) == before
+        stored = citation_highlights(answer.citations[1], label="[2]", sources=pipe.index)
+        assert parses == []
+    assert stored and stored == citation_highlights(answer.citations[1], label="[2]")
+
+
 # -- in a browser ----------------------------------------------------------------------------------------------
 
 
