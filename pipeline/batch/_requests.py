@@ -167,15 +167,9 @@ class Replay:
                 stage="batch"))
         result = pending.finish({name: loop.outcome for name, loop in loops.items()}, self.form.model, False)
         result.seconds = time.perf_counter() - t0
-        state.record = _as_given(ExtractionRecord.from_result(result), entry)
+        # documents are parsed by absolute path; the record says the path as it was given
+        state.record = ExtractionRecord.from_result(result).renamed(entry.path, entry.source)
         return state
-
-
-def _as_given(record: ExtractionRecord, entry: DocEntry) -> ExtractionRecord:
-    """The record with the document's path as it was given (documents are parsed by absolute path)."""
-    errors = [e.model_copy(update={"source": entry.source}) if e.source == entry.path else e for e in record.errors]
-    source = entry.source if record.source == entry.path else record.source
-    return record.model_copy(update={"source": source, "errors": errors})
 
 
 __all__ = ["DocumentState", "NextRequest", "Replay", "body_form_for", "custom_id", "feed_line", "loop_body",

@@ -66,6 +66,12 @@ class ExtractionRecord(BaseModel):
         """The record of a document that never reached the LLM (missing, unreadable, unparseable)."""
         return cls(source=source, status=ExtractionStatus.FAILURE, errors=list(errors))
 
+    def renamed(self, old: str, new: str) -> ExtractionRecord:
+        """This record with the path ``old`` (where the document was read) said as ``new`` (how it was given),
+        in ``source`` and in its errors."""
+        errors = [e.model_copy(update={"source": new}) if e.source == old else e for e in self.errors]
+        return self.model_copy(update={"source": new if self.source == old else self.source, "errors": errors})
+
     def values(self) -> dict[str, Any]:
         """The record's values: ``data`` when it validated, else ``partial_data`` (else {})."""
         return dict(self.data if self.data is not None else self.partial_data or {})

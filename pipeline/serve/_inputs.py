@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from fastapi import UploadFile
 
     from pipeline.document import Document
-    from pipeline.extraction import ExtractionRecord
     from pipeline.parsing import ParseOptions
     from pipeline.serve._state import ServerState
 
@@ -101,17 +100,11 @@ def upload_as_file(state: ServerState, data: bytes, name: str) -> Iterator[Path]
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def renamed(record: ExtractionRecord, old: str, new: str) -> ExtractionRecord:
-    """``record`` with the temporary file's path ``old`` replaced by the upload's name ``new``."""
-    errors = [e.model_copy(update={"source": new}) if e.source == old else e for e in record.errors]
-    return record.model_copy(update={"source": new if record.source == old else record.source, "errors": errors})
-
-
 def parse_path(state: ServerState, path: str) -> Document:
     from pipeline.parsing import Parser
 
     return Parser(parse_options(state)).run(confined(path, state.serve.allowed_roots))
 
 
-__all__ = ["data_url_bytes", "parse_bytes", "parse_file", "parse_options", "parse_path", "read_upload", "renamed",
+__all__ = ["data_url_bytes", "parse_bytes", "parse_file", "parse_options", "parse_path", "read_upload",
            "safe_name", "upload_as_file"]

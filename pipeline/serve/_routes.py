@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from pipeline.protocols import SearchMode
 from pipeline.serve._errors import ServeError
 from pipeline.serve._guards import confined, schema_model
-from pipeline.serve._inputs import parse_bytes, parse_file, parse_path, read_upload, renamed, upload_as_file
+from pipeline.serve._inputs import parse_bytes, parse_file, parse_path, read_upload, upload_as_file
 from pipeline.serve._jobs import Job, JobRequest, JobRunner
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ async def extract(request: Request, file: UploadFile | None = File(None), path: 
 def extract_upload(state: ServerState, model: type[BaseModel], data: bytes, name: str) -> ExtractionRecord:
     """The record of an uploaded document, named by its file name."""
     with upload_as_file(state, data, name) as path:
-        return renamed(extract_record(state, model, parse_file(state, path)), str(path), name)
+        return extract_record(state, model, parse_file(state, path)).renamed(str(path), name)
 
 
 def extract_record(state: ServerState, model: type[BaseModel], document: Document) -> ExtractionRecord:
