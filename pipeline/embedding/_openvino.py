@@ -12,7 +12,7 @@ and fp32 vectors share indexes and the embedding cache (``vector_space`` records
 from __future__ import annotations
 
 import logging
-import threading
+import queue
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,11 @@ class OpenVinoEmbedder(OnnxEmbedder):
         self._input_names = {i.get_any_name() for i in compiled.inputs}
         self._output = compiled.outputs[0]
         self._jobs = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
-        self._queues = threading.local()  # an infer queue is not thread-safe: one per calling thread
+        # An infer queue is not thread-safe: each call takes an idle one from this pool (or makes one) and puts it
+        # back. Not a threading.local: a fork (a subprocess started with preexec_fn, as Ray starts its daemons)
+        # clears the other threads' states in the child, whose OpenVINO destructors then wait forever on
+        # executor threads the child does not have, and the parent waits forever on the child.
+        self._queues: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.device = "cpu"
         _log.debug("OpenVINO %s compiled %s at %s", ov.__version__, model_file.name, precision)
         return compiled, precision
@@ -104,9 +108,18 @@ class OpenVinoEmbedder(OnnxEmbedder):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.warm_up()
-        queue = getattr(self._queues, "queue", None)
-        if queue is None:
-            queue = self._queues.queue = ov.AsyncInferQueue(self._session, self._jobs)
+        try:
+            infer = self._queues.get_nowait()
+        except queue.Empty:
+            infer = ov.AsyncInferQueue(self._session, self._jobs)
+        try:
+            return self._embed_with(infer, texts)
+        finally:
+            self._queues.put(infer)
+
+    def _embed_with(self, infer: Any, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
         encodings = self._tokenizer.encode_batch(list(texts))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         failures: list[Exception] = []
@@ -119,10 +132,10 @@ class OpenVinoEmbedder(OnnxEmbedder):
             except Exception as exc:  # noqa: BLE001 - re-raised below, in the caller's thread
                 failures.append(exc)
 
-        queue.set_callback(pooled)
+        infer.set_callback(pooled)
         for idx, feed in padded_batches(encodings, self.batch_size, self.max_batch_tokens):
-            queue.start_async({k: v for k, v in feed.items() if k in self._input_names}, (idx, feed["attention_mask"]))
-        queue.wait_all()
+            infer.start_async({k: v for k, v in feed.items() if k in self._input_names}, (idx, feed["attention_mask"]))
+        infer.wait_all()
         if failures:
             raise failures[0]
         return out

@@ -145,3 +145,31 @@ def test_a_failure_on_openvinos_thread_reaches_the_caller(fp32: OnnxEmbedder, ra
         emb.embed(TEXTS)
     monkeypatch.undo()
     np.testing.assert_allclose(emb.embed(TEXTS), want, atol=1e-6)  # the queue is usable afterwards
+
+
+_FORK_AFTER_A_THREAD_EMBEDDED = """
+import gc, subprocess, sys
+from concurrent.futures import ThreadPoolExecutor
+from pipeline.embedding import OpenVinoEmbedder
+
+emb = OpenVinoEmbedder(precision="fp32", cache_dir=sys.argv[1])
+pool = ThreadPoolExecutor(1)  # its thread outlives the call, as a server's worker threads do
+pool.submit(emb.embed, ["a sentence to embed"]).result()
+del emb  # what the thread holds is now all that is left of the compiled model (a test's embedder, gone)
+gc.collect()
+subprocess.run(["true"], preexec_fn=lambda: None, check=True)  # a fork that runs Python in the child, as Ray's does
+print("forked")
+"""
+
+
+@pytest.mark.slow
+def test_a_fork_after_another_thread_embedded_does_not_hang(fp32: OnnxEmbedder, ragline_cache_dir: Path) -> None:
+    # The child of a fork clears the other threads' states; OpenVINO objects kept there (a threading.local
+    # holding the last reference to a compiled model) ran their destructors in the child and waited forever
+    # for executor threads it does not have: ray.init() in the server's tests hung so.
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _FORK_AFTER_A_THREAD_EMBEDDED, str(ragline_cache_dir)],
+                          capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[3])
+    assert done.returncode == 0 and "forked" in done.stdout, done.stderr[-2000:]
