@@ -220,8 +220,12 @@ class SkippedFile(BaseModel):
 
 
 class PathScan(BaseModel):
-    """What :func:`scan_paths` found: the files to parse, and every file it passed over with the reason."""
+    """What :func:`scan_paths` found: the files to parse, and every file it passed over with the reason.
 
+    ``roots`` are the paths as given, so a caller that walked once (to say "nothing matched" before opening an
+    index) can hand the scan on instead of having the folders walked again."""
+
+    roots: list[Path] = Field(default_factory=list)
     files: list[Path] = Field(default_factory=list)
     skipped: list[SkippedFile] = Field(default_factory=list)
 
@@ -245,7 +249,8 @@ def scan_paths(
     unsupported type, not matched by ``include``, matched by ``exclude``, or inside a hidden folder)."""
     inc = tuple(include) if include else default_include()
     exc = tuple(exclude)
-    scan = PathScan()
+    paths = [Path(p) for p in paths]
+    scan = PathScan(roots=paths)
     seen: set[Path] = set()
 
     def why_not(rel: str, name: str) -> str | None:
@@ -259,8 +264,7 @@ def scan_paths(
         kind = Path(name).suffix.lower() or "no extension"
         return f"unsupported file type ({kind}); --include '{Path(name).suffix and '*' + Path(name).suffix or name}' tries it anyway"
 
-    for raw in paths:
-        p = Path(raw)
+    for p in paths:
         if p.is_dir():
             _walk(p, why_not, scan, seen)
         elif p.resolve() not in seen and not any(fnmatch.fnmatch(p.name, g) for g in exc):

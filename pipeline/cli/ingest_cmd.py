@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.cli._common import add_input_options, parse_options
 from pipeline.cli._errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from pipeline.cli._index_options import add_index_options, open_index
+from pipeline.cli._index_options import add_index_options, given, load_config, open_index
 
 if TYPE_CHECKING:
     from pipeline.chunking import ChunkingOptions
@@ -61,8 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("engine (who parses, chunks and embeds; the index is written by this process)")
-    g.add_argument("--engine", choices=["local", "ray"], default="local",
-                   help="local: parse and chunk in worker processes while this process embeds (default); "
+    g.add_argument("--engine", choices=["local", "ray"], default=None,
+                   help="local: parse and chunk in worker processes while this process embeds (default, or "
+                        "[ingest] engine); "
                         "ray: parse, chunk and embed on Ray Data, on GPU workers when the cluster has GPUs "
                         "(needs ragline[ray])")
     g.add_argument("--workers", type=int, metavar="N",
@@ -74,11 +75,12 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
 
 
 def _check_engine_options(args: argparse.Namespace) -> None:
+    engine = args.engine or load_config(args).ingest.engine
     if args.workers is not None and args.workers < 0:
         raise UsageError("--workers must be 0 or more")
-    if args.engine != "ray" and args.ray_address:
+    if engine != "ray" and args.ray_address:
         raise UsageError("--ray-address needs --engine ray")
-    if args.engine == "ray" and args.workers is not None:
+    if engine == "ray" and args.workers is not None:
         raise UsageError("--workers is for --engine local (Ray sizes its stages from the cluster)")
 
 
@@ -95,7 +97,7 @@ def _chunking(args: argparse.Namespace) -> ChunkingOptions | None:
 
 def run(args: argparse.Namespace) -> int:
     from pipeline.cli._inputs import resolve_paths
-    from pipeline.parsing import expand_paths
+    from pipeline.parsing import scan_paths
 
     for error in resolve_paths(args):  # "-", unexpanded globs, --fetch URLs; what did not resolve is said
         print(f"ragline ingest: {error.source}: [{error.reason}] {error.message}", file=sys.stderr)
@@ -105,19 +107,17 @@ def run(args: argparse.Namespace) -> int:
     if args.max_tokens is not None and args.max_tokens < 16:
         raise UsageError("--max-tokens must be at least 16")
     _check_engine_options(args)
-    existing = [p for p in args.paths if os.path.exists(p)]
-    if not args.prune and len(existing) == len(args.paths) and not expand_paths(existing, args.include, args.exclude):
+    # Walked once: the scan says "nothing matched" before an index is created, and is what gets ingested.
+    scan = scan_paths(args.paths, args.include, args.exclude)
+    if not args.prune and not scan.files:
         print("ragline ingest: no matching documents found", file=sys.stderr)
         return EXIT_USAGE
     # Index errors (locked, another model, bad options) reach the CLI's one error wrapper.
     with open_index(args, create=True, chunking=_chunking(args), parse_options=parse_options(args)) as rag:
-        ingestor = rag.ingestor(engine=args.engine, workers=args.workers, ray_address=args.ray_address)
+        ingestor = rag.ingestor(**given(args, engine="engine", workers="workers", ray_address="ray_address"))
         index = rag.index
         # Missing paths are ingested too: they come back as per-file failures in the report.
-        report = ingestor.run(
-            args.paths, include=args.include, exclude=args.exclude, prune=args.prune,
-            progress=_progress(args.quiet or args.json),
-        )
+        report = ingestor.run(scan, prune=args.prune, progress=_progress(args.quiet or args.json))
         stats = index.stats()
         embedded_by = _embedded_by(index.embedder)
     if args.json:

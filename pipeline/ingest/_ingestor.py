@@ -31,7 +31,7 @@ from pipeline.document import content_hash as hash_of
 from pipeline.exceptions import ConfigurationError, EmbeddingModelMismatchError, InputError
 from pipeline.index import backfill_profiles, embed_checked, save_profile
 from pipeline.ingest._prepare import ParseJob, PreparedDocument, chunk_document, embedding_groups, prepare_job
-from pipeline.parsing import Parser, expand_paths
+from pipeline.parsing import Parser, PathScan, scan_paths
 from pipeline.protocols import DocumentChunker, DocumentParser, Embedder
 from pipeline.version import __version__
 
@@ -186,14 +186,15 @@ class Ingestor:
     # -- entry points ------------------------------------------------------------------------------
     def run(
         self,
-        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] | PathScan,
         *,
         include: Sequence[str] | None = None,
         exclude: Sequence[str] = (),
         prune: bool = False,
         progress: bool | ProgressCallback = False,
     ) -> IngestReport:
-        """Index files and folders (folders are walked with ``include``/``exclude`` globs).
+        """Index files and folders (folders are walked with ``include``/``exclude`` globs; a
+        :class:`~pipeline.parsing.PathScan` the caller already made is used as it is, globs included).
 
         ``prune``: also remove documents whose file no longer exists under the given folders.
         ``progress``: True for a tqdm bar on stderr, or a ``callback(done, total, path)``.
@@ -202,8 +203,9 @@ class Ingestor:
         """
         t0 = time.perf_counter()
         self.warm_up()
-        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        files = expand_paths(paths, include, exclude)
+        if not isinstance(paths, PathScan):
+            paths = scan_paths([paths] if isinstance(paths, (str, os.PathLike)) else paths, include, exclude)
+        files = paths.files
         report = IngestReport(files=len(files))
         with self.index.writing():
             tick = _progress(progress, len(files))
@@ -218,8 +220,8 @@ class Ingestor:
                             n += 1
                             tick(n, prepared.key, prepared.document.pages if prepared.document else 0)
                 if prune:
-                    for folder in paths:
-                        if Path(folder).is_dir():
+                    for folder in paths.roots:
+                        if folder.is_dir():
                             self._prune(os.path.abspath(folder), report)
                 self._rechunk_stale(report)
                 backfill_profiles(self.index.store)  # documents indexed before profiles existed
@@ -265,7 +267,7 @@ class Ingestor:
     def _jobs(self, files: Iterable[Path]) -> Iterator[PreparedDocument | ParseJob]:
         """Each file read and hashed once, here: unchanged and unreadable files are settled before any
         parse; the rest become jobs for the engine. Runs ahead of the writer (a few files; the Ray engine:
-        all of them), which is safe because each key appears once (``expand_paths`` de-duplicates) and only
+        all of them), which is safe because each key appears once (``scan_paths`` de-duplicates) and only
         its own commit changes its row. The writer counts every file when it reaches it."""
         for path in files:
             key = os.path.abspath(path)

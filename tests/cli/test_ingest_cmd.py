@@ -50,6 +50,23 @@ def test_ingest_then_incremental(fake_model: None, docs: Path, tmp_path: Path, c
     assert code == 0 and rep["removed"] == 1 and rep["index"]["documents"] == 1
 
 
+def test_each_folder_is_walked_once(fake_model: None, docs: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import pipeline.parsing as parsing
+
+    walked: list[Path] = []
+    walk = parsing._walk
+
+    def counting(top: Path, *args: Any) -> None:
+        walked.append(top)
+        walk(top, *args)
+
+    monkeypatch.setattr(parsing, "_walk", counting)
+    code, rep = ingest_json(capsys, str(docs), "--index", str(tmp_path / "ix"), "--prune")
+    assert code == 0 and rep["parsed"] == 2
+    assert walked == [docs]  # the "nothing matched" check and the ingest share one walk
+
+
 def test_new_max_tokens_rechunks(fake_model: None, docs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ix = str(tmp_path / "ix")
     assert ingest_json(capsys, str(docs), "--index", ix)[0] == 0
