@@ -1,5 +1,9 @@
-"""The ``--index``/``--backend``/``--precision``/``--model`` options shared by ingest, search and ask, and the one place
-the CLI opens an index from them."""
+"""The ``--index``/``--config``/``--backend``/``--precision``/``--model`` options shared by ingest, search, ask and
+index, and the one place the CLI opens an index from them.
+
+Precedence: a flag given on the command line > ``$RAGLINE_<SECTION>_<KEY>`` > the ``--config`` file (default
+``$RAGLINE_CONFIG``) > the defaults. So flags default to None here and take their value from the configuration
+when not given."""
 
 from __future__ import annotations
 
@@ -14,12 +18,15 @@ from pipeline.embedding import Backend, Precision
 
 def add_index_options(p: argparse.ArgumentParser, *, help: str = "index directory") -> None:
     p.add_argument("--index", required=True, metavar="DIR", help=help)
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="pipeline configuration (ragline.toml: [index], [ingest], [search], [parse], [qa] ...; default "
+                        "$RAGLINE_CONFIG); $RAGLINE_<SECTION>_<KEY> variables win over it, flags given here over both")
     g = p.add_argument_group("embedding model")
-    g.add_argument("--backend", choices=get_args(Backend), default="auto",
-                   help="auto (default): torch on a CUDA GPU; else OpenVINO on a CPU with bf16 instructions "
-                        "(AVX512-BF16, AMX); else ONNX Runtime")
-    g.add_argument("--precision", choices=get_args(Precision), default="auto",
-                   help="auto (default): the index's own for an existing index; for a new one fp16 on a CUDA GPU, "
+    g.add_argument("--backend", choices=get_args(Backend), default=None,
+                   help="auto (default, or [index] backend): torch on a CUDA GPU; else OpenVINO on a CPU with bf16 "
+                        "instructions (AVX512-BF16, AMX); else ONNX Runtime")
+    g.add_argument("--precision", choices=get_args(Precision), default=None,
+                   help="auto (default, or [index] precision): the index's own for an existing index; for a new one fp16 on a CUDA GPU, "
                         "bf16 on a CPU with bf16 instructions (the model's own vectors, faster), else fp32. int8: "
                         "faster embedding on CPUs with VNNI, but the vectors drift from the model's, so the index "
                         "records int8 and its searches embed queries in int8 too. int8-weights: the shipped "
@@ -37,18 +44,38 @@ def require_existing_index(args: argparse.Namespace) -> None:
         raise UsageError(f"no index in {args.index} (build one with `ragline ingest`)")
 
 
+def load_config(args: argparse.Namespace) -> Any:
+    """The :class:`~pipeline.config.RaglineConfig` of ``--config`` (or ``$RAGLINE_CONFIG``) and the environment,
+    read once per command."""
+    from pipeline.config import RaglineConfig
+
+    if getattr(args, "_config", None) is None:
+        args._config = RaglineConfig.load(getattr(args, "config", None))
+    return args._config
+
+
+def given(args: argparse.Namespace, **names: str) -> dict[str, Any]:
+    """``{field: value}`` of the flags given on the command line (``names``: field -> attribute of ``args``)."""
+    return {field: getattr(args, attr) for field, attr in names.items() if getattr(args, attr, None) is not None}
+
+
 def pipeline_config(args: argparse.Namespace, *, create: bool, chunking: Any = None,
                     parse_options: Any = None) -> Any:
-    """The :class:`~pipeline.config.RaglineConfig` of the index options (``$RAGLINE_CACHE_DIR`` is read here)."""
-    from pipeline.config import IndexConfig, RaglineConfig
-
-    cache_dir = os.environ.get("RAGLINE_CACHE_DIR") or None
-    index = IndexConfig(directory=Path(args.index), create=create, backend=args.backend, precision=args.precision,
-                        model=Path(args.model) if args.model else None, cache_dir=cache_dir)
-    update: dict[str, Any] = {"index": index, "chunking": chunking}
+    """The configuration with the index options given as flags over it (``$RAGLINE_CACHE_DIR`` is read here)."""
+    base = load_config(args)
+    update: dict[str, Any] = {"directory": Path(args.index), "create": create,
+                              **given(args, backend="backend", precision="precision")}
+    if args.model:
+        update["model"] = Path(args.model)
+    if os.environ.get("RAGLINE_CACHE_DIR"):
+        update["cache_dir"] = Path(os.environ["RAGLINE_CACHE_DIR"])
+    index = type(base.index).model_validate({**base.index.model_dump(), **update})
+    sections: dict[str, Any] = {"index": index}
+    if chunking is not None:
+        sections["chunking"] = chunking
     if parse_options is not None:
-        update["parse"] = parse_options
-    return RaglineConfig().model_copy(update=update)
+        sections["parse"] = parse_options
+    return base.model_copy(update=sections)
 
 
 def open_index(args: argparse.Namespace, *, create: bool, chunking: Any = None, parse_options: Any = None) -> Any:

@@ -8,6 +8,8 @@ import sys
 from pipeline.cli._errors import UsageError
 from pipeline.cli._index_options import (
     add_index_options,
+    given,
+    load_config,
     open_index,
     require_existing_index,
     warn_unmatched_source,
@@ -36,20 +38,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("-k", type=int, default=None, help="chunks retrieved (default 60 extractive, 5 free)")
-    p.add_argument("--strategy", choices=["extractive", "free"], default="extractive",
-                   help="extractive (default): the answer is the best-ranked span of the retrieved text (table cell "
+    p.add_argument("--strategy", choices=["extractive", "free"], default=None,
+                   help="extractive (default, or [qa] strategy): the answer is the best-ranked span of the retrieved text (table cell "
                    "with its row and column, or sentence), cited by construction; free: the LLM writes the answer")
     p.add_argument("--ask-model", action="store_true",
                    help="extractive: let the LLM pick among the best-ranked spans (default: the best one; no LLM "
                    "is started)")
-    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid",
-                   help="retrieval mode: dense (embedding cosine), bm25 (keywords) or hybrid (both fused; default)")
-    p.add_argument("--rerank", choices=["none", "features", "maxsim"], default="features",
-                   help="second retrieval stage over the top 50 fused hits: features (default; document features "
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None,
+                   help="retrieval mode: dense (embedding cosine), bm25 (keywords) or hybrid (both fused; default, "
+                        "or [qa] mode)")
+    p.add_argument("--rerank", choices=["none", "features", "maxsim"], default=None,
+                   help="second retrieval stage over the top 50 fused hits: features (default, or [search] rerank; "
+                        "document features "
                         "with fitted weights, docs/retrieval.md), maxsim (+ sentence/table-row similarity, slower), "
                         "none (the first stage's order)")
-    p.add_argument("--max-context-tokens", type=int, default=2200, metavar="N",
-                   help="free strategy: token budget for the retrieved text in the prompt (default 2200)")
+    p.add_argument("--max-context-tokens", type=int, default=None, metavar="N",
+                   help="free strategy: token budget for the retrieved text in the prompt (default 2200, or [qa] "
+                        "max_context_tokens)")
     p.add_argument("--source", metavar="GLOB",
                    help="retrieve only from documents whose path or file name matches GLOB, e.g. '*2023 Q3 AAPL*'")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -67,11 +72,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.k is not None and args.k < 1:
         raise UsageError("-k must be at least 1")
-    if args.ask_model and args.strategy != "extractive":
+    base = load_config(args).qa  # flags not given take the configuration's [qa] values
+    flags = given(args, strategy="strategy", k="k", mode="mode", max_context_tokens="max_context_tokens")
+    if args.ask_model:
+        flags["ask_model"] = True
+    options = QAOptions.model_validate({**base.model_dump(), **flags})
+    if options.ask_model and options.strategy != "extractive":
         raise UsageError("--ask-model needs --strategy extractive")
     require_existing_index(args)
-    options = QAOptions(strategy=args.strategy, k=args.k, mode=args.mode, ask_model=args.ask_model,
-                        max_context_tokens=args.max_context_tokens)
     with open_index(args, create=False) as rag:
         rag = rag.with_options(qa=options)
         if options.strategy == "extractive" and not options.ask_model:

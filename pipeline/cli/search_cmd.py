@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.cli._errors import EXIT_OK, UsageError
 from pipeline.cli._index_options import (
     add_index_options,
+    load_config,
     open_index,
     require_existing_index,
     warn_unmatched_source,
@@ -42,15 +43,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("query", metavar="QUERY")
     add_index_options(p)
-    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
-    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default="hybrid", help="default hybrid")
+    p.add_argument("-k", type=int, default=None, help="number of hits (default 5, or [search] k)")
+    p.add_argument("--mode", choices=["dense", "bm25", "hybrid"], default=None,
+                   help="default hybrid (or [search] mode)")
     p.add_argument("--source", metavar="GLOB", help="only documents whose path or file name matches GLOB")
     p.add_argument("--pages", metavar="LIST", help="only chunks on these pages, e.g. 3 or 1-4,9")
-    p.add_argument("--rerank", choices=["none", "features", "maxsim", "llm"], default="features",
-                   help="second stage over the top --candidates fused hits: features (default; document features "
+    p.add_argument("--rerank", choices=["none", "features", "maxsim", "llm"], default=None,
+                   help="second stage over the top --candidates fused hits: features (default, or [search] rerank; "
+                        "document features "
                         "with fitted weights), maxsim (+ sentence/table-row similarity, slower), llm (features, then "
                         "the LLM of the 'LLM endpoint' options picks among the best 8; its cost is printed), none")
-    p.add_argument("--candidates", type=int, default=50, metavar="N", help="candidates the reranker sees (default 50)")
+    p.add_argument("--candidates", type=int, default=None, metavar="N",
+                   help="candidates the reranker sees (default 50, or [search] candidates)")
     p.add_argument("--no-link", action="store_true",
                    help="do not link company names, tickers and periods in QUERY to the documents they point at")
     p.add_argument("--json", action="store_true", help="print hits as a JSON array on stdout")
@@ -77,7 +81,10 @@ def parse_pages(spec: str) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     if not args.query.strip():
         raise UsageError("the query is empty")
-    if args.k < 1:
+    search = load_config(args).search  # flags not given take the configuration's values
+    k, mode = args.k or search.k, args.mode or search.mode
+    rerank, candidates = args.rerank or search.rerank, args.candidates or search.candidates
+    if args.k is not None and args.k < 1:
         raise UsageError("-k must be at least 1")
     try:
         pages = parse_pages(args.pages) if args.pages else None
@@ -85,17 +92,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     require_existing_index(args)  # never create an index just to search it
     # Index errors reach the CLI's one error wrapper (bad options exit 2, the rest 1).
-    if args.candidates < 1:
+    if args.candidates is not None and args.candidates < 1:
         raise UsageError("--candidates must be at least 1")
     with contextlib.ExitStack() as stack:
         rag = stack.enter_context(open_index(args, create=False))
-        if args.rerank == "llm":
+        if rerank == "llm":
             from pipeline.llm import open_llm
 
             rag = rag.with_client(stack.enter_context(open_llm(llm_settings(args))))
-        reranker = rag.reranker(args.rerank, args.candidates)
-        hits = rag.search(args.query, k=args.k, mode=args.mode, source_glob=args.source, pages=pages,
-                          rerank=reranker, linking=not args.no_link)
+        reranker = rag.reranker(rerank, candidates)
+        hits = rag.search(args.query, k=k, mode=mode, source_glob=args.source, pages=pages,
+                          rerank=reranker, linking=False if args.no_link else search.linking)
         if not hits:
             warn_unmatched_source(rag, args.source, quiet=args.quiet)
     cost = getattr(reranker, "cost", None)

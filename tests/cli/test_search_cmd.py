@@ -67,3 +67,27 @@ def test_an_empty_query_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureF
 
     assert main(["search", "  ", "--index", str(tmp_path)]) == 2
     assert "the query is empty" in capsys.readouterr().err
+
+
+def test_config_file_then_environment_then_flags(index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    toml = tmp_path / "ragline.toml"
+    toml.write_text('[search]\nk = 1\nmode = "bm25"\nrerank = "none"\n', encoding="utf-8")
+
+    def hits(*args: str) -> list[dict]:
+        assert main(["search", "invoice", "--index", str(index_dir), "--json", *args]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert len(hits()) > 1  # no configuration: k 5
+    got = hits("--config", str(toml))
+    assert len(got) == 1 and got[0]["metadata"]["mode"] == "bm25"  # the file's [search]
+    monkeypatch.setenv("RAGLINE_CONFIG", str(toml))
+    assert len(hits()) == 1  # $RAGLINE_CONFIG names the file
+    monkeypatch.setenv("RAGLINE_SEARCH_K", "2")
+    assert len(hits()) == 2  # a variable wins over the file
+    got = hits("-k", "3", "--mode", "dense")
+    assert len(got) == 3 and got[0]["metadata"]["mode"] == "dense"  # a flag wins over both
+    toml.write_text("[search]\nk = 0\n", encoding="utf-8")
+    monkeypatch.delenv("RAGLINE_SEARCH_K")
+    assert main(["search", "invoice", "--index", str(index_dir)]) == 2  # a bad file is a usage error, named
+    assert "ragline.toml" in capsys.readouterr().err
