@@ -38,7 +38,7 @@ from pipeline.report._pages import (
 from pipeline.report._parses import Parses
 
 if TYPE_CHECKING:
-    from pipeline.extraction import ExtractionResult
+    from pipeline.extraction import ExtractionRecord, ExtractionResult
     from pipeline.qa import Answer, Citation
 
 Resolver = Callable[[str], Path | None]
@@ -76,28 +76,35 @@ class FieldView:
         return f"{self.name} = {self.value}" + suffix.get(self.state, "")
 
 
-def _record(result: Any) -> dict[str, Any]:
+def _record(result: Any) -> ExtractionRecord:
+    """The typed record of ``result``: an ``ExtractionRecord`` as it is, an ``ExtractionResult`` converted, a JSON
+    record (a line of ``ragline extract`` output) read back as the extract command reads it."""
+    from pipeline.extraction import ExtractionRecord
+
+    if isinstance(result, ExtractionRecord):
+        return result
     if isinstance(result, Mapping):
-        return dict(result)
-    if hasattr(result, "to_json"):  # an ExtractionRecord, as read back from ragline extract's output
-        return dict(result.to_json())
-    return dict(result.to_record())
+        record = dict(result)
+        if isinstance(record.get("evidence"), Mapping):  # a record written by hand may leave out a field's kind
+            record["evidence"] = {name: {"kind": "unknown", **ev} if isinstance(ev, Mapping) else ev
+                                  for name, ev in record["evidence"].items()}
+        return ExtractionRecord.model_validate(record)
+    return ExtractionRecord.from_result(result)
 
 
-def field_views(result: ExtractionResult[Any] | Mapping[str, Any]) -> list[FieldView]:
-    """The fields of an extraction (an ``ExtractionResult`` or its JSON record), in schema order."""
+def field_views(result: ExtractionResult[Any] | ExtractionRecord | Mapping[str, Any]) -> list[FieldView]:
+    """The fields of an extraction (an ``ExtractionResult``, its record, or the record's JSON), in schema order."""
     record = _record(result)
-    data = record.get("data") or record.get("partial_data") or {}
-    evidence = record.get("evidence") or {}
+    data = record.values()
     out: list[FieldView] = []
-    for name in list(data) + [n for n in evidence if n not in data]:
-        ev = evidence.get(name) or {}
-        bbox = ev.get("bbox")
+    for name in list(data) + [n for n in record.evidence if n not in data]:
+        ev = record.evidence.get(name)
+        if ev is None:
+            out.append(FieldView(name=name, value=data.get(name)))
+            continue
         out.append(FieldView(
-            name=name, value=data.get(name, ev.get("value")), supported=ev.get("supported"),
-            page=ev.get("page"), bbox=BBox.model_validate(bbox) if bbox else None, quote=ev.get("quote"),
-            origin=ev.get("quote_origin"), note=ev.get("note"), certainty=ev.get("certainty"),
-            runner_up=ev.get("runner_up"),
+            name=name, value=data.get(name, ev.value), supported=ev.supported, page=ev.page, bbox=ev.bbox,
+            quote=ev.quote, origin=ev.quote_origin, note=ev.note, certainty=ev.certainty, runner_up=ev.runner_up,
         ))
     return out
 
@@ -144,13 +151,12 @@ def _summary(fields: list[FieldView]) -> dict[str, int]:
     return counts
 
 
-def _contents(records: list[dict[str, Any]]) -> str:
+def _contents(records: list[ExtractionRecord]) -> str:
     """A table of contents with each document's status and field counts, and filters: documents with a
     problem (failed, an unsupported, uncertain or conflicting value) only; problem fields only."""
     rows = []
     for n, rec in enumerate(records, start=1):
-        source = str(rec.get("source") or "")
-        status = str(rec.get("status") or "")
+        source, status = rec.source, rec.status.value
         c = _summary(field_views(rec))
         cells = "".join(f'<td class="num">{c[state] or ""}</td>' for state, _ in _STATES)
         rows.append(f'<tr data-doc="{n}"><td><a href="#doc-{n}">{esc(Path(source).name)}</a></td>'
@@ -184,16 +190,15 @@ def _is_single(results: Any) -> bool:
     return isinstance(results, Mapping) or hasattr(results, "to_record")
 
 
-def _status_counts(records: list[dict[str, Any]]) -> str:
+def _status_counts(records: list[ExtractionRecord]) -> str:
     counts: dict[str, int] = {}
     for r in records:
-        counts[str(r.get("status"))] = counts.get(str(r.get("status")), 0) + 1
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
 
 
-def _extraction_section(n: int, record: dict[str, Any], max_pages: int) -> str:
-    source = str(record.get("source") or "")
-    status = str(record.get("status") or "")
+def _extraction_section(n: int, record: ExtractionRecord, max_pages: int) -> str:
+    source, status = record.source, record.status.value
     fields = field_views(record)
     c = _summary(fields)
     problems = c["bad"] + c["unsure"] + c["conflict"] + (1 if status == "failure" else 0)
@@ -202,8 +207,7 @@ def _extraction_section(n: int, record: dict[str, Any], max_pages: int) -> str:
             f'data-problems="{problems}"><h2>{esc(Path(source).name)}'
             f'<span class="badge {esc(status)}">{esc(status)}</span></h2><p class="path">{esc(source)}</p>'
             f'<p class="note">{esc(summary or "no fields")}</p>')
-    errors = "".join(f"<li>{esc(e.get('error'))}: {esc(e.get('message'))}</li>"
-                     for e in record.get("errors") or [] if isinstance(e, Mapping))
+    errors = "".join(f"<li>{esc(e.error)}: {esc(e.message)}</li>" for e in record.errors)
     body = f'<ul class="errors">{errors}</ul>' if errors else ""
     doc = open_paged(source) if source and Path(source).is_file() else None
     try:

@@ -197,7 +197,7 @@ def test_sources_without_pages_show_the_quotes(sample_docs: Path, tmp_path: Path
               "data": {"bikes": 40}, "evidence": {"bikes": {"value": 40, "supported": True,
                                                             "quote": "Forty electric cargo bikes"}}}
     missing = {"source": str(tmp_path / "gone.pdf"), "status": "failure", "data": None, "evidence": {},
-               "errors": [{"error": "InputNotFoundError", "message": "no such file"}]}
+               "errors": [{"error": "InputNotFoundError", "reason": "not_found", "message": "no such file"}]}
     html = write_extraction_report([record, missing], tmp_path / "r.html").read_text(encoding="utf-8")
     assert not _tags(html, "img")
     assert "no page images for this format" in html and "Forty electric cargo bikes" in html
