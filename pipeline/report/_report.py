@@ -85,7 +85,11 @@ def _record(result: Any) -> ExtractionRecord:
         return result
     if isinstance(result, Mapping):
         record = dict(result)
-        if isinstance(record.get("evidence"), Mapping):  # a record written by hand may leave out a field's kind
+        # A record written by hand (field_views({"data": ..., "evidence": ...})) may leave out what the drawing
+        # does not need: the source, the status, a field's kind.
+        record.setdefault("source", "")
+        record.setdefault("status", "success" if record.get("data") is not None else "failure")
+        if isinstance(record.get("evidence"), Mapping):
             record["evidence"] = {name: {"kind": "unknown", **ev} if isinstance(ev, Mapping) else ev
                                   for name, ev in record["evidence"].items()}
         return ExtractionRecord.model_validate(record)
