@@ -19,7 +19,7 @@ from pipeline.embedding import Backend, Precision
 def add_index_options(p: argparse.ArgumentParser, *, help: str = "index directory") -> None:
     p.add_argument("--index", required=True, metavar="DIR", help=help)
     p.add_argument("--config", metavar="FILE.toml",
-                   help="pipeline configuration (ragline.toml: [index], [ingest], [search], [parse], [qa] ...; default "
+                   help="pipeline configuration (ragline.toml: its [index], [ingest], [search] and [qa] sections; default "
                         "$RAGLINE_CONFIG); $RAGLINE_<SECTION>_<KEY> variables win over it, flags given here over both")
     g = p.add_argument_group("embedding model")
     g.add_argument("--backend", choices=get_args(Backend), default=None,
