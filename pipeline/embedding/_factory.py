@@ -1,24 +1,19 @@
-"""``make_embedder``: the one place that picks and builds an embedder for a backend and precision."""
+"""``make_embedder``: the one place that picks and builds an embedder for a backend and precision. Every
+embedder it builds carries its arguments as ``embedder.spec`` (:class:`~pipeline.embedding._spec.EmbedderSpec`),
+so the same embedder can be built again elsewhere (a Ray worker)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING
 
-from pipeline.embedding._devices import Devices, detect_devices
-from pipeline.embedding._models import (
-    DEFAULT_MODEL,
-    ONNX_PRECISIONS,
-    OPENVINO_PRECISIONS,
-    TORCH_PRECISIONS,
-    Backend,
-    Precision,
-    split_vector_space,
-)
-from pipeline.embedding._onnx import OnnxEmbedder
-from pipeline.embedding._torch import SentenceTransformerEmbedder
-from pipeline.exceptions import ConfigurationError
+from pipeline.embedding._models import DEFAULT_MODEL, Backend, Precision, split_vector_space
+
+if TYPE_CHECKING:
+    from pipeline.embedding._devices import Devices
+    from pipeline.embedding._onnx import OnnxEmbedder
+    from pipeline.embedding._torch import SentenceTransformerEmbedder
 
 
 def embedder_for_index(
@@ -55,49 +50,13 @@ def make_embedder(
     ``auto`` backend: torch on a CUDA GPU (fp16 unless ``precision="fp32"``); else, on a CPU with bf16 dot
     products and OpenVINO installed, OpenVINO in bf16; else ONNX Runtime's fused fp32 graph; else torch.
     An ONNX-only precision (int8, int8-weights) always gives ONNX Runtime, bf16 always OpenVINO.
-    ``devices``: what the machine has (None: detected once per process, :func:`detect_devices`)."""
-    devices = devices if devices is not None else detect_devices()
-    if precision not in ONNX_PRECISIONS + TORCH_PRECISIONS + OPENVINO_PRECISIONS:
-        raise ConfigurationError(
-            f"unknown embedding precision {precision!r} (auto, fp32, fp16, bf16, int8 or int8-weights)", stage="embed"
-        )
-    if backend not in get_args(Backend):
-        raise ConfigurationError(
-            f"unknown embedding backend {backend!r} ({', '.join(get_args(Backend))})", stage="embed"
-        )
-    if backend == "auto":
-        backend = _auto_backend(precision, devices)
-    if precision == "fp16" and not devices.cuda:
-        raise ConfigurationError("fp16 embeddings need a CUDA GPU (CPUs run fp32, bf16 or int8)", stage="embed")
-    if backend == "torch":
-        if precision not in TORCH_PRECISIONS:
-            raise ConfigurationError(f"the torch backend runs fp32 or fp16, not {precision}", stage="embed")
-        fp16 = {"auto": None, "fp32": False, "fp16": True}[precision]
-        return SentenceTransformerEmbedder(model, batch_size=batch_size, fp16=fp16)
-    if backend == "openvino":
-        from pipeline.embedding._openvino import OpenVinoEmbedder
+    ``devices``: what the machine has (None: detected once per process, :func:`detect_devices`).
+    The embedder carries these arguments as ``spec`` (an :class:`~pipeline.embedding.EmbedderSpec`)."""
+    from pipeline.embedding._spec import EmbedderSpec  # pydantic: not loaded by ``import pipeline.embedding``
 
-        if precision not in OPENVINO_PRECISIONS:
-            raise ConfigurationError(f"the OpenVINO backend runs fp32 or bf16, not {precision}", stage="embed")
-        return OpenVinoEmbedder(model, precision=precision, cache_dir=cache_dir, batch_size=batch_size,
-                                threads=threads)
-    if precision not in ONNX_PRECISIONS:
-        raise ConfigurationError(f"the ONNX backend has no {precision} precision on CPU", stage="embed")
-    return OnnxEmbedder(model, precision=precision, cache_dir=cache_dir, batch_size=batch_size, threads=threads)
-
-
-def _auto_backend(precision: str, devices: Devices) -> Backend:
-    """The backend ``make_embedder("auto")`` runs ``precision`` on, by what the machine has (the speed
-    order measured in docs/benchmarks.md)."""
-    if precision == "bf16":
-        return "openvino"
-    if precision not in TORCH_PRECISIONS:
-        return "onnx"
-    if devices.cuda:
-        return "torch"
-    if not devices.onnxruntime:  # it also builds the graph OpenVINO compiles
-        return "torch"
-    if precision == "auto" and devices.openvino and devices.bf16:
-        return "openvino"
-    return "onnx"
-
+    # Not validated here: build() checks every value and says what is wrong in ragline's own errors.
+    spec = EmbedderSpec.model_construct(
+        backend=backend, model=None if model is None else os.fspath(model), precision=precision,
+        cache_dir=None if cache_dir is None else Path(cache_dir), batch_size=batch_size, threads=threads,
+    )
+    return spec.build(devices)

@@ -10,13 +10,14 @@ chunk ids, the same vectors within float tolerance, the same index contents.
 Ray workers read the files by path, so on a multi-node cluster the paths must be visible to every node
 (a shared file system). The embed stage embeds every chunk of a changed file, also the texts the index's
 embedding cache holds (the cache lives in the writer's SQLite); the writer keeps cached vectors as they are.
+The embed actors build their own model from the writer's :class:`~pipeline.embedding.EmbedderSpec`
+(``embedder.spec``, recorded by ``make_embedder``); an embedder without one must pickle.
 
 ``ray`` is imported only here, and this module only when the engine is chosen.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import pickle
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Self
 
+from pipeline.embedding import EmbedderSpec
 from pipeline.exceptions import ConfigurationError, MissingDependencyError, RaglineError
 from pipeline.ingest._prepare import ParseJob, PreparedDocument, portable_parts, prepare_job
 
@@ -42,6 +44,8 @@ class RayEngine:
     ``address``: an existing cluster (``ray://host:10001`` or ``host:6379``); None joins the Ray this
     process already started, or starts a local one with ``num_cpus`` (None: all cores).
     ``docs_per_embed_batch``: documents whose chunks are embedded in one call.
+    The embed actors build their own embedder: from ``embedder.spec`` when ``make_embedder`` built it, else
+    a copy of ``embedder`` itself, which must then pickle (:func:`portable_embedder`).
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class RayEngine:
         self.address = address
         self.num_cpus = num_cpus
         self.docs_per_embed_batch = docs_per_embed_batch
+        portable_embedder(embedder)  # an embedder the workers cannot get fails here, before Ray starts
         self._started_ray = False
         self.embed_group_texts = 0  # the documents come embedded: the writer has nothing to group
 
@@ -100,9 +105,9 @@ class RayEngine:
             _ParseChunkActor, fn_constructor_args=(portable_parts(self.parser, self.chunker),),
             batch_size=1, compute=ray.data.ActorPoolStrategy(size=parse_actors), num_cpus=1,
         )
-        recipe = portable_embedder(self.embedder, gpu=bool(gpus), threads=embed_cpus or None)
+        shipped = portable_embedder(self.embedder, gpu=bool(gpus), threads=embed_cpus or None)
         embedded = parsed.map_batches(
-            _EmbedActor, fn_constructor_args=(pickle.dumps(recipe),), batch_size=self.docs_per_embed_batch,
+            _EmbedActor, fn_constructor_args=(pickle.dumps(shipped),), batch_size=self.docs_per_embed_batch,
             compute=ray.data.ActorPoolStrategy(size=embed_actors), num_gpus=1 if gpus else 0, num_cpus=embed_cpus,
         )
         ray_data_log = logging.getLogger("ray.data")
@@ -169,8 +174,8 @@ class _ParseChunkActor:
 
 
 class _EmbedActor:
-    def __init__(self, recipe: bytes) -> None:
-        self.embedder = pickle.loads(recipe).build()
+    def __init__(self, shipped: bytes) -> None:
+        self.embedder = build_embedder(pickle.loads(shipped))
         self.embedder.warm_up()
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -195,47 +200,31 @@ class _EmbedActor:
 
 
 # -- the writer's embedder, rebuilt on Ray workers ---------------------------------------------------
-class EmbedderRecipe:
-    """How to build an unloaded copy of an embedder elsewhere: its class and constructor arguments."""
-
-    def __init__(self, cls: type, kwargs: dict[str, Any] | None = None, instance: Any = None) -> None:
-        self.cls = cls
-        self.kwargs = kwargs or {}
-        self.instance = instance
-
-    def build(self) -> Embedder:
-        return self.instance if self.instance is not None else self.cls(**self.kwargs)
-
-
-def portable_embedder(embedder: Embedder, *, gpu: bool = False, threads: int | None = None) -> EmbedderRecipe:
-    """A recipe for ``embedder`` that pickles: the object itself when it pickles (a light test double),
-    else its class called with its constructor's arguments read back from its attributes (``model`` is
-    its ``model_dir``). ``gpu``: leave the device for the worker to choose (CUDA there); ``threads``: the
-    CPU threads of a worker's model, when the embedder takes ``threads`` and was given none."""
+def portable_embedder(
+    embedder: Embedder, *, gpu: bool = False, threads: int | None = None
+) -> EmbedderSpec | Embedder:
+    """What the embed actors build their embedder from: the :class:`~pipeline.embedding.EmbedderSpec` of an
+    embedder ``make_embedder`` built (``embedder.spec``; see :meth:`EmbedderSpec.for_worker` for ``gpu``
+    and ``threads``), else the embedder itself when it pickles (a light test double, a user's own object).
+    Anything else is a :class:`ConfigurationError`: the workers have no way to build it."""
+    spec = getattr(embedder, "spec", None)
+    if isinstance(spec, EmbedderSpec):
+        return spec.for_worker(embedder, gpu=gpu, threads=threads)
     try:
         pickle.dumps(embedder)
-        return EmbedderRecipe(type(embedder), instance=embedder)
-    except (TypeError, AttributeError, pickle.PicklingError):
-        log.debug("embedder %s does not pickle (a loaded model, a lock): rebuilt from its configuration",
-                  type(embedder).__name__)
-    kwargs: dict[str, Any] = {}
-    params = inspect.signature(type(embedder).__init__).parameters
-    for name, param in params.items():
-        if name == "self" or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        # The value in effect (a precision "auto" resolved to by warm_up: workers must run the same
-        # graph), else what was asked for (``requested_<name>``), else the constructor's default.
-        value = getattr(embedder, "model_dir" if name == "model" else name, None)
-        if value is None:
-            value = getattr(embedder, f"requested_{name}", None)
-        if value is not None:
-            kwargs[name] = value
-    if gpu:
-        for name in ("device", "fp16", "providers"):
-            kwargs.pop(name, None)
-    if threads and "threads" in params and "threads" not in kwargs:
-        kwargs["threads"] = threads
-    return EmbedderRecipe(type(embedder), kwargs)
+    except Exception as exc:  # a loaded model, a lock, a local function: whatever pickle refuses
+        raise ConfigurationError(
+            f"the ray engine cannot ship the embedder {type(embedder).__name__} to its workers: it has no "
+            f"spec and does not pickle ({type(exc).__name__}: {exc}); build it with "
+            "pipeline.embedding.make_embedder, or make it picklable",
+            stage="embed",
+        ) from exc
+    return embedder
 
 
-__all__ = ["EmbedderRecipe", "RayEngine", "portable_embedder"]
+def build_embedder(shipped: EmbedderSpec | Embedder) -> Embedder:
+    """A worker's embedder from what :func:`portable_embedder` shipped."""
+    return shipped.build() if isinstance(shipped, EmbedderSpec) else shipped
+
+
+__all__ = ["RayEngine", "build_embedder", "portable_embedder"]

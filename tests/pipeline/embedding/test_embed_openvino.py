@@ -42,11 +42,12 @@ def test_precisions_and_vector_space() -> None:
     assert emb._session is None  # light constructor: nothing compiled yet
 
 
-def test_ray_rebuilds_it_from_its_configuration() -> None:
-    from pipeline.ingest.engines.ray import portable_embedder
+def test_ray_rebuilds_it_from_its_spec() -> None:
+    from pipeline.embedding import Devices, make_embedder
+    from pipeline.ingest.engines.ray import build_embedder, portable_embedder
 
-    emb = OpenVinoEmbedder(precision="bf16", threads=2, batch_size=8)
-    copy = pickle.loads(pickle.dumps(portable_embedder(emb))).build()
+    emb = make_embedder("openvino", precision="bf16", threads=2, batch_size=8, devices=Devices(cuda=False))
+    copy = build_embedder(pickle.loads(pickle.dumps(portable_embedder(emb))))
     assert type(copy) is OpenVinoEmbedder
     assert (copy.requested_precision, copy.threads, copy.batch_size) == ("bf16", 2, 8)
 

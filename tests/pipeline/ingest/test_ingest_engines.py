@@ -253,28 +253,49 @@ def test_bad_engine_options_are_configuration_errors(tmp_path: Path) -> None:
             Ingestor(index, workers=-1)
 
 
-def test_ray_workers_rebuild_the_embedder_from_its_configuration(tmp_path: Path) -> None:
-    """What the Ray engine ships to its embed actors: not the loaded model, the way to build it again."""
-    import inspect
+def test_ray_workers_rebuild_the_embedder_from_its_spec(tmp_path: Path) -> None:
+    """What the Ray engine ships to its embed actors: not the loaded model, the spec make_embedder made."""
     import pickle
 
-    from pipeline.embedding import OnnxEmbedder, SentenceTransformerEmbedder
-    from pipeline.ingest.engines.ray import portable_embedder
+    from pipeline.embedding import Devices, EmbedderSpec, OnnxEmbedder, make_embedder
+    from pipeline.ingest.engines.ray import build_embedder, portable_embedder
 
-    onnx = OnnxEmbedder(cache_dir=tmp_path, batch_size=7, max_batch_tokens=999)
-    copy = pickle.loads(pickle.dumps(portable_embedder(onnx, threads=2))).build()
+    onnx = make_embedder("onnx", cache_dir=tmp_path, batch_size=7, devices=Devices(cuda=False))
+    onnx.embed = lambda texts: None  # type: ignore[method-assign,assignment,return-value]  # a local function
+    shipped = portable_embedder(onnx, threads=2)
+    assert isinstance(shipped, EmbedderSpec) and shipped.backend == "onnx"
+    copy = build_embedder(pickle.loads(pickle.dumps(shipped)))
     assert type(copy) is OnnxEmbedder and copy is not onnx
-    assert (copy.model_name, copy.model_dir, copy.cache_dir) == (onnx.model_name, onnx.model_dir, onnx.cache_dir)
-    assert (copy.batch_size, copy.max_batch_tokens, copy.threads) == (7, 999, 2)
-    if "precision" in inspect.signature(OnnxEmbedder).parameters:
-        onnx.precision = "int8"  # what warm_up resolved "auto" to: the workers must run the same graph
-        assert portable_embedder(onnx).build().requested_precision == "int8"
-    # On a GPU worker the device is the worker's to choose (a CPU writer resolved its own to "cpu").
-    torch_cpu = SentenceTransformerEmbedder(device="cpu", fp16=False)
-    on_gpu = portable_embedder(torch_cpu, gpu=True).build()
-    assert isinstance(on_gpu, SentenceTransformerEmbedder) and (on_gpu.device, on_gpu.fp16) == (None, None)
+    assert (copy.model_name, copy.model_dir) == (onnx.model_name, onnx.model_dir)
+    assert (copy.cache_dir, copy.batch_size, copy.threads) == (onnx.cache_dir, 7, 2)
+    onnx.precision = "int8-weights"  # what warm_up resolved "auto" to: the workers must run the same graph
+    assert build_embedder(portable_embedder(onnx)).requested_precision == "int8-weights"  # type: ignore[attr-defined]
+    # On a GPU worker the backend and precision asked for ("auto") are the worker's to resolve.
+    assert portable_embedder(onnx, gpu=True).precision == "auto"  # type: ignore[union-attr]
     fake = HashingEmbedder()
-    assert portable_embedder(fake).build() is fake  # a light double that pickles travels as it is
+    assert build_embedder(portable_embedder(fake)) is fake  # a light double that pickles travels as it is
+
+
+def test_the_ray_engine_refuses_an_embedder_its_workers_cannot_get(tmp_path: Path, docs: Path) -> None:
+    """No spec and no pickle: a ConfigurationError when the engine is made, before Ray starts."""
+    import threading
+
+    from pipeline.chunking import Chunker
+    from pipeline.exceptions import ConfigurationError
+    from pipeline.ingest.engines.ray import RayEngine
+
+    class Locked(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self._lock = threading.Lock()
+
+    with pytest.raises(ConfigurationError, match="make_embedder, or make it picklable") as err:
+        RayEngine(Parser(), Chunker(), Locked())
+    assert err.value.stage == "embed"
+    with Index.open(tmp_path / "ix", embedder=Locked()) as index:
+        with pytest.raises(ConfigurationError, match="Locked"):
+            Ingestor(index, engine="ray").run([docs])
+        assert index.stats().documents == 0
 
 
 @pytest.mark.slow
