@@ -17,6 +17,7 @@ It is plain geometry over a few hundred segments and spans: about a millisecond 
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -285,14 +286,15 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
     if len(hs) < 2:
         return []
     tables: list[GridTable] = []
-    for region in _regions(hs, vs):
+    for region, widened in _widened(_regions(hs, vs), spans):
         inside = [s for s in spans if _center_in(s.bbox, region)]
         rows = _text_rows(inside)
         if len(rows) < 2:
             continue
         # Horizontal rules inside the table delimit rows: when the bands between them hold one or two text
         # lines each, a band is a row (a cell may wrap); with only a header rule (booktabs), text lines are rows.
-        h_y = _cluster([h[1] for h in hs if _center_in(h, region, pad=1)], 2)
+        # A widened region's rules are its shaded column's edges: its text lines are its rows.
+        h_y = [] if widened else _cluster([h[1] for h in hs if _center_in(h, region, pad=1)], 2)
         bands = [
             [s for r in rows for s in r if a <= (s.bbox[1] + s.bbox[3]) / 2 < b]
             for a, b in zip([region[1] - 1, *h_y], [*h_y, region[3] + 1])
@@ -330,6 +332,47 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
             bbox = _union([s.bbox for s in inside])
             tables.append(GridTable(bbox=bbox, rows=grid, row_boxes=_row_boxes(rows, bbox)))
     return tables
+
+
+_LETTERS = re.compile(r"[^\W\d_]{2}")
+
+
+def _widened(regions: list[Box], spans: list[Span]) -> list[tuple[Box, bool]]:
+    """Each region, and whether it was widened. A region holding figures only is the shading or rules of a
+    statement's column (the current year shaded) whose row labels and other columns are printed on the same lines
+    outside the drawing: it is widened to those lines, together with the other figures-only regions beside it (a
+    column shaded each), unless another region stands beside it. One inside another region is part of that one."""
+    figures, out = [], []
+    for r in regions:
+        inside = [s for s in spans if _center_in(s.bbox, r)]
+        inside_other = any(o != r and o[0] - 2 <= r[0] and r[2] <= o[2] + 2 and o[1] - 2 <= r[1] and r[3] <= o[3] + 2
+                           for o in regions)
+        if inside and not inside_other and not any(_LETTERS.search(s.text) for s in inside):
+            figures.append(r)
+        else:
+            out.append((r, False))
+    groups: list[list[Box]] = []
+    for r in sorted(figures, key=lambda r: r[1]):
+        side = next((g for g in groups if _overlap_y(_union(g), r) >= 0.5 * min(r[3] - r[1], _union(g)[3] - _union(g)[1])), None)
+        if side is not None:
+            side.append(r)
+        else:
+            groups.append([r])
+    texts = [r for r, _ in out]
+    for g in groups:
+        region = _union(g)
+        if any(o not in g and _overlap_y(o, region) > 0.3 * (region[3] - region[1]) for o in regions):
+            out.extend((r, False) for r in g)  # other drawings beside it: a layout this reading does not know
+            continue
+        band = [s for s in spans if region[1] - 1 <= (s.bbox[1] + s.bbox[3]) / 2 <= region[3] + 1
+                and not any(_center_in(s.bbox, o) for o in texts)]
+        wide = _union([s.bbox for s in band]) if band else region
+        out.append(((min(region[0], wide[0]), region[1], max(region[2], wide[2]), region[3]), True))
+    return out
+
+
+def _overlap_y(a: Box, b: Box) -> float:
+    return max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _row_boxes(rows: list[list[Span]], table: Box) -> list[Box]:

@@ -66,6 +66,28 @@ def _edgar_page(tmp_path: Path) -> Path:
     return path
 
 
+def _shaded_column_page(tmp_path: Path) -> Path:
+    """A statement whose only drawing is the shading of its current-year column (figures only): the row labels
+    and the prior year's column are printed on the same lines outside it."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 50), "Consolidated Balance Sheets", fontsize=11)
+    page.insert_text((72, 80), "(MILLIONS)", fontsize=9)
+    page.insert_text((360, 80), "2021", fontsize=9)
+    page.insert_text((450, 80), "2020", fontsize=9)
+    page.draw_line((340, 84), (400, 84))  # the year's underline
+    page.draw_rect(pymupdf.Rect(340, 86, 400, 100 + 16 * len(ROWS)), color=None, fill=(0.85, 0.9, 1.0))
+    y = 100
+    for label, a, b in ROWS:
+        page.insert_text((72, y), label, fontsize=9)
+        page.insert_text((360, y), a, fontsize=9)
+        page.insert_text((450, y), b, fontsize=9)
+        y += 16
+    path = tmp_path / "shaded_column.pdf"
+    doc.save(path)
+    return path
+
+
 def _table(path: Path) -> list[list[str | None]]:
     doc = pipeline.parse(path)
     tables = [e for e in doc.elements if e.kind is ElementKind.TABLE]
@@ -106,3 +128,8 @@ def test_statement_shaded_in_two_bands_keeps_its_last_column_and_period_headers(
     assert "Three Months Ended" in " ".join(rows[0])
     outside = " ".join(e.text for e in doc.elements if e.kind is not ElementKind.TABLE)
     assert "1,100" not in outside and "July 1, 2023" not in outside
+
+
+def test_a_shaded_figures_column_takes_its_lines_labels_and_other_columns(tmp_path: Path) -> None:
+    rows = _table(_shaded_column_page(tmp_path))
+    assert ["Revenue", "1,234", "1,100"] in rows and ["Operating income", "478", "420"] in rows

@@ -162,3 +162,85 @@ def test_a_release_names_its_company_with_its_ticker_and_its_quarter_column_by_t
     assert found["registrant"][0][0] == "Acme Widgets"
     assert found["revenue"][0][0] == Decimal("3673000000")  # the quarter of the latest year, "$ million"
     assert found["net_income"][0][0] == Decimal("181000000")  # the parser split the statement: same columns
+
+
+# -- layouts of the statements' lines seen across filings (issue 20) ---------------------------------------------
+
+
+def test_a_second_statement_on_the_page_with_its_own_period_headers_is_not_the_first_continued() -> None:
+    # An earnings release prints the quarter's statement and the year's on one page, one under the other.
+    d = doc(text("Fourth quarter and fiscal year results: the thirteen-week period ended January 28, 2023"),
+            text("Consolidated Statements of Income (In thousands)", page=6),
+            table([["", "13 Weeks Ended", ""], ["", "January 28, 2023", "January 29, 2022"],
+                   ["Net sales", "3,226,773", "2,729,388"]], page=6, header_rows=2),
+            text("Consolidated Statements of Income (In thousands)", page=6),
+            table([["", "52 Weeks Ended", ""], ["", "January 28, 2023", "January 29, 2022"],
+                   ["Net sales", "10,208,580", "8,630,889"]], page=6, header_rows=2))
+    (quarter, q_prior), (year, y_prior) = facts(d)["revenue"]
+    assert quarter == Decimal("3226773000") and year == Decimal("10208580000")
+    assert q_prior > y_prior  # the year's table read as the quarter's continued tied with it
+
+
+def test_a_period_alias_in_parentheses_before_ended_still_gives_the_period() -> None:
+    d = doc(text('Acme, Inc. (NASDAQ: ACME) announced results for its thirteen-week period ("fourth quarter") '
+                 'and fifty-two-week period ("fiscal year") ended January 28, 2023.'))
+    assert facts(d)["period_end"][0][0] == dt.date(2023, 1, 28)
+
+
+def test_per_share_lines_under_a_diluted_heading_row_are_diluted_eps() -> None:
+    d = doc(text("Consolidated Statements of Income (MILLIONS, EXCEPT PER SHARE DATA)"),
+            table([["", "2021", "2020"], ["Net income attributable to Acme Inc. common shareholders", "21,979", "9,159"],
+                   ["Earnings per common share - basic:", "", ""],
+                   ["Net income attributable to Acme Inc. common shareholders", "3.92", "1.65"],
+                   ["Earnings per common share - diluted:", "", ""],
+                   ["Net income attributable to Acme Inc. common shareholders", "3.85", "1.63"],
+                   ["Weighted-average shares - diluted", "5,708", "5,632"]], page=1))
+    found = facts(d)
+    assert found["eps_diluted"][0][0] == Decimal("3.85")
+    assert found["net_income"] == [(Decimal("21979000000"), found["net_income"][0][1])]  # EPS is not net income
+
+
+def test_quarter_columns_of_one_year_take_the_latest_quarter_and_the_latest_year_wins() -> None:
+    # A recast 8-K prints each quarter of this year, then last year's.
+    d = doc(text("Condensed Consolidated Statement of Earnings (in Millions)"),
+            table([["", "", "2023", "", ""], ["", "Q1", "", "Q2", "SIX MONTHS"],
+                   ["Net earnings/(loss)", "(68)", "", "5,144", "5,076"]], page=1, header_rows=2),
+            text("Condensed Consolidated Statement of Earnings (in Millions)", page=2),
+            table([["", "", "2022", "", ""], ["", "Q1", "", "Q2", "SIX MONTHS"],
+                   ["Net earnings", "5,149", "", "4,814", "9,963"]], page=2, header_rows=2))
+    found = facts(d)["net_income"]
+    assert found[0][0] == Decimal("5144000000") and found[1][1] < found[0][1]
+
+
+def test_an_unlabelled_total_closes_its_section_heading_row() -> None:
+    d = doc(text("CONSOLIDATED BALANCE SHEETS (In thousands)"),
+            table([["", "December 31, 2022", "December 31, 2021"], ["ASSETS", "", ""], ["Current assets", "", ""],
+                   ["Cash and cash equivalents", "5,911,893", "4,703,059"], ["", "8,154,692", "6,416,182"],
+                   ["Goodwill", "5,029,312", "3,480,997"], ["", "45,692,206", "40,899,116"]], page=1))
+    assert facts(d)["total_assets"][0][0] == Decimal("45692206000")  # "Current assets" took the first total
+
+
+def test_rows_stacked_into_one_are_cut_into_their_labels() -> None:
+    d = doc(text("Condensed Consolidated Statements of Income ($ million, except per share amounts)"),
+            table([["", "2023", "2022"],
+                   ["Basic earnings per share attributable to Acme Diluted earnings per share attributable to Acme "
+                    "Weighted average number of shares outstanding - Basic", "0.124 0.123 1,452", "0.074 0.073 1,487"]],
+                  page=1))
+    found = facts(d)
+    assert [v for v, _ in found["eps_diluted"]] == [Decimal("0.123")]  # the second label's, the second figure
+
+
+def test_a_statement_printed_as_running_text_is_read_line_by_line() -> None:
+    d = doc(text("FORM 10-Q For the quarterly period ended July 2, 2023"),
+            text("ACME INC. AND SUBSIDIARY COMPANIES CONDENSED CONSOLIDATED STATEMENTS OF INCOME", page=2),
+            text("Three Months Ended Six Months Ended", page=2), text("(MILLIONS, EXCEPT PER SHARE DATA)", page=2),
+            text("2023 2022 2023 2022 Revenues 12,734 27,742 31,015 53,402 Costs and expenses: Cost of sales "
+                 "3,237 8,648 8,122 18,632 Net income attributable to Acme Inc. common shareholders 2,327 9,906 "
+                 "7,870 17,781 Earnings per common share - diluted: Net income attributable to Acme Inc. common "
+                 "shareholders 0.41 1.73 1.38 3.10", page=2),
+            text("ANALYSIS OF THE CONDENSED CONSOLIDATED STATEMENTS OF INCOME", page=9),
+            text("Total revenues 31,015 53,402 (42)", page=9))
+    found = facts(d)
+    assert found["revenue"] == [(Decimal("12734000000"), found["revenue"][0][1])]  # not the discussion's
+    assert found["net_income"][0][0] == Decimal("2327000000")
+    assert found["eps_diluted"][0][0] == Decimal("0.41")
