@@ -38,6 +38,7 @@ from pipeline.extraction._choose import (
 from pipeline.extraction._einvoice import read_einvoice
 from pipeline.extraction._einvoice_evidence import apply_xml, xml_values
 from pipeline.extraction._field_evidence import FieldEvidence
+from pipeline.extraction._meaning import GLOSSES, ROLE_DESCRIPTIONS, FieldMeaning
 from pipeline.extraction._models import (
     ExtractionResult,
     ExtractionStatus,
@@ -193,7 +194,10 @@ class CandidateExtraction:
     # -- the model's picks ----------------------------------------------------------------------
     def _choice_ask(self, document: Document, plan: Plan) -> PendingAsk[dict[str, Any]]:
         o = self.x.options
-        descriptions = {n: f.description or "" for n, f in self.x.schema.model_fields.items()}
+        # A field without a description is described by the concept its name was mapped to ("doc_id": the
+        # document's number), so the model is not left guessing from an abbreviation.
+        descriptions = {n: f.description or _concept_gloss(self.x.meanings.get(n))
+                        for n, f in self.x.schema.model_fields.items()}
         settings = AskSettings(
             reply_schema=choice_schema(plan.undecided), schema_name=f"{self.x.schema.__name__}Choice",
             max_attempts=min(2, o.max_attempts), max_output_tokens=24 + 16 * len(plan.undecided),
@@ -377,6 +381,14 @@ def calls_failed(result: ExtractionResult[Any], outcomes: dict[str, AskOutcome[A
     if not any(e.reason.startswith("llm") for e in result.errors):
         for error in failed.values():
             result.errors.append(ErrorRecord.from_exception(error, source=result.source, stage="extract"))
+
+
+def _concept_gloss(meaning: FieldMeaning | None) -> str:
+    """What a field without a description means, by the role its name was mapped to ("doc_id": "the
+    document's own number (...)"); "" for a field with no role."""
+    if meaning is None or meaning.role is None:
+        return ""
+    return ROLE_DESCRIPTIONS.get(meaning.role) or GLOSSES.get(meaning.role, "")
 
 
 __all__ = ["CandidateExtraction", "calls_failed", "candidate_evidence", "mark_conflicts"]

@@ -104,7 +104,10 @@ ROLES: dict[str, Role] = {
                   r"\bkvk\b", r"\bcin\b", r"\bifsc\b", r"\bserial\b", r"\bserienummer\b", r"\bartikel\b",
                   r"\barticle\b", r"\bfsn\b", r"\bwid\b", r"\bdossier\b", r"\bligne\b", r"\bpage\b", r"\bseite\b",
                   r"\bnip\b", r"\bgstin\b", r"\bdok\w*", r"\bdelivery\b", r"\blieferschein\b", r"\bpack\w*",
-                  r"\bmember\b", r"\bpostcode\b", r"\bzip\b", r"\bcode\b", r"\bdienst\b"),
+                  r"\bmember\b", r"\bpostcode\b", r"\bzip\b", r"\bcode\b", r"\bdienst\b",
+                  # company register numbers printed in a letterhead or footer (DE HRB, FR RCS/SIREN, UK CRN)
+                  r"\bhr[ab]\b", r"\bhandelsregister\w*", r"\bregistergericht\b", r"\bamtsgericht\b",
+                  r"\bregistration\b", r"\bregistered\b", r"\bsiren\b", r"\brcs\b", r"\bcrn\b"),
         kinds=("id",),
     ),
     "issue_date": Role(

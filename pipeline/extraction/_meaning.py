@@ -226,6 +226,20 @@ GLOSSES: dict[str, str] = {
     "period_end": "end date of the fiscal period the report covers",
 }
 
+# What the model is told a field means when the schema gives no description: the role's meaning written as the
+# built-in schema's descriptions are (what it is, and what it is mistaken for), so "doc_id" is asked as
+# "invoice_number" is. Roles not listed fall back to their gloss.
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    "doc_number": "the document's own number (not an order, customer, account, register or tax number)",
+    "issue_date": "the date the document was issued",
+    "total": "the total amount to pay, taxes included",
+    "untaxed": "the total before taxes",
+    "tax": "the total tax amount",
+    "currency": "the currency the amounts are in",
+    "due_payable": "the amount still to pay (after prepayments and credits)",
+    "due_date": "the date payment is due",
+}
+
 
 def fold(text: str) -> str:
     """Case-folded, umlauts transliterated (``ä`` -> ``ae``), accents dropped, punctuation to spaces."""

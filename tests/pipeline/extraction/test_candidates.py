@@ -225,3 +225,24 @@ def test_candidates_come_from_every_page() -> None:
     res = extract(doc, schema=Invoice, client=client_for(Script(never_called)))
     assert res.data is not None and res.data.amount == pytest.approx(4321.0)
     assert res.evidence["amount"].page == 5
+
+
+class Terse(BaseModel):
+    gross: float | None = None  # no description: the model is told what the role means
+
+
+def test_a_field_without_description_is_asked_with_its_roles_meaning() -> None:
+    doc = doc_of("Invoice No. INV-7", "Total 80,00 EUR", "Amount due 95,00 EUR")
+    script = Script(lambda request: completion({name: ids[0] for name, ids in _offers(json.loads(request.content)).items()}))
+    extract(doc, schema=Terse, client=client_for(script), raise_on_failure=False)
+    prompt = " ".join(m["content"] for m in script.bodies()[0]["messages"])
+    assert "- gross: the total amount to pay, taxes included" in prompt
+
+
+def test_a_company_register_number_is_not_the_invoice_number() -> None:
+    # German letterheads print the commercial register number ("HRB Nr. 372876") beside the invoice's own.
+    doc = doc_of("Muster GmbH, Amtsgericht Berlin, HRB Nr. 372876", "Nr. 9314110911/00/M vom 01.10.2018",
+                 "Summe 100,00 EUR")
+    script = Script(lambda request: completion({name: ids[0] for name, ids in _offers(json.loads(request.content)).items()}))
+    res = extract(doc, schema=Invoice, client=client_for(script), raise_on_failure=False)
+    assert res.data is not None and res.data.invoice_number != "372876"
