@@ -67,6 +67,12 @@ def test_parse_number_rejects_malformed(bad: str) -> None:
     assert parse_number(bad) is None
 
 
+def test_a_run_of_digits_longer_than_any_amount_is_read_or_refused_without_an_error() -> None:
+    # A filing prints 40-digit identifiers (CUSIPs, XBRL ids run together); babel's strict check overflows on them.
+    assert parse_number("1" * 40 + ".5") in (None, D("1" * 40 + ".5"))
+    assert parse_number("1,234," + "5" * 40) is None
+
+
 @pytest.mark.parametrize(
     "text, value, currency",
     [
