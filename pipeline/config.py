@@ -104,12 +104,14 @@ class RaglineConfig(BaseModel):
         cls, path: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> RaglineConfig:
-        """The configuration from ``path`` (or ``$RAGLINE_CONFIG``; neither: the defaults), then the environment,
-        then ``overrides`` (section -> dict of values). Unknown keys and bad values raise
+        """The configuration from ``path`` (or ``$RAGLINE_CONFIG``; neither: the defaults), then the environment
+        (``RAGLINE_<SECTION>_<KEY>``, and ``RAGLINE_LLM_*`` over ``[llm]``), then ``overrides`` (section -> dict of
+        values). Unknown keys and bad values raise
         :class:`~pipeline.exceptions.ConfigurationError` naming them."""
         env = os.environ if environ is None else environ
         path = path if path is not None else env.get(CONFIG_ENV) or None
         data: dict[str, Any] = _read_toml(Path(path)) if path is not None else {}
+        file_llm = data.pop("llm", {})
         for section, values in _env_sections(env).items():
             data.setdefault(section, {}).update(values)
         for section, values in overrides.items():
@@ -120,7 +122,10 @@ class RaglineConfig(BaseModel):
         except ValidationError as exc:
             raise ConfigurationError(f"invalid configuration{f' in {path}' if path else ''}: {_first(exc)}",
                                      source=str(path) if path else None, stage="config") from None
-        settings = LLMSettings.from_env(env, **llm)  # the one reader of RAGLINE_LLM_*
+        # overrides > RAGLINE_LLM_* > the file's [llm] > defaults, as for every other section
+        if not isinstance(file_llm, dict):
+            raise ConfigurationError(f"[llm] in {path} is not a table", source=str(path), stage="config")
+        settings = LLMSettings.from_env(env, defaults=file_llm, **llm)  # the one reader of RAGLINE_LLM_*
         return config.model_copy(update={"llm": settings})
 
 

@@ -129,19 +129,22 @@ class LLMSettings(BaseModel):
         return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> LLMSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, defaults: Mapping[str, Any] | None = None,
+                 **overrides: Any) -> LLMSettings:
         """Settings from ``$RAGLINE_LLM_BASE_URL`` / ``$RAGLINE_LLM_API_KEY`` / ``$RAGLINE_LLM_MODEL`` (and
         ``$RAGLINE_LLM_THREADS`` for the embedded server).
 
-        The only place those variables are read. ``overrides`` that are not None win over them (the
-        CLI passes its options here). Invalid values raise :class:`~pipeline.exceptions.ConfigurationError`.
+        The only place those variables are read. ``overrides`` that are not None win over them (the CLI passes
+        its options here); the variables that are set win over ``defaults`` (a ``ragline.toml``'s ``[llm]``
+        section), as every section's variables win over the file. Invalid values raise
+        :class:`~pipeline.exceptions.ConfigurationError`.
         """
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {
-            "base_url": env.get(BASE_URL_ENV),
-            "api_key": env.get(API_KEY_ENV),
-            "model": env.get(MODEL_ENV),
-        }
+        values: dict[str, Any] = dict(defaults or {})
+        for key, var in (("base_url", BASE_URL_ENV), ("api_key", API_KEY_ENV), ("model", MODEL_ENV)):
+            value = env.get(var)
+            if value not in (None, "") or key not in values:
+                values[key] = value
         values.update({name: value for name, value in overrides.items() if value is not None})
         threads = (env.get(THREADS_ENV) or "").strip()
         if threads:  # $RAGLINE_LLM_THREADS: the embedded server's threads, unless given explicitly
@@ -149,7 +152,11 @@ class LLMSettings(BaseModel):
             if isinstance(embedded, EmbeddedModelSettings):
                 embedded = embedded.model_dump(exclude_unset=True)
             embedded = dict(embedded or {})
-            embedded.setdefault("threads", threads)
+            given = overrides.get("embedded")
+            if isinstance(given, EmbeddedModelSettings):
+                given = given.model_dump(exclude_unset=True)
+            if (given or {}).get("threads") is None:
+                embedded["threads"] = threads
             values["embedded"] = embedded
         return cls._validated(values)
 

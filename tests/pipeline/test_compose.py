@@ -88,6 +88,16 @@ def test_bad_configuration_names_the_key(tmp_path: Path) -> None:
         RaglineConfig.load(tmp_path / "missing.toml", environ={})
 
 
+def test_llm_variables_win_over_the_files_llm_section_as_for_every_section(tmp_path: Path) -> None:
+    path = tmp_path / "ragline.toml"
+    path.write_text('[llm]\nmodel = "from-file"\nbase_url = "http://file:1/v1"\n[search]\nk = 3\n', encoding="utf-8")
+    env = {"RAGLINE_LLM_MODEL": "from-env", "RAGLINE_SEARCH_K": "7"}
+    config = RaglineConfig.load(path, environ=env)
+    assert (config.llm.model, config.llm.base_url, config.search.k) == ("from-env", "http://file:1/v1", 7)
+    assert RaglineConfig.load(path, environ=env, llm={"model": "given"}).llm.model == "given"
+    assert RaglineConfig.load(path, environ={}).llm.model == "from-file"
+
+
 def test_per_call_settings_do_not_change_the_shared_retriever(tmp_path: Path, sample_docs: Path) -> None:
     with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder()) as rag:
         rag.add([sample_docs])
