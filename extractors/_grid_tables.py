@@ -353,7 +353,7 @@ def _widened(regions: list[Box], spans: list[Span]) -> list[tuple[Box, bool]]:
             out.append((r, False))
     groups: list[list[Box]] = []
     for r in sorted(figures, key=lambda r: r[1]):
-        side = next((g for g in groups if _overlap_y(_union(g), r) >= 0.5 * min(r[3] - r[1], _union(g)[3] - _union(g)[1])), None)
+        side = next((g for g in groups if _beside(_union(g), r)), None)
         if side is not None:
             side.append(r)
         else:
@@ -373,6 +373,11 @@ def _widened(regions: list[Box], spans: list[Span]) -> list[tuple[Box, bool]]:
 
 def _overlap_y(a: Box, b: Box) -> float:
     return max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _beside(a: Box, b: Box) -> bool:
+    """``a`` and ``b`` share at least half the height of the shorter: columns of the same rows."""
+    return _overlap_y(a, b) >= 0.5 * min(a[3] - a[1], b[3] - b[1])
 
 
 def _row_boxes(rows: list[list[Span]], table: Box) -> list[Box]:

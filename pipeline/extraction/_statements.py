@@ -183,35 +183,36 @@ class _Reader:
         before = [self.doc.elements[j].text for j in self.by_page.get(el.page, [])
                   if j <= index and self.doc.elements[j].kind is not ElementKind.TABLE]
         short = [t for t in before if len(t) <= 120]
-        text = "\n".join(short)
-        scale_m = _SCALE_RE.search(text) or _SCALE_RE.search(self._page_text(el.page))
         years = [int(y) for t in short for y in YEAR_RE.findall(t)]
+        return self._headed(index, el, short, years, titled=True, period=period_kind("\n".join(short)),
+                            from_text=True)
+
+    def _headed(self, index: int, el: Element, context: list[str], years: list[int], **fields: object) -> _Context:
+        """The context of a statement whose title, headers and lines above are ``context``, with year headers
+        ``years`` in print order: scale, part-of-group, the current column, the per-share heading."""
+        text = "\n".join(context)
+        scale_m = next((m for t in context if (m := _SCALE_RE.search(t))), None) or _SCALE_RE.search(
+            self._page_text(el.page))
         return _Context(
-            page=el.page, titled=True, partial=bool(_NOT_CONSOLIDATED.search(text)),
+            page=el.page, partial=bool(_NOT_CONSOLIDATED.search(text)),
             scale_word=scale_m.group(1).casefold().rstrip("s") + "s" if scale_m else None,
             oldest_first=len(years) >= 2 and years[0] < years[-1],
             current=years.index(max(years)) if len(years) >= 2 and years[0] < max(years) else 0,
-            per_share=bool(PER_SHARE_RE.search(text)), element=index, period=period_kind(text),
-            year=max(years, default=None), from_text=True)
+            per_share=bool(PER_SHARE_RE.search(text)), element=index, year=max(years, default=None),
+            **fields)  # type: ignore[arg-type]
 
     def _context(self, index: int, el: Element) -> _Context:
         rows = el.table.rows  # type: ignore[union-attr]
         above = self._above(index)
         top = [" ".join(c or "" for c in r) for r in rows[:max(8, el.table.header_rows)]]  # type: ignore[union-attr]
         context = top + [a.text for a in above] + el.heading_path
-        text = "\n".join(context)
-        scale_m = next((m for t in context if (m := _SCALE_RE.search(t))), None) or _SCALE_RE.search(
-            self._page_text(el.page))
         # Year headers: the table's top rows and short lines just above it (not prose that mentions years).
         years = [int(y) for t in [a.text for a in reversed(above[:4]) if len(a.text) <= 80] + top
                  for y in YEAR_RE.findall(t)]
-        return _Context(
-            page=el.page, titled=bool(_STATEMENT_TITLE.search(re.sub(r"\s+", "", text).casefold())), partial=bool(_NOT_CONSOLIDATED.search(text)),
-            scale_word=scale_m.group(1).casefold().rstrip("s") + "s" if scale_m else None,
-            oldest_first=len(years) >= 2 and years[0] < years[-1],
-            current=years.index(max(years)) if len(years) >= 2 and years[0] < max(years) else 0, per_share=bool(PER_SHARE_RE.search(text)),
-            element=index, period=period_kind("\n".join(top + [a.text for a in reversed(above)])),
-            current_cell=latest_quarter_cell(rows[:8]), year=max(years, default=None))
+        return self._headed(index, el, context, years,
+                            titled=bool(_STATEMENT_TITLE.search(re.sub(r"\s+", "", "".join(context)).casefold())),
+                            period=period_kind("\n".join(top + [a.text for a in reversed(above)])),
+                            current_cell=latest_quarter_cell(rows[:8]))
 
     def _row(self, ctx: _Context, cells: list[str], el: Element, r_i: int | None, *,
              whole: list[str] | None = None, inferred: str | None = None) -> None:
@@ -251,8 +252,8 @@ class _Reader:
         if (found is None and k >= 2 and whole is None and all(len(c) == k for c in per_cell)
                 and len(pieces := stacked_labels(label, k)) == k):
             # Rows the parser stacked into one: k labels run together, each cell holding k figures.
+            toks = [[t for t in cell_tokens(c) if figure(t) is not None] for c in cells[label_at + 1:]]
             for j, piece in enumerate(pieces):
-                toks = [[t for t in cell_tokens(c) if figure(t) is not None] for c in cells[label_at + 1:]]
                 self._row(ctx, cells[:label_at] + [piece] + [t[j] if len(t) == k else "" for t in toks], el, r_i,
                           whole=cells)
             return
@@ -282,7 +283,10 @@ class _Reader:
         if role not in PER_SHARE and ctx.per_share and re.search(r"\.\d{2}$", printed):
             return  # "Net income attributable to X 3.63" under a per-share heading: a per-share figure
         prior = weight + (0.3 if ctx.titled else 0.0) - (0.4 if ctx.partial else 0.0) - (0.5 if ctx.adjusted else 0.0)
-        prior -= 0.05 * (ctx.from_text + (inferred is not None) + (whole is not None and inferred is None))
+        # Each reading the parser's cells did not give directly costs a little: a row cut out of running text,
+        # a label inferred for an unlabelled total, a label cut out of stacked rows.
+        stacked = whole is not None and inferred is None
+        prior -= 0.05 * sum((ctx.from_text, inferred is not None, stacked))
         if self.period is not None and ctx.period is not None:  # a quarterly report's figures are the quarter's
             prior += 0.15 if ctx.period == self.period else -0.15
         how = f"row {label.strip()!r}" + (f" ({inferred})" if inferred else "") + (" of a statement" if ctx.titled else "")
@@ -307,6 +311,7 @@ class _Reader:
         if quote is not None:
             self.out.append(Fact(role, value, printed.strip(), el.page, box, quote, round(prior, 3), how,
                                  ctx.element, ctx.year))
+
 
 def report_facts(document: Document, source: SourceText, roles: set[str]) -> list[Fact]:
     """The facts of ``document`` for the report roles asked (a subset of :data:`FACT_ROLES`)."""

@@ -69,9 +69,9 @@ def parse_number(num: str, *, decimal_separator: str | None = None) -> Decimal |
     Which separator is the decimal one is ragline's call, from the string and the document's vote: both ``.``
     and ``,`` present -> the last one; one kind repeated -> thousands; one occurrence followed by exactly three
     digits (``1,234``) is ambiguous -> ``decimal_separator`` decides, default thousands (a leading ``0,`` is
-    always decimal); otherwise it is the decimal separator. Spaces and apostrophes group thousands. The string
-    is then parsed by babel (CLDR number rules, strict grouping) in a locale that writes numbers that way:
-    ``en_US`` (1,234.56), ``de_DE`` (1.234,56), ``en_IN`` (1,23,456.00); a grouping babel rejects is None.
+    always decimal); otherwise it is the decimal separator. Spaces and apostrophes group thousands. The digits
+    are then parsed by babel (CLDR number rules, strict grouping), written with ``en_US``'s separators and read
+    as ``en_US`` (1,234.56) or ``en_IN`` (1,23,456.00); a grouping babel rejects is None.
     """
     s = num.strip().replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'")
     s = s.replace(" ", "").replace("'", "")
@@ -92,11 +92,13 @@ def parse_number(num: str, *, decimal_separator: str | None = None) -> Decimal |
                 s = "0" + s  # ".5"
     else:
         dec = None
-    group = {",": ".", ".": ","}.get(dec or "", "," if has_c else ".")
-    if dec is None and group == "." and not has_p:
-        group = ","
-    # Rewrite in the locale's own separators: en_US groups with "," and has "." decimals.
-    canonical = s.replace(group, "\0").replace(dec or "\1", ".").replace("\0", ",")
+    # Written as en_US writes it ("," groups, "." is decimal) for babel: the grouping separator is the other
+    # one, or with no decimal part the one printed.
+    group = ("." if dec == "," else ",") if dec else ("," if has_c else ".")
+    canonical = s.replace(group, "\0")
+    if dec:
+        canonical = canonical.replace(dec, ".")
+    canonical = canonical.replace("\0", ",")
     parts = canonical.split(".")[0].split(",")
     indian = len(parts) > 2 and len(parts[-1]) == 3 and all(len(p) == 2 for p in parts[1:-1])
     return _cldr_decimal(canonical, "en_IN" if indian else "en_US")
