@@ -10,6 +10,8 @@ Two checks, both rules over what the question and the span say:
   are the other names the question spells with capitals ("ACME Technical Publishing", "Data Center") when it
   asks anything besides them: a name says *which* document or line, the rest *what* of it ("How many
   employees does ACME have?" is not answered by a sentence that names ACME).
+* **unknown names**: a name the question spells with capitals that no retrieved text prints ("Bitcoin",
+  "Antarctica") makes the fit 0: the documents do not speak of it, whatever else the span shares.
 * **type**: a who-question needs a name in the span, a when-question a date or a year, a how-much or
   how-many question a number.
 
@@ -23,10 +25,12 @@ from __future__ import annotations
 import re
 
 from pipeline.protocols import SearchHit
+from pipeline.qa._entities import NAME_LABELS, entity_labels
 from pipeline.qa._span_query import Query, terms
 from pipeline.qa._spans import Span
 
-_WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwhat is the name of\b|\bwho (?:is|was|are|were)\b", re.I)
+# "What is the name of the driver file?" asks a name, not a person's: not a who-question.
+_WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwho (?:is|was|are|were)\b", re.I)
 _WHEN_RE = re.compile(r"^\s*when\b|\b(?:what|which) (?:date|day|year|month)\b|\bon what date\b", re.I)
 _COUNT_RE = re.compile(r"^\s*how (?:much|many|long|large|big|high|tall|heavy|far|old)\b|\bwhat (?:percentage|share|"
                        r"proportion|portion|fraction|amount|number|value|rate|price|total)\b", re.I)
@@ -55,7 +59,12 @@ def type_fits(s: Span, question: str) -> bool:
     text = _span_text(s)
     if kind == "person":
         asked = set(terms(question))
-        names = [m.group(0) for m in _NAME_RE.finditer(text)]
+        tagged = entity_labels(text)
+        if tagged is not None:  # spaCy's names of people and organisations; else capitalised words
+            # an organisation of one capitalised token ("DVIPDFM", "LaTeX") is as often a product as a body
+            names = [t for label, t in tagged if label == "PERSON" or (label in NAME_LABELS and " " in t)]
+        else:
+            names = [m.group(0) for m in _NAME_RE.finditer(text)]
         return any(not set(terms(n)) <= asked for n in names)
     if kind == "date":
         return bool(_DATE_RE.search(text) or (s.kind == "cell" and _DATE_RE.search(s.column)))
@@ -65,13 +74,20 @@ def type_fits(s: Span, question: str) -> bool:
 
 
 def _place_words(s: Span, hit: SearchHit | None) -> set[str]:
-    words = set(terms(f"{s.label} {s.column} {s.section}")) if s.kind == "cell" else set(terms(f"{s.quote} {s.section}"))
+    words = set(terms(f"{s.label} {s.column} {s.section}")) if s.kind == "cell" else set(terms(f"{s.label} {s.quote} {s.section}"))
     if hit is not None:
         ctx = hit.metadata.get("context")
         words |= set(terms(" ".join(hit.heading_path) + " " + (ctx if isinstance(ctx, str) else "")))
     return words
 
 
+# The noun a question names its answer's type by ("what date", "which year", "the name of", "how many times"):
+# a span of that type answers it without printing the noun ("February 8, 1988" for "What date is printed?").
+_TYPE_NOUNS: dict[str, frozenset[str]] = {
+    "date": frozenset({"date", "day", "year", "month", "time", "when"}),
+    "person": frozenset({"name", "author", "person", "people"}),
+    "number": frozenset({"time", "count", "size", "length", "value"}),
+}
 _INTERROGATIVES = frozenset({"when", "where", "whom", "whose", "who", "what", "which", "why", "how", "whether"})
 _NAME_WORD_RE = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]+|[A-Z]{2,}[a-z]?)\b")
 
@@ -82,9 +98,21 @@ def name_terms(question: str) -> set[str]:
     return set(terms(words))
 
 
+def _unknown_names(question: str, q: Query, hits: list[SearchHit] | None) -> set[str]:
+    """Names the question spells with capitals ("Bitcoin", "France", "Antarctica") that no retrieved span, heading
+    or document context prints: the question is about something these documents do not speak of."""
+    missing = name_terms(question) & set(q.absent)
+    if missing and hits:
+        seen = set(terms(" ".join(" ".join(h.heading_path) + " " + str(h.metadata.get("context") or "") for h in hits)))
+        missing -= seen
+    return missing
+
+
 def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = "") -> float:
     """The share of the question the span covers (0-1), a word absent from every retrieved span counting in
     full against it (see the module docstring)."""
+    if question and _unknown_names(question, q, hits):
+        return 0.0
     # How the question asks ("when", "where") is its answer type, not a word the answer must repeat.
     weights = {t: w for t, w in q.weights.items() if t not in _INTERROGATIVES}
     # A name the documents never print stays: it says the question is about something else ("Jupiter").
@@ -99,6 +127,8 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
             weights[t] = heaviest
     hit = hits[s.hit] if hits and s.hit < len(hits) else None
     words = _place_words(s, hit)
+    if question and type_fits(s, question):
+        words |= _TYPE_NOUNS.get(answer_type(question), frozenset())
     total = sum(weights.values()) or 1.0
     got = sum(w for t, w in weights.items() if words & q.expansions.get(t, {t}))
     return round(got / total, 4)

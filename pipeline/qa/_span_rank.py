@@ -34,6 +34,7 @@ import re
 from pydantic import BaseModel, Field
 
 from pipeline.protocols import SearchHit
+from pipeline.qa._answer_fit import answer_type, type_fits
 from pipeline.qa._span_query import Query, build_query, stem, terms
 from pipeline.qa._spans import Span
 
@@ -78,6 +79,8 @@ class RankOptions(BaseModel):
     period_weight: float = 0.6
     prior_weight: float = 0.6
     figure_bonus: float = 0.8
+    type_bonus: float = Field(default=0.8, description="added to spans that hold what a who/when/how-many question "
+                              "asks for (a name, a date, a number)")
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
 
 
@@ -115,7 +118,7 @@ def _span_words(s: Span) -> tuple[set[str], set[str]]:
     if s.kind == "cell":
         group, _, own = s.label.rpartition(" > ")
         return set(terms(own)) | _compounds(own), set(terms(f"{group} {s.column} {s.section}"))
-    return set(terms(s.quote)) | _compounds(s.quote), set(terms(s.section))
+    return set(terms(s.quote)) | _compounds(s.quote), set(terms(f"{s.label} {s.section}"))
 
 
 def _compounds(text: str) -> set[str]:
@@ -213,7 +216,7 @@ def _fits(s: Span, q: Query, hits: list[SearchHit] | None) -> bool:
         group = s.label.rpartition(" > ")[0]
         words = set(terms(f"{s.label} {group} {s.column}"))
     else:
-        words = set(terms(s.quote))
+        words = set(terms(f"{s.label} {s.quote}"))  # a short line's label: the line it stands under
     words -= _identity(s, hits)
     return q.coverage(words) > 0
 
@@ -242,11 +245,15 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
             group, _, own = s.label.rpartition(" > ")
             groups.setdefault((s.hit, own), set()).add(group)
     ranks = [first_stage_rank(h, i) for i, h in enumerate(hits or [])]
+    typed = answer_type(question) != "any"
     scored = []
     for s in spans:
         rank = ranks[s.hit] if s.hit < len(ranks) else None
         repeats = s.kind == "cell" and len(groups.get((s.hit, s.label.rpartition(" > ")[2]), ())) > 1
-        sc = round(score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats), 4)
+        sc = score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats)
+        if typed and type_fits(s, question):
+            sc += o.type_bonus
+        sc = round(sc, 4)
         if sc >= o.min_score and _fits(s, q, hits):
             scored.append(s.model_copy(update={"score": sc}))
     return sorted(scored, key=lambda s: -s.score)

@@ -27,6 +27,8 @@ SpanKind = Literal["cell", "sentence"]
 
 _VALUE_RE = re.compile(r"^\(?[-−]?\$?\s*\(?\d[\d,]*(?:\.\d+)?\)?\s*%?\)?$")
 _FIGURE_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# A bare number on a line (a page number, a figure parted from its label): nothing to read it by.
+_FIGURE_ONLY_RE = re.compile(r"^[\s$€£(%)—–.-]*[\d.,]+[\s%)]*$")
 _DASH_VALUES = {"—", "–", "-", "— %", "—%"}
 _FILLER = {"$", "%", ")", "(", "$ (", "€", "£"}
 _YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
@@ -35,7 +37,10 @@ _UNIT_RE = re.compile(
     r"\(\s*(?:dollars\s+|amounts\s+|\$\s*)?in\s+(millions|billions|thousands)[^)]{0,40}\)", re.IGNORECASE
 )
 _SENTENCE_END_RE = re.compile(r"(?<=[.;!?])\s+(?=[A-Z(\"“$])")
-_ABBREV_RE = re.compile(r"\b(?:Inc|Corp|Co|Ltd|No|Nos|U\.S|vs|approx|e\.g|i\.e|Mr|Ms|Dr)\.$")
+_ABBREV_RE = re.compile(r"\b(?:Inc|Corp|Co|Ltd|No|Nos|U\.S|vs|approx|e\.g|i\.e|Mr|Ms|Dr|Prof|St|al|cf|Fig|Figs|Sec|Eq|Vol|"
+                         r"resp|etc)\.$"
+                         # an initial ("Mark A. Wicks", "J. Smith"): a lone capital and its period end no sentence
+                         r"|(?<![\w.])[A-Z]\.$")
 _PROSE_CELL_MIN = 60  # a lone cell this long in a table row is prose, not a label
 # Numbers separated by blanks, each unambiguous (no nested repetition: no catastrophic backtracking).
 _NUM = r"\(?\$?\d{1,3}(?:,\d{3})*(?:\.\d+)?\)?(?: ?%)?"
@@ -53,6 +58,10 @@ _INSTRUCTION_RE = re.compile(
 )
 MAX_SENTENCE_CHARS = 600
 _MIN_SENTENCE_WORDS = 4
+# Lines shorter than that are kept when they say something a question can ask for: a date or a figure on a
+# line of its own (a title page's "February 8, 1988", a form's "2026-02-28"), or a glossary entry (an
+# abbreviation and what it stands for: "NID National Identifier"). Such a line is read under the line above it.
+_SHORT_KEPT_RE = re.compile(r"\d|^[A-Z][A-Z0-9]+[a-z]?\s+[A-Z]")
 
 
 class Span(BaseModel):
@@ -62,7 +71,8 @@ class Span(BaseModel):
     hit: int = Field(description="index of the chunk among the given hits")
     quote: str = Field(description="text of the chunk: the table row up to the cell (pipes dropped), or the sentence")
     value: str = Field(default="", description="the cell's printed figure (cells only)")
-    label: str = Field(default="", description="row label, with its group row: 'Operating income > Gaming'")
+    label: str = Field(default="", description="row label, with its group row: 'Operating income > Gaming'; for a "
+                       "short line (a date, a figure, an abbreviation), the line above it")
     column: str = Field(default="", description="column header(s) of the cell: 'Three Months Ended July 1, 2023'")
     column_rank: int = Field(default=0, description="0 for the table's current-period column (its latest year's first), 1 for the next, ...")
     unit: str = Field(default="", description="'in millions' when the table says so")
@@ -308,23 +318,33 @@ def split_sentences(text: str) -> list[str]:
 
 def _sentence_spans(paragraphs: list[str], hit: int, section: str, unit: str) -> list[Span]:
     spans = []
+    above = ""
     for para in paragraphs:
         row = _text_row(para, hit, section, unit)
         if row is not None:
             spans.append(row)
+            above = para
             continue
         for s in split_sentences(para):
-            if len(s.split()) < _MIN_SENTENCE_WORDS or " | " in s or is_instruction(s):
-                continue  # "(In millions)", page footers "Apple Inc. | Q3 2023 Form 10-Q | 17", orders
-            spans.append(Span(kind="sentence", hit=hit, quote=s[:MAX_SENTENCE_CHARS], section=section))
+            if " | " in s or is_instruction(s):
+                continue  # page footers "Apple Inc. | Q3 2023 Form 10-Q | 17", orders
+            if len(s.split()) >= _MIN_SENTENCE_WORDS:
+                spans.append(Span(kind="sentence", hit=hit, quote=s[:MAX_SENTENCE_CHARS], section=section))
+            elif s == para and _SHORT_KEPT_RE.search(s) and not _FIGURE_ONLY_RE.match(s):
+                # "(In millions)" is dropped; a short line of its own with a date, figure or abbreviation stays,
+                # labelled by the line above it (a title, a form's "OMB approval expires:").
+                spans.append(Span(kind="sentence", hit=hit, quote=s, label=above[:200], section=section))
+        above = para
     return spans
 
 
-def _blocks(text: str) -> tuple[str, list[str], list[_Table], str]:
-    """The chunk's heading path (its first line when it has ``>``), its prose paragraphs and its tables."""
+def _blocks(text: str, heading: str = "") -> tuple[str, list[str], list[_Table], str]:
+    """The chunk's heading path (its first line when it has ``>`` or is the chunk's ``heading``), its prose
+    paragraphs and its tables."""
     lines = text.splitlines()
     section = ""
-    if lines and " > " in lines[0] and not lines[0].lstrip().startswith("|"):
+    first = lines[0].strip() if lines else ""
+    if first and (" > " in first or (heading and first == heading)) and not first.startswith("|"):
         section, lines = lines[0].strip(), lines[1:]
     paragraphs: list[str] = []
     tables: list[_Table] = []
@@ -347,7 +367,7 @@ def _blocks(text: str) -> tuple[str, list[str], list[_Table], str]:
 
 def spans_of_hit(hit: SearchHit, index: int) -> list[Span]:
     """Every cell and sentence span of one retrieved chunk."""
-    section, paragraphs, tables, unit = _blocks(hit.text)
+    section, paragraphs, tables, unit = _blocks(hit.text, " > ".join(hit.heading_path))
     spans: list[Span] = []
     for t in tables:
         cells, prose = _table_spans(t, index, section)

@@ -14,6 +14,7 @@ from pipeline.evaluation.qa_eval import answer_has_figure, rounded_figure_in, sc
 from pipeline.llm import LLMClient, RetryPolicy
 from pipeline.protocols import SearchHit
 from pipeline.qa import QAOptions, ask
+from pipeline.qa._answer_fit import answer_type, type_fits
 from pipeline.qa._span_query import filer_words, question_kind
 from pipeline.qa._span_rank import RankOptions, make_query, rank_spans, score_all, score_span
 from pipeline.qa._span_values import format_figure, number_of
@@ -284,5 +285,6 @@ def test_a_segment_row_ranks_below_but_a_heading_over_a_single_row_does_not() ->
         ranked = next(s for s in score_all(question, spans, h, opts) if s.value == value)
         q = make_query(question, spans)
         unpenalised = score_span(ranked, q, opts, latest=2024, retrieval_rank=0, label_repeats=False)
+        typed = opts.type_bonus if answer_type(question) != "any" and type_fits(ranked, question) else 0.0
         assert ranked.label.count(" > ") == 1
-        assert abs(unpenalised - ranked.score - (opts.segment_penalty if penalised else 0.0)) < 1e-3
+        assert abs(unpenalised + typed - ranked.score - (opts.segment_penalty if penalised else 0.0)) < 1e-3

