@@ -27,7 +27,11 @@ _STOP = frozenset(
     ["a", "an", "and", "any", "are", "as", "at", "be", "been", "by", "can", "company", "company's", "could", "did", "do", "does", "during", "each", "for", "from", "had", "has", "have", "how", "in", "include", "including", "into", "is", "it", "its", "latest", "main", "major", "many", "most", "much", "of", "on", "or", "our", "over", "per", "recent", "reported", "report", "reports", "reporting", "disclose", "disclosed", "disclosure", "details", "provided", "significant", "specifically", "such", "than", "that", "the", "their", "them", "these", "they", "this", "those", "to", "total", "up", "was", "were", "what", "which", "while", "who", "whose", "why", "with", "would", "q", "quarter", "quarterly", "filing", "form", "k", "latest", "current", "key", "chief", "primary", "figure", "figures", "amount", "amounts", "number", "stated", "statement", "state", "about", "what's", "how's",
      # how questions are phrased, not what they ask about
      "make", "made", "regarding", "concerning", "mention", "mentioned", "reveal", "revealed", "identified",
-     "outlined", "undertake", "stack", "measure", "compare", "compared", "against", "relative", "versus"]
+     "outlined", "undertake", "stack", "measure", "compare", "compared", "against", "relative", "versus",
+     # English function words: they say how a question is put, never which passage answers it
+     "after", "before", "without", "within", "being", "under", "between", "through", "ever", "also", "there",
+     "then", "where", "here", "should", "shall", "may", "might", "must", "will", "only", "very", "some", "other",
+     "upon", "via", "if", "so", "we", "you", "your", "he", "she", "his", "her", "him", "me", "my"]
 )
 # Question word -> words a filing uses for it (each side stemmed). Generic financial vocabulary only.
 SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -61,6 +61,7 @@ _MIN_SENTENCE_WORDS = 4
 # Lines shorter than that are kept when they say something a question can ask for: a date or a figure on a
 # line of its own (a title page's "February 8, 1988", a form's "2026-02-28"), or a glossary entry (an
 # abbreviation and what it stands for: "NID National Identifier"). Such a line is read under the line above it.
+_LEAD_IN_LINES, _LEAD_IN_CHARS = 3, 400  # of a list a colon introduces, read with its lead-in sentence
 _SHORT_KEPT_RE = re.compile(r"\d|^[A-Z][A-Z0-9]+[a-z]?\s+[A-Z]")
 
 
@@ -316,10 +317,23 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in out if len(s.strip()) > 3]
 
 
+def _lead_in(sentence: str, para: str, following: list[str]) -> str:
+    """A paragraph's last sentence that ends with a colon ("The following organizations regularly furnish
+    representation at no charge:") with the lines it introduces, up to ``_LEAD_IN_CHARS``: the answer is in them."""
+    if not sentence.endswith(":") or not para.endswith(sentence):
+        return sentence
+    out = sentence
+    for line in following[:_LEAD_IN_LINES]:
+        if len(out) + len(line) > _LEAD_IN_CHARS:
+            break
+        out = f"{out} {line}"
+    return out
+
+
 def _sentence_spans(paragraphs: list[str], hit: int, section: str, unit: str) -> list[Span]:
     spans = []
     above = ""
-    for para in paragraphs:
+    for n, para in enumerate(paragraphs):
         row = _text_row(para, hit, section, unit)
         if row is not None:
             spans.append(row)
@@ -329,7 +343,8 @@ def _sentence_spans(paragraphs: list[str], hit: int, section: str, unit: str) ->
             if " | " in s or is_instruction(s):
                 continue  # page footers "Apple Inc. | Q3 2023 Form 10-Q | 17", orders
             if len(s.split()) >= _MIN_SENTENCE_WORDS:
-                spans.append(Span(kind="sentence", hit=hit, quote=s[:MAX_SENTENCE_CHARS], section=section))
+                quote = _lead_in(s, para, paragraphs[n + 1:])
+                spans.append(Span(kind="sentence", hit=hit, quote=quote[:MAX_SENTENCE_CHARS], section=section))
             elif s == para and _SHORT_KEPT_RE.search(s) and not _FIGURE_ONLY_RE.match(s):
                 # "(In millions)" is dropped; a short line of its own with a date, figure or abbreviation stays,
                 # labelled by the line above it (a title, a form's "OMB approval expires:").

@@ -96,3 +96,19 @@ def test_a_name_no_retrieved_text_prints_means_not_found() -> None:
     a = ask("What is the current price of a site licence?", FakeRetriever([make_hit(
         "p", "Pricing > Licences\nThe current price of a site licence is 1,200 EUR a year.", 0.9)]))
     assert a.found and "1,200 EUR" in a.text
+
+
+def test_a_lead_in_sentence_is_read_with_the_list_it_introduces() -> None:
+    text = ("Instructions > Section 5\nThe military services do not pay the cost of representation.\n"
+            "The following organizations regularly furnish representation at no charge:\n"
+            "American Legion, Disabled American Veterans, and state or regional Veterans Offices.")
+    a = ask("Name an organisation that regularly provides representation at no charge.",
+            FakeRetriever([make_hit("f", text, 0.9, source="form.pdf")]))
+    assert a.found and "American Legion" in a.text and a.citations[0].valid, a.text
+
+
+def test_function_words_are_no_content_words() -> None:
+    from pipeline.qa._span_query import terms
+
+    assert terms("After how long without being reachable does a work become unmaintained under the LPPL?") == [
+        "long", "reachab", "work", "become", "unmaint", "lppl"]
