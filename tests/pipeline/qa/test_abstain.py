@@ -52,3 +52,16 @@ def test_the_answer_must_hold_what_the_question_asks_for() -> None:
 def test_names_are_the_capitalised_words_after_the_first() -> None:
     assert name_terms("How many employees does ACME Technical Publishing have?") >= {"acme", "publish"}  # stems
     assert "how" not in name_terms("How many employees does ACME have?")
+
+
+def test_the_asked_type_is_evidence_when_few_words_are_shared() -> None:
+    # A diagram's caption names its author; the question shares few of its words with it and the chunk's cosine is
+    # low (both below their thresholds). A person's name for a who-question lets fit + similarity suffice.
+    text = ("Data model > Toponymy\nName: Toponymy Model Author: Michelle Poirier Version: 1.0 Created: 2004-04-13\n"
+            "The toponymy package holds the names of hydrographic features and their scales.")
+    h = make_hit("d", text, 0.9, source="model.pdf").model_copy(update={"metadata": {"cosine": 0.44}})
+    a = ask("Who is the author of the Toponymy model diagram in the appendix of the specification?", FakeRetriever([h]), options=OPTIONS)
+    assert a.found and "Michelle Poirier" in a.text, (a.text, a.fit)
+    assert a.fit is not None and a.fit < OPTIONS.min_fit and a.fit + 0.44 >= OPTIONS.min_typed_evidence
+    strict = OPTIONS.model_copy(update={"min_typed_evidence": 2.0})
+    assert not ask("Who is the author of the Toponymy model diagram in the appendix of the specification?", FakeRetriever([h]), options=strict).found
