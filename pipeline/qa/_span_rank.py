@@ -79,6 +79,9 @@ class RankOptions(BaseModel):
     period_weight: float = 0.6
     prior_weight: float = 0.6
     figure_bonus: float = 0.8
+    document_weight: float = Field(default=0.4, description="times the span's document's share of the retrieval "
+                                   "(reciprocal ranks of its chunks, the best document 1.0): the passage of a "
+                                   "sister document that shares the words ranks below the asked document's")
     type_bonus: float = Field(default=0.8, description="added to spans that hold what a who/when/how-many question "
                               "asks for (a name, a date, a number)")
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
@@ -215,9 +218,11 @@ def _fits(s: Span, q: Query, hits: list[SearchHit] | None) -> bool:
     if s.kind == "cell":
         group = s.label.rpartition(" > ")[0]
         words = set(terms(f"{s.label} {group} {s.column}"))
+        words -= _identity(s, hits)
     else:
-        words = set(terms(f"{s.label} {s.quote}"))  # a short line's label: the line it stands under
-    words -= _identity(s, hits)
+        # A short line's label (the line it stands under, a title page's title) counts even when it is the
+        # document's own name: "February 8, 1988" under "BIBTEXing" is the date of that document.
+        words = (set(terms(s.quote)) - _identity(s, hits)) | set(terms(s.label))
     return q.coverage(words) > 0
 
 
@@ -230,6 +235,16 @@ def first_stage_rank(hit: SearchHit, position: int) -> int:
     0.40 against 0.48 on the half the span rules were not developed on)."""
     r = hit.metadata.get("first_stage_rank")
     return r - 1 if isinstance(r, int) and r >= 1 else position
+
+
+def document_shares(hits: list[SearchHit], ranks: list[int]) -> dict[str, float]:
+    """Each retrieved document's weight in the retrieval: the sum of its chunks' reciprocal first-stage ranks,
+    the best document's being 1.0. A question is most often about the document retrieval puts first."""
+    total: dict[str, float] = {}
+    for h, r in zip(hits, ranks):
+        total[h.source] = total.get(h.source, 0.0) + 1.0 / (1 + r)
+    best = max(total.values(), default=0.0) or 1.0
+    return {src: v / best for src, v in total.items()}
 
 
 def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = None,
@@ -246,6 +261,7 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
             groups.setdefault((s.hit, own), set()).add(group)
     ranks = [first_stage_rank(h, i) for i, h in enumerate(hits or [])]
     typed = answer_type(question) != "any"
+    documents = document_shares(hits or [], ranks)
     scored = []
     for s in spans:
         rank = ranks[s.hit] if s.hit < len(ranks) else None
@@ -253,6 +269,8 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
         sc = score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats)
         if typed and type_fits(s, question):
             sc += o.type_bonus
+        if s.hit < len(hits or []):
+            sc += o.document_weight * documents.get((hits or [])[s.hit].source, 0.0)
         sc = round(sc, 4)
         if sc >= o.min_score and _fits(s, q, hits):
             scored.append(s.model_copy(update={"score": sc}))

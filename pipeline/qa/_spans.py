@@ -332,7 +332,7 @@ def _lead_in(sentence: str, para: str, following: list[str]) -> str:
 
 def _sentence_spans(paragraphs: list[str], hit: int, section: str, unit: str) -> list[Span]:
     spans = []
-    above = ""
+    above = section.rpartition(" > ")[2]  # the first line stands under the chunk's heading (a title page's title)
     for n, para in enumerate(paragraphs):
         row = _text_row(para, hit, section, unit)
         if row is not None:

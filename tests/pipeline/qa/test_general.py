@@ -38,7 +38,7 @@ def test_a_position_column_is_no_figure() -> None:
 # Rules from the general-domain set's development half (bench/general_qa): a title page, a form, slides, a
 # glossary, a paper's ethics statement.
 
-TITLE_PAGE = "BIBTEXing\nFebruary 8, 1988\nThis documentation also serves as sample input to help implementors."
+TITLE_PAGE = "BIBTEXing\nFebruary 8, 1988\nThis guide also serves as sample input to help implementors."
 SLIDE = ("What is DVIPDFMx?\n- A DVI driver program generating PDF from DVI\n"
          "The original DVIPDFM was written by Mark A. Wicks (version 0.13.2c).\n"
          "- Title III of the Copyright Act expands the exemption for programs.")
@@ -112,3 +112,20 @@ def test_function_words_are_no_content_words() -> None:
 
     assert terms("After how long without being reachable does a work become unmaintained under the LPPL?") == [
         "long", "reachab", "work", "become", "unmaint", "lppl"]
+
+
+def test_a_title_pages_date_stands_under_the_documents_title() -> None:
+    h = make_hit("t", TITLE_PAGE, 0.9).model_copy(update={"heading_path": ["BIBTEXing"]})
+    a = ask("What date is printed on the BibTeXing document?", FakeRetriever([h]))
+    assert a.found and a.text == "February 8, 1988", (a.text, a.fit)
+
+
+def test_the_document_retrieval_puts_first_answers_over_a_sister_document() -> None:
+    manual = [make_hit(f"m{i}", f"Gauge manual > Setup {i}\nThe gauge must be calibrated before first use, step {i}.",
+                       0.9 - i / 100, page=i + 1, source="manual.pdf") for i in range(3)]
+    manual.append(make_hit("m9", "Gauge manual > Care\nThe gauge is calibrated every 12 months by the service team.",
+                           0.5, page=9, source="manual.pdf"))
+    sheet = make_hit("d", "Gauge datasheet > Service\nThe gauge is calibrated every 24 months by the service team.",
+                     0.6, source="datasheet.pdf")
+    a = ask("How often is the gauge calibrated by the service team?", FakeRetriever([*manual[:3], sheet, manual[3]]))
+    assert a.found and "12 months" in a.text and a.citations[0].source == "manual.pdf", a.text
