@@ -36,7 +36,10 @@ _COUNT_RE = re.compile(r"^\s*how (?:much|many|long|large|big|high|tall|heavy|far
                        r"proportion|portion|fraction|amount|number|value|rate|price|total)\b", re.I)
 _NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+|van|von|de|da|di|le|la)){1,3}\b")
 _DATE_RE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
-_NUMBER_RE = re.compile(r"\d")
+# A number printed as a word counts too ("thirteen entry types", "for ten years", "Eight participants").
+_NUMBER_RE = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+                        r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+                        r"ninety|hundred|thousand|dozen|single|twice)\b", re.I)
 
 
 def answer_type(question: str) -> str:

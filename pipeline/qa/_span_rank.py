@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 
 from pipeline.protocols import SearchHit
 from pipeline.qa._answer_fit import answer_type, type_fits
+from pipeline.qa._definitions import defined_term, definition_strength
 from pipeline.qa._span_query import Query, build_query, stem, terms
 from pipeline.qa._spans import Span
 
@@ -46,7 +47,8 @@ _BIG_NUMBER_RE = re.compile(r"\d{1,3}(?:,\d{3})+")
 # A measured quantity: a number with its unit of time, power, energy, mass, length, area or currency
 # ("1.8 years", "3.9 MW", "402 MWh", "EUR 0.19"): a figure as much as "$3.9 billion" is.
 _MEASURE_RE = re.compile(
-    r"\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:years?|months?|weeks?|days?|hours?|[kMGT]?Wh?p?|[kMG]?t|kg|km|m²|m2|"
+    r"\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|[kMGT]?Wh?p?|[kMG]?t|kg|km|m²|m2|"
+    r"[kMG]?Hz|[kMG]?bits|[kKMGT]B|bytes|pages?|ms|mm|cm|mA|mV|V|°C|"
     r"EUR|USD|GBP|CHF|€|£)(?![A-Za-z])|(?:EUR|USD|GBP|CHF|€|£)\s?\d")
 _PAIR_WORD_RE = re.compile(r"[A-Za-z]{3,}")
 _PERIOD_COL_RE = re.compile(r"\b(?:months?|quarter|year|ended|fiscal|q[1-4]|fy|january|february|march|april|may|"
@@ -82,6 +84,8 @@ class RankOptions(BaseModel):
     document_weight: float = Field(default=0.4, description="times the span's document's share of the retrieval "
                                    "(reciprocal ranks of its chunks, the best document 1.0): the passage of a "
                                    "sister document that shares the words ranks below the asked document's")
+    definition_bonus: float = Field(default=2.0, description="times how well a sentence defines the term a "
+                                    "definition question asks about (1 defines, 0.3 mentions)")
     type_bonus: float = Field(default=0.8, description="added to spans that hold what a who/when/how-many question "
                               "asks for (a name, a date, a number)")
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
@@ -262,6 +266,7 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     ranks = [first_stage_rank(h, i) for i, h in enumerate(hits or [])]
     typed = answer_type(question) != "any"
     documents = document_shares(hits or [], ranks)
+    term = defined_term(question)
     scored = []
     for s in spans:
         rank = ranks[s.hit] if s.hit < len(ranks) else None
@@ -269,6 +274,8 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
         sc = score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats)
         if typed and type_fits(s, question):
             sc += o.type_bonus
+        if term and s.kind == "sentence":
+            sc += o.definition_bonus * definition_strength(term, s.quote)
         if s.hit < len(hits or []):
             sc += o.document_weight * documents.get((hits or [])[s.hit].source, 0.0)
         sc = round(sc, 4)
