@@ -32,25 +32,55 @@ from pipeline.qa._spans import Span
 # "What is the name of the driver file?" asks a name, not a person's: not a who-question.
 _WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwho (?:is|was|are|were)\b", re.I)
 _WHEN_RE = re.compile(r"^\s*when\b|\b(?:what|which) (?:date|day|year|month)\b|\bon what date\b", re.I)
-_COUNT_RE = re.compile(r"^\s*how (?:much|many|long|large|big|high|tall|heavy|far|old)\b|\bwhat (?:percentage|share|"
+# How long / far / often, at what rate: a quantity with its unit ("ten years", "5000 Hz", "a 136-page draft").
+_MEASURE_Q_RE = re.compile(r"\bhow (?:long|far|large|big|high|tall|heavy|old|often|fast|wide|deep)\b|\bat what "
+                           r"(?:\w+ )?(?:rate|speed|frequency)\b|\bwhat (?:size|length|duration|weight|frequency)\b", re.I)
+_COUNT_RE = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:percentage|share|"
                        r"proportion|portion|fraction|amount|number|value|rate|price|total)\b", re.I)
+# "how many entry types do ...", "how many people took part": the counted noun phrase, up to its verb.
+_HOW_MANY_RE = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}?[\w-]+?)(?= (?:do|does|did|are|is|were|was|have|has|had|"
+                          r"can|could|may|might|will|would|should|must|took|take|make|made|appear|exist|there)\b|\W*$|\?)",
+                          re.I)
 _NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+|van|von|de|da|di|le|la)){1,3}\b")
 _DATE_RE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
 # A number printed as a word counts too ("thirteen entry types", "for ten years", "Eight participants").
-_NUMBER_RE = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
-                        r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|"
-                        r"ninety|hundred|thousand|dozen|single|twice)\b", re.I)
+_NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+                 r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|"
+                 r"dozen|single|twice")
+_NUMBER_RE = re.compile(r"\d|\b(?:" + _NUMBER_WORDS + r")\b", re.I)
+_UNITS = (r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|[kMG]?Hz|[kKMGT]B|bytes?|bits?|pages?|lines?|"
+          r"[mck]?m|kg|mg|g|°C|%|percent|times|[kMG]?W|V|mA")
+MEASURE_RE = re.compile(r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"))(?:\s*[-–]\s*\d[\d,.]*)?[\s-]?(?:" + _UNITS
+                        + r")(?![A-Za-z])"
+                        # how often: "once a month", "three times per year", "every 12 hours", "weekly"
+                        r"|\b(?:once|twice|\w+ times)\s+(?:a|an|per|every|each)\s+(?:year|month|week|day|hour)"
+                        r"|\bevery\s+(?:\d+|\w+)?\s*(?:years?|months?|weeks?|days?|hours?)\b"
+                        r"|\b(?:daily|weekly|monthly|yearly|annually|hourly|quarterly)\b", re.I)
+_COUNTED_RE = re.compile(r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"))\b((?:\W+[\w’'-]+){1,3})", re.I)
 
 
 def answer_type(question: str) -> str:
-    """``person``, ``date``, ``number`` or ``any`` (what the question's form asks for)."""
+    """``person``, ``date``, ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the question's
+    form asks for)."""
     if _WHO_RE.search(question):
         return "person"
     if _WHEN_RE.search(question):
         return "date"
+    if _MEASURE_Q_RE.search(question):
+        return "measure"
     if _COUNT_RE.search(question):
         return "number"
     return "any"
+
+
+def counts_what_is_asked(text: str, question: str) -> bool:
+    """For "how many X": ``text`` prints a number followed within three words by X ("thirteen entry types",
+    "up to three copies"), not a number of something else ("chapter 13")."""
+    m = _HOW_MANY_RE.search(question)
+    if m is None:
+        return False
+    counted = set(terms(m.group(1)))
+    return bool(counted) and any(counted & set(terms(g.group(1))) for g in _COUNTED_RE.finditer(text))
 
 
 def _span_text(s: Span) -> str:
@@ -73,6 +103,8 @@ def type_fits(s: Span, question: str) -> bool:
         return bool(_DATE_RE.search(text) or (s.kind == "cell" and _DATE_RE.search(s.column)))
     if kind == "number":
         return bool(_NUMBER_RE.search(text))
+    if kind == "measure":
+        return bool(MEASURE_RE.search(text))
     return True
 
 
@@ -90,6 +122,7 @@ _TYPE_NOUNS: dict[str, frozenset[str]] = {
     "date": frozenset({"date", "day", "year", "month", "time", "when"}),
     "person": frozenset({"name", "author", "person", "people"}),
     "number": frozenset({"time", "count", "size", "length", "value"}),
+    "measure": frozenset({"long", "time", "size", "length", "duration", "rate", "frequen", "often", "far"}),
 }
 _INTERROGATIVES = frozenset({"when", "where", "whom", "whose", "who", "what", "which", "why", "how", "whether"})
 _NAME_WORD_RE = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]+|[A-Z]{2,}[a-z]?)\b")
@@ -137,4 +170,4 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
     return round(got / total, 4)
 
 
-__all__ = ["answer_fit", "answer_type", "type_fits"]
+__all__ = ["MEASURE_RE", "answer_fit", "answer_type", "counts_what_is_asked", "type_fits"]

@@ -34,7 +34,7 @@ import re
 from pydantic import BaseModel, Field
 
 from pipeline.protocols import SearchHit
-from pipeline.qa._answer_fit import answer_type, type_fits
+from pipeline.qa._answer_fit import answer_type, counts_what_is_asked, type_fits
 from pipeline.qa._definitions import defined_term, definition_strength
 from pipeline.qa._span_query import Query, build_query, stem, terms
 from pipeline.qa._spans import Span
@@ -86,6 +86,8 @@ class RankOptions(BaseModel):
                                    "sister document that shares the words ranks below the asked document's")
     definition_bonus: float = Field(default=2.0, description="times how well a sentence defines the term a "
                                     "definition question asks about (1 defines, 0.3 mentions)")
+    count_bonus: float = Field(default=0.8, description="added to sentences that print a number of what a how-many "
+                               "question counts ('thirteen entry types')")
     type_bonus: float = Field(default=0.8, description="added to spans that hold what a who/when/how-many question "
                               "asks for (a name, a date, a number)")
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
@@ -267,6 +269,7 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     typed = answer_type(question) != "any"
     documents = document_shares(hits or [], ranks)
     term = defined_term(question)
+    counting = "how many" in question.lower()
     scored = []
     for s in spans:
         rank = ranks[s.hit] if s.hit < len(ranks) else None
@@ -274,6 +277,8 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
         sc = score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats)
         if typed and type_fits(s, question):
             sc += o.type_bonus
+        if counting and s.kind == "sentence" and counts_what_is_asked(s.quote, question):
+            sc += o.count_bonus
         if term and s.kind == "sentence":
             sc += o.definition_bonus * definition_strength(term, s.quote)
         if s.hit < len(hits or []):

@@ -129,3 +129,26 @@ def test_the_document_retrieval_puts_first_answers_over_a_sister_document() -> N
                      0.6, source="datasheet.pdf")
     a = ask("How often is the gauge calibrated by the service team?", FakeRetriever([*manual[:3], sheet, manual[3]]))
     assert a.found and "12 months" in a.text and a.citations[0].source == "manual.pdf", a.text
+
+
+def test_how_long_is_answered_by_a_quantity_with_its_unit_not_by_a_section_number() -> None:
+    text = ("Summary > Title V\nTitle V of the DMCA adds a new chapter 13 on vessel hulls to Title 17. "
+            "Once a hull design is registered, protection continues for ten years from the date protection begins.")
+    from pipeline.qa._answer_fit import answer_type, type_fits
+    from pipeline.qa._spans import Span
+
+    question = "For how long is a registered vessel hull design protected?"
+    assert answer_type(question) == "measure"
+    assert not type_fits(Span(kind="sentence", hit=0, quote="Title V adds a new chapter 13 to Title 17."), question)
+    a = ask(question, FakeRetriever([make_hit("g", text, 0.9)]))
+    assert a.found and "ten years" in a.text, a.text
+    text = "Keyring > Updates\nThe keyring is kept by its maintainers. Updates are processed at least once a month."
+    a = ask("How often are updates to the keyring processed?", FakeRetriever([make_hit("k", text, 0.9)]))
+    assert a.found and "once a month" in a.text, a.text
+
+
+def test_how_many_prefers_a_number_of_what_it_counts() -> None:
+    text = ("Summary > Libraries\nSection 404 amends section 108 for nonprofit libraries in two ways. As amended, "
+            "section 108 permits up to three copies, which may be digital.")
+    a = ask("How many copies may nonprofit libraries make under section 108?", FakeRetriever([make_hit("g", text, 0.9)]))
+    assert a.found and "three copies" in a.text, a.text
