@@ -36,7 +36,9 @@ _WHEN_RE = re.compile(r"^\s*when\b|\b(?:what|which) (?:date|day|year|month)\b|\b
 _MEASURE_Q_RE = re.compile(r"\bhow (?:long|far|large|big|high|tall|heavy|old|often|fast|wide|deep)\b|\bat what "
                            r"(?:\w+ )?(?:rate|speed|frequency)\b|\bwhat (?:size|length|duration|weight|frequency)\b", re.I)
 _COUNT_RE = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:percentage|share|"
-                       r"proportion|portion|fraction|amount|number|value|rate|price|total)\b", re.I)
+                       r"proportion|portion|fraction|amount|number|value|rate|price|total)\b"
+                       # a statistic is a number: "what was the mean age", "the average duration"
+                       r"|\b(?:the|an?)\s+(?:mean|average|median)\s+(?!of\b)\w+", re.I)
 # "how many entry types do ...", "how many people took part": the counted noun phrase, up to its verb.
 _HOW_MANY_RE = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}?[\w-]+?)(?= (?:do|does|did|are|is|were|was|have|has|had|"
                           r"can|could|may|might|will|would|should|must|took|take|make|made|appear|exist|there)\b|\W*$|\?)",
@@ -60,8 +62,8 @@ _COUNTED_RE = re.compile(r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"))\b((?:\W+[\
 
 
 def answer_type(question: str) -> str:
-    """``person``, ``date``, ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the question's
-    form asks for)."""
+    """``person``, ``date``, ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the
+    question's form asks for)."""
     if _WHO_RE.search(question):
         return "person"
     if _WHEN_RE.search(question):

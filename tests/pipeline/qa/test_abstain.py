@@ -65,3 +65,13 @@ def test_the_asked_type_is_evidence_when_few_words_are_shared() -> None:
     assert a.fit is not None and a.fit < OPTIONS.min_fit and a.fit + 0.44 >= OPTIONS.min_typed_evidence
     strict = OPTIONS.model_copy(update={"min_typed_evidence": 2.0})
     assert not ask("Who is the author of the Toponymy model diagram in the appendix of the specification?", FakeRetriever([h]), options=strict).found
+
+
+def test_a_statistic_asks_a_number_and_a_sentence_without_one_does_not_answer_it() -> None:
+    text = ("Paper > Background\nElectrical stimulation is a means for achieving recovery of function in stroke "
+            "patients treated in rehabilitation.")
+    h = make_hit("p", text, 0.9, source="paper.pdf").model_copy(update={"metadata": {"cosine": 0.44}})
+    assert answer_type("What was the mean age of the stroke patients?") == "number"
+    assert answer_type("What does the abbreviation NID mean in the data model?") == "any"
+    a = ask("What was the mean age of the stroke patients treated?", FakeRetriever([h]), options=OPTIONS)
+    assert not a.found, a.text
