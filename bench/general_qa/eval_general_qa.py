@@ -92,8 +92,8 @@ def on_gold_page(source: str, page: int | None, page_end: int | None, q: dict[st
     return any(page <= p <= end for p in q["pages"])
 
 
-def load() -> dict[str, Any]:
-    data = json.loads(QUESTIONS.read_text(encoding="utf-8"))
+def load(path: Path = QUESTIONS) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
     for i, q in enumerate(data["questions"]):
         q["half"] = "dev" if i % 2 == 0 else "heldout"
         q["answerable"] = q["answer"] is not None
@@ -205,10 +205,12 @@ def main() -> None:
     ap.add_argument("--pdfs", default="/tmp/general_qa_pdfs", help="folder fetch_pdfs.sh wrote (default %(default)s)")
     ap.add_argument("--index", help="index folder, kept and reused (default: a temporary folder)")
     ap.add_argument("--half", choices=("dev", "heldout", "all"), default="all")
+    ap.add_argument("--questions", type=Path, default=QUESTIONS, help="question file (default %(default)s; "
+                    "questions_v2.json is the second set, held out whole)")
     ap.add_argument("--json", help="write per-question rows and the summary here")
     ap.add_argument("--check-gold", action="store_true", help="only check the gold answers against the page text")
     args = ap.parse_args()
-    data = load()
+    data = load(args.questions)
     pdfs = Path(args.pdfs)
     if args.check_gold:
         sys.exit(check_gold(data, pdfs))

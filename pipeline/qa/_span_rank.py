@@ -93,9 +93,28 @@ class RankOptions(BaseModel):
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
 
 
+# How a financial report names its periods: the finance profile (current period, comparatives) switches itself on
+# for a document whose retrieved text says this, and stays off for a paper or a manual, whose years are history.
+_FILING_RE = re.compile(r"\b(?:form\s+10-[kq]|form\s+8-k|(?:three|six|nine|twelve)\s+months\s+ended|fiscal\s+(?:year|quarter)"
+                        r"|(?:quarter|year|period)\s+ended|consolidated\s+(?:statements?|balance\s+sheets?))\b",
+                        re.IGNORECASE)
+
+
+def filing_sources(hits: list[SearchHit]) -> set[str]:
+    """Sources whose retrieved chunks read as a financial report (see ``_FILING_RE``), or whose document context
+    names a filing period ("for the period ending 2023-09-30")."""
+    out: set[str] = set()
+    for h in hits:
+        ctx = h.metadata.get("context")
+        if h.source not in out and ((isinstance(ctx, str) and _PERIOD_END_RE.search(ctx)) or _FILING_RE.search(h.text)):
+            out.add(h.source)
+    return out
+
+
 class Periods(BaseModel):
     """The year of each hit's filing period: from the index's document context ("for the period ending
-    2023-09-30") when it has one, else the latest year its tables print in a column, else in its text."""
+    2023-09-30") when it has one, else the latest year its tables print in a column, else in its text. Only
+    for documents of the finance profile (:func:`filing_sources`): a paper's years are not periods."""
 
     latest: dict[int, int] = Field(default_factory=dict, description="hit index -> year of its current period")
 
@@ -112,7 +131,10 @@ class Periods(BaseModel):
             for y in _YEAR_RE.findall(s.column if s.kind == "cell" else s.quote):
                 into[src] = max(into.get(src, 0), int(y))
         latest: dict[int, int] = {}
+        filings = filing_sources(hits)
         for i, h in enumerate(hits):
+            if h.source not in filings:
+                continue
             ctx = h.metadata.get("context")
             m = _PERIOD_END_RE.search(ctx) if isinstance(ctx, str) else None
             year = int(m.group(1)) if m else in_columns.get(h.source) or in_text.get(h.source)

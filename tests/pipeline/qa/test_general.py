@@ -152,3 +152,17 @@ def test_how_many_prefers_a_number_of_what_it_counts() -> None:
             "section 108 permits up to three copies, which may be digital.")
     a = ask("How many copies may nonprofit libraries make under section 108?", FakeRetriever([make_hit("g", text, 0.9)]))
     assert a.found and "three copies" in a.text, a.text
+
+
+def test_the_finance_period_profile_is_on_for_a_filing_and_off_for_a_paper() -> None:
+    from pipeline.qa._span_rank import Periods, filing_sources
+    from pipeline.qa._spans import spans_of_hit
+
+    paper = make_hit("p", "Paper > History\nThe 2014 roll-out was delayed. In 2017 Intel settled on a new model.",
+                     0.9, source="paper.pdf")
+    filing = make_hit("f", "ACME > Results\nFor the three months ended July 1, 2023, net sales were $81.8 billion, "
+                      "against $83.0 billion in 2022.", 0.8, source="10q.pdf")
+    hits = [paper, filing]
+    assert filing_sources(hits) == {"10q.pdf"}
+    spans = [s for i, h in enumerate(hits) for s in spans_of_hit(h, i)]
+    assert Periods.of(spans, hits).latest == {1: 2023}
