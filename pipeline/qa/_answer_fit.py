@@ -97,7 +97,9 @@ def type_fits(s: Span, question: str) -> bool:
         tagged = entity_labels(text)
         if tagged is not None:  # spaCy's names of people and organisations; else capitalised words
             # an organisation of one capitalised token ("DVIPDFM", "LaTeX") is as often a product as a body
-            names = [t for label, t in tagged if label == "PERSON" or (label in NAME_LABELS and " " in t)]
+            # and a name is capitalised: the small model also tags lower-case words ("piña colada sorbet")
+            names = [t for label, t in tagged if (label == "PERSON" or (label in NAME_LABELS and " " in t))
+                     and t[:1].isupper()]
         else:
             names = [m.group(0) for m in _NAME_RE.finditer(text)]
         return any(not set(terms(n)) <= asked for n in names)
@@ -122,7 +124,7 @@ def _place_words(s: Span, hit: SearchHit | None) -> set[str]:
 # a span of that type answers it without printing the noun ("February 8, 1988" for "What date is printed?").
 _TYPE_NOUNS: dict[str, frozenset[str]] = {
     "date": frozenset({"date", "day", "year", "month", "time", "when"}),
-    "person": frozenset({"name", "author", "person", "people"}),
+    "person": frozenset({"name"}),  # not "author": "the author of the photographs" is what is asked about
     "number": frozenset({"time", "count", "size", "length", "value"}),
     "measure": frozenset({"long", "time", "size", "length", "duration", "rate", "frequen", "often", "far"}),
 }

@@ -38,7 +38,7 @@ from pipeline.llm import (
 )
 from pipeline.llm.prompts import QA_SYSTEM, source_block
 from pipeline.protocols import Retriever, SearchHit, SearchMode
-from pipeline.qa._answer_fit import answer_type
+from pipeline.qa._answer_fit import answer_type, counts_what_is_asked
 from pipeline.qa._extractive_qa import PickOutcome, compose_text, pick_span, verify_span
 from pipeline.qa._span_rank import RankOptions
 from pipeline.retrieval import cited_row
@@ -103,6 +103,11 @@ class QAOptions(BaseModel):
     min_typed_evidence: float = Field(default=0.70, ge=0, le=2, description="extractive: a span that holds what a "
                                       "who/when/how-many question asks (a name, a date, a number) is an answer when "
                                       "fit + similarity reaches this, even with both below their own thresholds")
+    # Below every answerable question's cosine in the docugami, sample and general development halves (lowest
+    # 0.25); the off-topic ones sit at 0.15-0.22.
+    min_similarity_floor: float = Field(default=0.20, ge=-1, le=1, description="extractive: the best question-chunk "
+                                        "cosine below which the answer is not found whatever the fit (the bundled "
+                                        "all-MiniLM-L6-v2's scale; -1 turns it off)")
     min_fit_alone: float = Field(default=0.1, ge=0, le=1, description="extractive: the fit below which the answer is "
                                  "not found when the retriever measured no similarity (BM25 only, a custom retriever)")
     max_attempts: int = Field(default=2, ge=1, description="LLM calls, re-asks on unparseable replies included")
@@ -138,6 +143,18 @@ def at_row(citation: Citation, hit: SearchHit) -> Citation:
         "row": mark.get("row"), "page": mark.get("page") or citation.page,
         "bbox": BBox.model_validate(box) if box else None,
     })
+
+
+def typed_evidence(pick: PickOutcome, question: str) -> bool:
+    """The chosen span holds what the question asks for in a form few other spans share: a date for "when", a
+    person's name for "who", a quantity with its unit for "how long"; for "how many", a number *of the counted
+    thing* ("thirteen entry types"). Any number is too common to count as evidence by itself."""
+    if pick.chosen is None or not pick.type_fits:
+        return False
+    kind = answer_type(question)
+    if kind == "number":
+        return counts_what_is_asked(pick.chosen.quote, question)
+    return kind != "any"
 
 
 class Answer(BaseModel):
@@ -304,10 +321,11 @@ class QuestionAnswerer(LLMUser):
         o = self.options
         weak = pick.fit is not None and (
             pick.fit < o.min_fit_alone if similarity is None else pick.fit < o.min_fit and similarity < o.min_similarity)
-        if weak and similarity is not None and pick.fit is not None and pick.fit >= o.min_fit_alone:
+        if similarity is not None and similarity < o.min_similarity_floor:
+            weak = True  # nothing retrieved is about the question: "capital of France" over a set of filings
+        elif weak and similarity is not None and pick.fit is not None and pick.fit >= o.min_fit_alone:
             # The asked type itself is evidence: a date for "when", a person's name for "who".
-            weak = not (pick.type_fits and answer_type(question) != "any"
-                        and pick.fit + similarity >= o.min_typed_evidence)
+            weak = not (typed_evidence(pick, question) and pick.fit + similarity >= o.min_typed_evidence)
         if weak or not pick.type_fits:
             # A span that shares words with the question but does not answer it, in documents whose text is
             # not close to the question either: not found, by construction.
