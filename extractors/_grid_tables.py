@@ -36,6 +36,7 @@ class GridTable:
     bbox: Box
     rows: list[list[str | None]]
     row_boxes: list[Box] = field(default_factory=list)  # one per row: the table's width, the row's text height
+    cell_boxes: list[list[Box | None]] = field(default_factory=list)  # per row, per column: its spans' union
 
 
 _TOL = 2.5
@@ -314,8 +315,10 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
             continue
         edges = [region[0] - 1, *bounds, region[2] + 1]
         grid: list[list[str | None]] = []
+        spans_of: list[list[list[Box]]] = []  # the boxes of the spans each cell holds
         for r in rows:
             cells: list[list[str]] = [[] for _ in range(len(edges) - 1)]
+            boxes: list[list[Box]] = [[] for _ in range(len(edges) - 1)]
             rtl = _mostly_rtl("".join(s.text for s in r))
             # Right-to-left scripts read spans from right to left; span text itself is in logical order.
             for s in sorted(r, key=lambda s: (round(s.bbox[1] / 3), -s.bbox[2] if rtl else s.bbox[0])):
@@ -323,14 +326,19 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
                 for k in range(len(edges) - 1):
                     if edges[k] <= cx < edges[k + 1]:
                         cells[k].append(s.text.strip())
+                        if s.text.strip():
+                            boxes[k].append(s.bbox)
                         break
             grid.append([" ".join(t for t in c if t) or "" for c in cells])
+            spans_of.append(boxes)
         # Drop columns that stayed empty (rule pairs drawn around nothing).
         keep = [k for k in range(len(edges) - 1) if any(row[k] for row in grid)]
         grid = [[row[k] for k in keep] for row in grid]
         if len(keep) >= 2:
             bbox = _union([s.bbox for s in inside])
-            tables.append(GridTable(bbox=bbox, rows=grid, row_boxes=_row_boxes(rows, bbox)))
+            row_boxes = _row_boxes(rows, bbox)
+            tables.append(GridTable(bbox=bbox, rows=grid, row_boxes=row_boxes,
+                                    cell_boxes=_cell_boxes([[b[k] for k in keep] for b in spans_of], row_boxes)))
     return tables
 
 
@@ -390,6 +398,18 @@ def _row_boxes(rows: list[list[Span]], table: Box) -> list[Box]:
         if below[1] < above[3] and above[1] < cut < below[3]:
             above[3] = below[1] = cut
     return [(b[0], b[1], b[2], b[3]) for b in boxes]
+
+
+def _cell_boxes(spans_of: list[list[list[Box]]], row_boxes: list[Box]) -> list[list[Box | None]]:
+    """Each cell's box: the union of its spans' boxes (None for an empty cell), cut to its row's height so that
+    a cell's box lies in its row's (span boxes of tightly set rows overlap the next row, see ``_row_boxes``)."""
+    out: list[list[Box | None]] = []
+    for cells, row in zip(spans_of, row_boxes):
+        out.append([])
+        for spans in cells:
+            u = _union(spans) if spans else None
+            out[-1].append((u[0], max(u[1], row[1]), u[2], min(u[3], row[3])) if u else None)
+    return out
 
 
 def _center_in(b: Box, r: Box, pad: float = 1.0) -> bool:

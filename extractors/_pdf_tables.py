@@ -1,6 +1,7 @@
 """Tables on a PDF page: our grid finder (``tables="auto"``) or PyMuPDF's ``find_tables`` (``"pymupdf"``,
 ``"always"``), with the checks that reject what either returns for diagrams, forms and ruled prose. Each table
-carries one box per row (``TableData.row_boxes``), so a hit or a citation can point at the row."""
+carries one box per row (``TableData.row_boxes``) and one per cell (``TableData.cell_boxes``), so a hit or a
+citation can point at the row, or at the one figure it cites."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
         for t in find_grid_tables(page, spans):
             if _plausible_table(t.rows):
                 grid_boxes = [_rounded(b) for b in t.row_boxes]
-                found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows), row_boxes=grid_boxes)))
+                cell_boxes = [[_rounded(b) if b else None for b in r] for r in t.cell_boxes]
+                found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows), row_boxes=grid_boxes,
+                                                cell_boxes=cell_boxes)))
         return found
     if mode is TableMode.PYMUPDF and not _looks_gridded(page):
         return []
@@ -38,17 +41,20 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
             if not _plausible_table(cleaned):
                 continue
             # extract() gives one list of cells per entry of t.rows (a property rebuilt on each access), in
-            # order: row i's box is the box of row i's cells.
+            # order: row i's box is the box of row i's cells, and its cell j's box is ``.cells[j]`` (None where
+            # extract() gives None: a merged cell).
             row_groups = t.rows
-            boxes = [_rounded(r.bbox) for r in row_groups] if len(row_groups) == len(rows) else None
-            found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=1, row_boxes=boxes)))
+            same = len(row_groups) == len(rows)
+            boxes = [_rounded(r.bbox) for r in row_groups] if same else None
+            cells = [[_rounded(c) if c else None for c in r.cells] for r in row_groups] if same else None
+            found.append((tuple(t.bbox), TableData(rows=cleaned, header_rows=1, row_boxes=boxes, cell_boxes=cells)))
     except Exception:  # noqa: BLE001  # table finder failures degrade to plain text, never lose the page
         return []
     return found
 
 
 def _rounded(box: Any) -> tuple[float, float, float, float]:
-    """A row box as element bboxes are stored (``BBox.of``): PDF points to 0.01."""
+    """A row or cell box as element bboxes are stored (``BBox.of``): PDF points to 0.01."""
     x0, y0, x1, y1 = tuple(box)[:4]
     return (round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
 

@@ -73,24 +73,30 @@ class TableData(BaseModel):
 
     ``row_boxes[i]`` is where row ``i`` is printed (x0, y0, x1, y1 in PDF points, page coordinates as element
     bboxes), so a hit or a citation can point at one row; None where the format has no page geometry (HTML,
-    Office, text) and in parses stored before row boxes existed. It is left out of the serialised form when
-    None, so documents without boxes serialise exactly as before."""
+    Office, text) and in parses stored before row boxes existed. ``cell_boxes[i][j]`` is where cell ``j`` of
+    row ``i`` is printed (None for an empty cell), so a citation of one figure can point at that figure rather
+    than its whole row; None as ``row_boxes`` is, and in parses stored before cell boxes existed. Both are left
+    out of the serialised form when None, so documents without boxes serialise exactly as before."""
 
     rows: list[list[str | None]]
     header_rows: int = 1
     row_boxes: list[tuple[float, float, float, float]] | None = None
+    cell_boxes: list[list[tuple[float, float, float, float] | None]] | None = None
 
     @model_validator(mode="after")
     def _one_box_per_row(self) -> TableData:
         if self.row_boxes is not None and len(self.row_boxes) != len(self.rows):
             raise ValueError(f"row_boxes has {len(self.row_boxes)} boxes for {len(self.rows)} rows")
+        if self.cell_boxes is not None and len(self.cell_boxes) != len(self.rows):
+            raise ValueError(f"cell_boxes has {len(self.cell_boxes)} rows of boxes for {len(self.rows)} rows")
         return self
 
     @model_serializer(mode="wrap")
     def _without_absent_boxes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if self.row_boxes is None:
-            data.pop("row_boxes", None)
+        for name in ("row_boxes", "cell_boxes"):
+            if getattr(self, name) is None:
+                data.pop(name, None)
         return data
 
     @property

@@ -7,11 +7,13 @@ flattened, a spanning header given to the columns nearest to it) and the table's
 ``element_kinds == ["table_row"]`` and ``metadata["unit"] == "table_row"``, linked to its parent table
 chunk (``parent_chunk``), page and ``metadata["bbox"]``: the row's box where the parser measured one
 (``TableData.row_boxes``: PDF tables), else the table's (formats without geometry have neither; parses stored
-before row boxes existed have the table's).
+before row boxes existed have the table's), and ``metadata["cells"]``: its cells' boxes, one per column (None for
+an empty cell), where the parser measured them (``TableData.cell_boxes``), so a citation of one figure can point
+at that figure.
 
 At search time a row hit is replaced by its parent table chunk, placed at the row's rank, with the row
-marked in ``metadata["rows"]`` (row index, text, table line, page and bbox, so a citation or a report can
-point at the row); a parent reached twice is listed once.
+marked in ``metadata["rows"]`` (row index, text, table line, page, bbox and cell boxes, so a citation or a report
+can point at the row or its cell); a parent reached twice is listed once.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def row_chunks(document: Document, chunks: list[Chunk], context: str, fingerprin
                 element_kinds=[ROW_KIND], n_tokens=0, index=len(chunks) + len(out), options_fingerprint=fingerprint,
                 context=context,
                 metadata={"unit": ROW_KIND, "parent_chunk": parent.id, "row": i, "row_line": line,
-                          "bbox": _row_bbox(el, i)},
+                          "bbox": _row_bbox(el, i), **_cell_bboxes(el.table, i)},
             ))
     return out
 
@@ -110,6 +112,16 @@ def _row_bbox(element: Element, i: int) -> dict[str, float] | None:
     if boxes is not None and i < len(boxes):
         return BBox.of(boxes[i]).model_dump()
     return element.bbox.model_dump() if element.bbox else None
+
+
+def _cell_bboxes(table: TableData, i: int) -> dict[str, list[dict[str, float] | None]]:
+    """``{"cells": [box of column j, ...]}`` for row ``i`` (boxes as ``BBox.model_dump()``, one per column of the
+    table, None for an empty cell or a column the row lacks); nothing when the parse has no cell boxes, so row
+    units of parses without them carry what they carried before."""
+    if table.cell_boxes is None or i >= len(table.cell_boxes):
+        return {}
+    row = table.cell_boxes[i]
+    return {"cells": [BBox.of(row[j]).model_dump() if j < len(row) and row[j] else None for j in range(table.n_cols)]}
 
 
 def _tables(elements: Iterable[Element]) -> Iterable[Element]:

@@ -41,7 +41,7 @@ from pipeline.protocols import Retriever, SearchHit, SearchMode
 from pipeline.qa._answer_fit import answer_type, counts_what_is_asked
 from pipeline.qa._extractive_qa import PickOutcome, compose_text, pick_span, verify_span
 from pipeline.qa._span_rank import RankOptions
-from pipeline.retrieval import cited_row
+from pipeline.retrieval import cell_box, cited_row
 
 NOT_FOUND = "not found"
 
@@ -129,16 +129,19 @@ class Citation(BaseModel):
     note: str | None = None
     row: int | None = Field(default=None, description="the table row the quote lies in (index into the table's "
                             "rows), when the passage was reached through that row's unit")
-    bbox: BBox | None = Field(default=None, description="that row's box on ``page``, PDF points")
+    bbox: BBox | None = Field(default=None, description="that row's box on ``page``, PDF points; the cited cell's "
+                              "when the answer is one cell and the parse measured cell boxes")
 
 
-def at_row(citation: Citation, hit: SearchHit) -> Citation:
+def at_row(citation: Citation, hit: SearchHit, column: int | None = None) -> Citation:
     """``citation`` pointing at the table row it quotes, when ``hit`` is a table reached through row units
-    (``metadata["rows"]``, see :mod:`pipeline.chunking._table_rows`): the row's index, page and box."""
+    (``metadata["rows"]``, see :mod:`pipeline.chunking._table_rows`): the row's index, page and box. With
+    ``column`` (the cited cell's index in the row: an extractive cell answer), the box is that cell's where the
+    row carries cell boxes, so the citation shows the figure rather than its whole row."""
     mark = cited_row(hit, citation.quote)
     if mark is None:
         return citation
-    box = mark.get("bbox")
+    box = (cell_box(mark, column) if column is not None else None) or mark.get("bbox")
     return citation.model_copy(update={
         "row": mark.get("row"), "page": mark.get("page") or citation.page,
         "bbox": BBox.model_validate(box) if box else None,
@@ -340,7 +343,7 @@ class QuestionAnswerer(LLMUser):
             citation = at_row(Citation(
                 source=hit.source, page=hit.page_start, page_end=hit.page_end, chunk_id=hit.chunk_id, quote=span.quote,
                 score=checked.score if checked else 0.0, valid=checked is not None, note=f"{span.kind} span{role}",
-            ), hit)
+            ), hit, span.column_index if span.kind == "cell" else None)
             (good if citation.valid else bad).append(citation)
         # A composed answer stands only on all of its cells.
         grounded = len(good) == len(spans)

@@ -76,6 +76,9 @@ class Span(BaseModel):
                        "short line (a date, a figure, an abbreviation), the line above it")
     column: str = Field(default="", description="column header(s) of the cell: 'Three Months Ended July 1, 2023'")
     column_rank: int = Field(default=0, description="0 for the table's current-period column (its latest year's first), 1 for the next, ...")
+    column_index: int | None = Field(default=None, description="the cell's position among its markdown row's cells "
+                                     "(the table's column, label column included), so a citation can point at the "
+                                     "cell's box; None for sentences and rows read from text lines")
     unit: str = Field(default="", description="'in millions' when the table says so")
     dollars: bool = Field(default=False, description="the table's amounts are dollars ('$' cells, '(dollars in millions)')")
     section: str = Field(default="", description="the chunk's heading path")
@@ -234,8 +237,8 @@ def _table_spans(table: _Table, hit: int, section: str) -> tuple[list[Span], lis
             for col in values:
                 spans.append(Span(
                     kind="cell", hit=hit, quote=_row_quote(cells, col), value=cells[col], label=full,
-                    column=columns.get(col, ""), column_rank=order.get(col, 0), unit=unit, dollars=dollars,
-                    section=section,
+                    column=columns.get(col, ""), column_rank=order.get(col, 0), column_index=col, unit=unit,
+                    dollars=dollars, section=section,
                 ))
     return spans, prose
 

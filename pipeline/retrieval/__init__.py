@@ -17,7 +17,7 @@ from pipeline.retrieval._retriever import (
     page_ranges,
     reciprocal_rank_fusion,
 )
-from pipeline.retrieval._table_rows import cited_row, collapse_rows
+from pipeline.retrieval._table_rows import cell_box, cited_row, collapse_rows
 from pipeline.retrieval.rerank import (
     DEFAULT_RERANKER,
     LLM_RERANKER,
@@ -42,6 +42,7 @@ __all__ = [
     "PassThroughReranker",
     "QueryLinker",
     "QueryLinks",
+    "cell_box",
     "cited_row",
     "collapse_rows",
     "diversify",

@@ -1,7 +1,7 @@
 """Row hits at search time: a table-row unit (``pipeline.chunking`` indexes one per table row) is replaced by
 its parent table chunk, placed at the row's rank, with the row marked in ``metadata["rows"]`` (row index,
-text, table line, page and bbox, so a citation or a report can point at the row); a parent reached twice is
-listed once."""
+text, table line, page, bbox and, where the parse measured them, its cells' boxes, so a citation or a report can
+point at the row or at one of its cells); a parent reached twice is listed once."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _mark(hit: SearchHit, row: SearchHit) -> None:
     meta = row.metadata
     hit.metadata.setdefault("rows", []).append({
         "row": meta.get("row"), "text": row.text, "line": meta.get("row_line"), "page": row.page_start,
-        "bbox": meta.get("bbox"), "score": row.score,
+        "bbox": meta.get("bbox"), "score": row.score, **({"cells": meta["cells"]} if meta.get("cells") else {}),
     })
 
 
@@ -88,12 +88,24 @@ def cited_row(hit: SearchHit, quote: str) -> dict[str, Any] | None:
     return None
 
 
+def cell_box(row: dict[str, Any], column: int) -> dict[str, Any] | None:
+    """The box of cell ``column`` (an index into the row's markdown cells) of a marked ``row`` (``cited_row``);
+    None when the parse measured no cell boxes, the cell is empty, or the row's line does not split into one
+    markdown cell per box (a ``|`` printed in a cell shifts the columns: the row's box is then the safe one)."""
+    cells = row.get("cells")
+    line = str(row.get("line") or "").strip().removeprefix("|").removesuffix("|")
+    if not cells or not 0 <= column < len(cells) or len(line.split("|")) != len(cells):
+        return None
+    box: dict[str, Any] | None = cells[column]
+    return box
+
+
 def _flat(text: str) -> str:
     return " ".join(text.replace("|", " ").split()).lower()
 
 
-_ROW_META = {"unit", "parent_chunk", "row", "row_line", "bbox", "element_kinds", "n_tokens", "options_fingerprint",
+_ROW_META = {"unit", "parent_chunk", "row", "row_line", "bbox", "cells", "element_kinds", "n_tokens", "options_fingerprint",
              "chunk_index"}
 
 
-__all__ = ["cited_row", "collapse_rows"]
+__all__ = ["cell_box", "cited_row", "collapse_rows"]

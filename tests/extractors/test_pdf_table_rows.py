@@ -111,3 +111,40 @@ def test_documents_without_row_boxes_serialise_as_before() -> None:
     assert again.elements[0].table is not None and again.elements[0].table.row_boxes == [(1, 2, 3, 4), (1, 5, 3, 8)]
     with pytest.raises(ValidationError, match="2 boxes for 1 rows"):
         TableData(rows=[["a", "b"]], row_boxes=[(1, 2, 3, 4), (1, 5, 3, 8)])
+
+
+@pytest.mark.parametrize(("mode", "shaded"), [("auto", False), ("auto", True), ("pymupdf", False)])
+def test_each_cell_box_holds_its_own_words_within_its_row(tmp_path: Path, mode: str, shaded: bool) -> None:
+    """``TableData.cell_boxes``: a box per cell that holds the cell's printed words, lies in its row's box and is
+    narrower than it, so a citation of one figure can point at that figure."""
+    path = ruled_table_pdf(tmp_path / "t.pdf", shaded=shaded)
+    doc = pipeline.parse(path, options=ParseOptions(pdf=PdfOptions(tables=TableMode(mode))))
+    table = next(e.table for e in doc.elements if e.table is not None)
+    assert [tuple(r) for r in table.rows] == ROWS and table.row_boxes is not None
+    assert table.cell_boxes is not None and [len(r) for r in table.cell_boxes] == [len(r) for r in table.rows]
+    words = pymupdf.open(path)[0].get_text("words")
+    for i, (row, boxes, row_box) in enumerate(zip(table.rows, table.cell_boxes, table.row_boxes)):
+        for j, (text, box) in enumerate(zip(row, boxes)):
+            assert box is not None, (i, j)
+            band = ([72, 250, 370][j], 90 + i * 20, [250, 370, 490][j], 110 + i * 20)  # where cell (i, j) is drawn
+            mine = [w for w in words if _inside(w, band)]
+            assert sorted(w[4] for w in mine) == sorted((text or "").split())
+            assert all(_inside(w, box) for w in mine) and not any(_inside(w, box) for w in words if w not in mine)
+            assert row_box[0] - 0.01 <= box[0] and box[2] <= row_box[2] + 0.01
+            assert row_box[1] - 0.01 <= box[1] and box[3] <= row_box[3] + 0.01
+            assert box[2] - box[0] < 0.5 * (row_box[2] - row_box[0])
+    services = table.cell_boxes[2][1]  # "21,213"
+    assert services is not None and services[0] >= 250 - 0.5 and services[2] <= 370 + 0.5
+
+
+def test_documents_without_cell_boxes_serialise_as_before() -> None:
+    plain = TableData(rows=[["a", "b"], ["1", "2"]], row_boxes=[(1, 2, 9, 4), (1, 5, 9, 8)])
+    assert "cell_boxes" not in plain.model_dump() and "cell_boxes" not in json.loads(plain.model_dump_json())
+    cells = [[(1, 2, 4, 4), (5, 2, 9, 4)], [None, (5, 5, 9, 8)]]
+    boxed = TableData(rows=[["a", "b"], ["", "2"]], cell_boxes=cells)
+    el = Element(kind=ElementKind.TABLE, text=boxed.to_markdown(), page=1, table=boxed)
+    doc = Document(source="x.pdf", content_hash="h", format="pdf", pages=1, elements=[el])
+    again = Document.model_validate_json(doc.model_dump_json())
+    assert again.elements[0].table is not None and again.elements[0].table.cell_boxes == cells
+    with pytest.raises(ValidationError, match="2 rows of boxes for 1 rows"):
+        TableData(rows=[["a", "b"]], cell_boxes=cells)

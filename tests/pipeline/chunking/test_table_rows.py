@@ -89,6 +89,25 @@ def test_a_row_unit_carries_its_row_box_else_its_table_box() -> None:
     assert {tuple(c.metadata["bbox"].values()) for c in plain} == {(20, 100, 580, 400)}
 
 
+def test_a_row_unit_carries_its_cells_boxes_and_its_mark_too(tmp_path: Path) -> None:
+    """``metadata["cells"]``: one box per column (None for an empty cell) where the parse measured cell boxes;
+    no key where it did not, so such row units carry what they carried before."""
+    cells = [[(20.0 + 80 * j, 100.0 + 40 * i, 90.0 + 80 * j, 140.0 + 40 * i) if c else None for j, c in enumerate(r)]
+             for i, r in enumerate(STATEMENT.rows)]
+    boxed = STATEMENT.model_copy(update={"row_boxes": ROW_BOXES, "cell_boxes": cells})
+    rows = [c for c in chunk(statement_doc(table=boxed), ChunkingOptions(table_rows=True)) if c.element_kinds == [ROW_KIND]]
+    services = next(r for r in rows if r.metadata["row"] == 4)
+    assert services.metadata["cells"][1] == {"x0": 100.0, "y0": 260.0, "x1": 170.0, "y1": 300.0}
+    assert services.metadata["cells"][2] is None and len(services.metadata["cells"]) == STATEMENT.n_cols
+    plain = [c for c in chunk(statement_doc(), ChunkingOptions(table_rows=True)) if c.element_kinds == [ROW_KIND]]
+    assert not any("cells" in c.metadata for c in plain)
+    with Pipeline.open(tmp_path / "ix", embedder=HashingEmbedder(), chunking=ChunkingOptions(table_rows=True)) as index:
+        index.add_documents([statement_doc(table=boxed)])
+        top = index.search("Services 21,213 19,604 62,886", k=1, mode="bm25")[0]
+    mark = next(r for r in top.metadata["rows"] if r["row"] == 4)
+    assert mark["cells"] == services.metadata["cells"] and "cells" not in top.metadata
+
+
 def _statement_pdf(path: Path) -> Path:
     """A ruled table on page 1: a header row and four rows of figures, each row 20 pt high from y = 90."""
     doc = pymupdf.open()
