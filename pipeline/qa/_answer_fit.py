@@ -44,6 +44,11 @@ _HOW_MANY_RE = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}?[\w-]+?)(?= (?:do|does|
                           r"can|could|may|might|will|would|should|must|took|take|make|made|appear|exist|there)\b|\W*$|\?)",
                           re.I)
 _NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+|van|von|de|da|di|le|la)){1,3}\b")
+# A date as printed, whole: "13rd October 1999", "October 28, 1998", "2026-02-28", "Oct 2002", "1998".
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_WHOLE_DATE_RE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+\d{4}\b|\b" + _MONTH
+                            + r"\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?\d{4}\b|\b\d{4}-\d\d-\d\d\b|\b(?:1[89]|20)\d\d\b",
+                            re.I)
 _DATE_RE = re.compile(r"\b(?:1[89]|20)\d\d\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b")
 # A number printed as a word counts too ("thirteen entry types", "for ten years", "Eight participants").
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
@@ -106,7 +111,8 @@ def type_fits(s: Span, question: str) -> bool:
     if kind == "date":
         return bool(_DATE_RE.search(text) or (s.kind == "cell" and _DATE_RE.search(s.column)))
     if kind == "number":
-        return bool(_NUMBER_RE.search(text))
+        # a date is no count: "13rd October 1999" does not answer "how many people attended"
+        return bool(_NUMBER_RE.search(_WHOLE_DATE_RE.sub(" ", text)))
     if kind == "measure":
         return bool(MEASURE_RE.search(text))
     return True

@@ -75,3 +75,10 @@ def test_a_statistic_asks_a_number_and_a_sentence_without_one_does_not_answer_it
     assert answer_type("What does the abbreviation NID mean in the data model?") == "any"
     a = ask("What was the mean age of the stroke patients treated?", FakeRetriever([h]), options=OPTIONS)
     assert not a.found, a.text
+
+
+def test_a_date_is_no_answer_to_how_many() -> None:
+    text = "Talk > Title page\nHyperref and pdfTeX\n13rd October 1999\nThe talk presents the package and its options."
+    h = make_hit("t", text, 0.9, source="talk.pdf").model_copy(update={"metadata": {"cosine": 0.51}})
+    a = ask("How many people attended the hyperref talk?", FakeRetriever([h]), options=OPTIONS)
+    assert not a.found, a.text
