@@ -48,10 +48,12 @@ def _patterns(term: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[s
     names = [re.escape(term)] + ([re.escape(words[-1])] if len(words) > 1 and len(words[-1]) > 3 else [])
     t = "(?:" + "|".join(names) + ")"
     defining = re.compile(
-        r"^\W*" + _ARTICLE + t + r"\b\s*(?:[:—–=]|\s-\s|is\b|are\b|means\b|refers\b|denotes\b|stands\b|represents\b"
-        r"|describes\b|\(|,\s*(?:a|an|the)\b"
+        # the term may stand in quotes ("“Application Day” means"); a "(" opens an expansion, not "(2)"
+        r"^\W*" + _ARTICLE + t + r"\b[\"”’']?\s*(?:[:—–=]|\s-\s|is\b|are\b|means\b|refers\b|denotes\b|stands\b"
+        r"|represents\b|describes\b|\((?=[A-Za-z])|,\s*(?:a|an|the)\b"
         r"|(?=\s+(?-i:[A-Z])))"
-        r"|\b" + t + r"\s+(?:is|are)\s+(?:an?|the|defined|used)\b|\b" + t + r"\s+(?:means|refers\s+to|denotes|stands\s+for)\b"
+        r"|\b" + t + r"[\"”’']?\s+(?:is|are)\s+(?:an?|the|defined|used)\b|\b" + t
+        + r"[\"”’']?\s+(?:means|refers\s+to|denotes|stands\s+for)\b"
         r"|\(\s*" + t + r"\s*\)|\b(?:i\.e\.,?|called|known\s+as|termed)\s+(?:the\s+)?" + t + r"\b",
         re.I)
     glossary = re.compile(r"^\W*" + re.escape(term) + r"\s+[A-Z]")  # "NID National Identifier", case kept

@@ -42,3 +42,9 @@ def test_a_number_written_as_a_word_answers_how_many() -> None:
             "The standard style's thirteen entry types do reasonably well at formatting most entries.")
     a = ask("How many entry types do the standard styles have?", FakeRetriever([make_hit("m", text, 0.9)]))
     assert a.found and "thirteen" in a.text, a.text
+
+
+def test_a_quoted_term_is_defined_and_a_numbered_clause_is_not_an_expansion() -> None:
+    assert definition_strength("Application Day", "In this Act, “Application Day” means one-hundred and eighty "
+                                                  "days following the commencement of this Act.") == 1.0
+    assert definition_strength("Application Day", "Application Day (2) A public authority shall treat citizens.") < 1.0
