@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from pipeline.protocols import SearchHit
+from pipeline.qa._definitions import defined_term
 from pipeline.qa._entities import NAME_LABELS, entity_labels
 from pipeline.qa._span_query import Query, terms
 from pipeline.qa._spans import Span
@@ -134,6 +135,8 @@ _TYPE_NOUNS: dict[str, frozenset[str]] = {
     "number": frozenset({"time", "count", "size", "length", "value"}),
     "measure": frozenset({"long", "time", "size", "length", "duration", "rate", "frequen", "often", "far"}),
 }
+_DEFINITION_WORDS = frozenset({"define", "defined", "definit", "mean", "meaning", "stand", "refer", "abbrevi",
+                               "acronym", "term"})
 _INTERROGATIVES = frozenset({"when", "where", "whom", "whose", "who", "what", "which", "why", "how", "whether"})
 _NAME_WORD_RE = re.compile(r"(?<!^)(?<![.?!]\s)\b(?:[A-Z][a-z]+|[A-Z]{2,}[a-z]?)\b")
 
@@ -161,6 +164,8 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
         return 0.0
     # How the question asks ("when", "where") is its answer type, not a word the answer must repeat.
     weights = {t: w for t, w in q.weights.items() if t not in _INTERROGATIVES}
+    if question and defined_term(question):  # "define", "mean", "stand for": how a definition is asked
+        weights = {t: w for t, w in weights.items() if t not in _DEFINITION_WORDS} or weights
     # A name the documents never print stays: it says the question is about something else ("Jupiter").
     names = (name_terms(question) - set(q.absent)) if question else set()
     if any(t not in names for t in weights):

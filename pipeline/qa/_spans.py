@@ -391,8 +391,23 @@ def spans_of_hit(hit: SearchHit, index: int) -> list[Span]:
         cells, prose = _table_spans(t, index, section)
         spans.extend(cells)
         paragraphs.extend(prose)
-    spans.extend(_sentence_spans(paragraphs, index, section, unit))
+    spans.extend(_sentence_spans(_rejoined(paragraphs), index, section, unit))
     return spans
+
+
+_OPEN_END_RE = re.compile(r"[A-Za-z,\-–]$")
+
+
+def _rejoined(paragraphs: list[str]) -> list[str]:
+    """Lines a PDF's layout parted that are one sentence: a paragraph ending in a word or a comma, continued by one
+    that starts in lower case ("... refers to the date one-hundred" / "and eighty days following ...")."""
+    out: list[str] = []
+    for para in paragraphs:
+        if out and _OPEN_END_RE.search(out[-1]) and para[:1].islower():
+            out[-1] = f"{out[-1]} {para}"
+        else:
+            out.append(para)
+    return out
 
 
 def spans_of_hits(hits: list[SearchHit]) -> list[Span]:

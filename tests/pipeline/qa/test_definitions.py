@@ -48,3 +48,11 @@ def test_a_quoted_term_is_defined_and_a_numbered_clause_is_not_an_expansion() ->
     assert definition_strength("Application Day", "In this Act, “Application Day” means one-hundred and eighty "
                                                   "days following the commencement of this Act.") == 1.0
     assert definition_strength("Application Day", "Application Day (2) A public authority shall treat citizens.") < 1.0
+
+
+def test_a_definition_parted_by_the_pages_line_breaks_is_read_whole() -> None:
+    text = ("1 General Definitions\n(1) In this Act, the following definitions apply:\n\n(b) the term ‘Application "
+            "Day’ refers to the date one-hundred\n\nand eighty days following the commencement of this Act\n")
+    a = ask("How does the Act define Application Day?", FakeRetriever([make_hit("b", text, 0.9, source="bill.pdf")]))
+    assert a.found and "eighty days following the commencement" in a.text, (a.text, a.fit)
+    assert a.citations and a.citations[0].valid
