@@ -219,6 +219,9 @@ def score_span(s: Span, q: Query, o: RankOptions, latest: int | None = None, row
             score -= o.percent_penalty
         return score
     cov = q.coverage(main | ctx)
+    if s.label:  # the line a short line stands under says where it is, less than the line's own words
+        own = q.coverage(main | set(terms(s.section)))
+        cov = own + 0.5 * (cov - own)
     # A question that asks no rate is answered by an amount; a sentence that prints only rates is not one.
     has_figure = _AMOUNT_RE.search(s.quote) if q.asks_percent else (
         _MONEY_RE.search(s.quote) or _BIG_NUMBER_RE.search(s.quote) or _MEASURE_RE.search(s.quote))

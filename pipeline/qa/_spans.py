@@ -59,10 +59,13 @@ _INSTRUCTION_RE = re.compile(
 MAX_SENTENCE_CHARS = 600
 _MIN_SENTENCE_WORDS = 4
 # Lines shorter than that are kept when they say something a question can ask for: a date or a figure on a
-# line of its own (a title page's "February 8, 1988", a form's "2026-02-28"), or a glossary entry (an
-# abbreviation and what it stands for: "NID National Identifier"). Such a line is read under the line above it.
+# line of its own (a title page's "February 8, 1988", a form's "2026-02-28"), a glossary entry (an
+# abbreviation and what it stands for: "NID National Identifier"), or a key with its value ("Keywords: pdfkeywords").
+# Such a line is read under the line above it.
 _LEAD_IN_LINES, _LEAD_IN_CHARS = 3, 400  # of a list a colon introduces, read with its lead-in sentence
-_SHORT_KEPT_RE = re.compile(r"\d|^[A-Z][A-Z0-9]+[a-z]?\s+[A-Z]")
+_KEY_VALUE_RE = re.compile(r"^[-•*]?\s*(?P<key>[A-Za-z][\w /-]{0,30}):\s*(?P<value>\S.*)$")
+_SHORT_KEPT_RE = re.compile(r"\d|^[A-Z][A-Z0-9]+[a-z]?\s+[A-Z]"
+                            r"|^[-•*]?\s*[A-Za-z][\w /-]{0,30}:\s*\S")  # "Keywords: pdfkeywords" in a list
 
 
 class Span(BaseModel):
@@ -351,7 +354,12 @@ def _sentence_spans(paragraphs: list[str], hit: int, section: str, unit: str) ->
             elif s == para and _SHORT_KEPT_RE.search(s) and not _FIGURE_ONLY_RE.match(s):
                 # "(In millions)" is dropped; a short line of its own with a date, figure or abbreviation stays,
                 # labelled by the line above it (a title, a form's "OMB approval expires:").
-                spans.append(Span(kind="sentence", hit=hit, quote=s, label=above[:200], section=section))
+                kv = _KEY_VALUE_RE.match(s)
+                if kv:  # "Keywords: pdfkeywords": a table row in disguise, its key the row label
+                    spans.append(Span(kind="cell", hit=hit, quote=s, value=kv.group("value"), label=kv.group("key"),
+                                      section=section))
+                else:
+                    spans.append(Span(kind="sentence", hit=hit, quote=s, label=above[:200], section=section))
         above = para
     return spans
 

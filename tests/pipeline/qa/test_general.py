@@ -166,3 +166,11 @@ def test_the_finance_period_profile_is_on_for_a_filing_and_off_for_a_paper() -> 
     assert filing_sources(hits) == {"10q.pdf"}
     spans = [s for i, h in enumerate(hits) for s in spans_of_hit(h, i)]
     assert Periods.of(spans, hits).latest == {1: 2023}
+
+
+def test_a_key_value_line_of_a_list_is_a_cell() -> None:
+    text = ("General Document Information\nApplication: search engines.\nhyperref options: Title: pdftitle\n"
+            "Subject: pdfsubject\nAuthor: pdfauthor\nKeywords: pdfkeywords\nCreator: pdfcreator")
+    h = make_hit("s", text, 0.9, source="slides.pdf").model_copy(update={"heading_path": ["General Document Information"]})
+    a = ask("Which hyperref option sets the Keywords entry of the document information?", FakeRetriever([h]))
+    assert a.found and "pdfkeywords" in a.text and a.citations[0].valid, a.text
