@@ -50,6 +50,11 @@ _MEASURE_RE = re.compile(
     r"\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|[kMGT]?Wh?p?|[kMG]?t|kg|km|m²|m2|"
     r"[kMG]?Hz|[kMG]?bits|[kKMGT]B|bytes|pages?|ms|mm|cm|mA|mV|V|°C|"
     r"EUR|USD|GBP|CHF|€|£)(?![A-Za-z])|(?:EUR|USD|GBP|CHF|€|£)\s?\d")
+# A yes/no question is decided by a sentence that states its rule either way: "Naks are always unicast", "They will
+# NOT be returned", "is not restricted".
+_YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|will|would|should|shall|has|have|had|may|must)\b",
+                        re.IGNORECASE)
+_POLARITY_RE = re.compile(r"\b(?:not|no|never|always|only|cannot|neither|nor|must|none)\b|n't\b", re.IGNORECASE)
 _PAIR_WORD_RE = re.compile(r"[A-Za-z]{3,}")
 _PERIOD_COL_RE = re.compile(r"\b(?:months?|quarter|year|ended|fiscal|q[1-4]|fy|january|february|march|april|may|"
                             r"june|july|august|september|october|november|december)\b", re.IGNORECASE)
@@ -88,6 +93,8 @@ class RankOptions(BaseModel):
                                     "definition question asks about (1 defines, 0.3 mentions)")
     count_bonus: float = Field(default=0.8, description="added to sentences that print a number of what a how-many "
                                "question counts ('thirteen entry types')")
+    polarity_bonus: float = Field(default=0.5, description="added, for a yes/no question, to sentences that state "
+                                  "a rule either way ('not', 'never', 'always', 'only', 'must', 'cannot')")
     type_bonus: float = Field(default=0.8, description="added to spans that hold what a who/when/how-many question "
                               "asks for (a name, a date, a number)")
     min_score: float = Field(default=0.5, description="below this no span is offered: not found")
@@ -295,6 +302,7 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     documents = document_shares(hits or [], ranks)
     term = defined_term(question)
     counting = "how many" in question.lower()
+    yes_no = bool(_YES_NO_RE.match(question))
     scored = []
     for s in spans:
         rank = ranks[s.hit] if s.hit < len(ranks) else None
@@ -304,6 +312,8 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
             sc += o.type_bonus
         if counting and s.kind == "sentence" and counts_what_is_asked(s.quote, question):
             sc += o.count_bonus
+        if yes_no and s.kind == "sentence" and _POLARITY_RE.search(s.quote):
+            sc += o.polarity_bonus
         if term and s.kind == "sentence":
             sc += o.definition_bonus * definition_strength(term, s.quote)
         if s.hit < len(hits or []):
