@@ -30,7 +30,7 @@ _STOP = frozenset(
      "outlined", "undertake", "stack", "measure", "compare", "compared", "against", "relative", "versus",
      # English function words: they say how a question is put, never which passage answers it
      "after", "before", "without", "within", "being", "under", "between", "through", "ever", "also", "there",
-     "then", "where", "here", "should", "shall", "may", "might", "must", "will", "only", "very", "some", "other",
+     "then", "when", "where", "here", "should", "shall", "may", "might", "must", "will", "only", "very", "some", "other",
      "upon", "via", "if", "so", "we", "you", "your", "he", "she", "his", "her", "him", "me", "my"]
 )
 # Question word -> words a filing uses for it (each side stemmed). Generic financial vocabulary only.

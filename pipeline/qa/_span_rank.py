@@ -261,6 +261,8 @@ def _fits(s: Span, q: Query, hits: list[SearchHit] | None) -> bool:
         # A short line's label (the line it stands under, a title page's title) counts even when it is the
         # document's own name: "February 8, 1988" under "BIBTEXing" is the date of that document.
         words = (set(terms(s.quote)) - _identity(s, hits)) | set(terms(s.label))
+        if s.label:  # a short line is read under its heading too ("May 1, 2002" under "Version 1.04")
+            words |= set(terms(s.section.rpartition(" > ")[2]))
     return q.coverage(words) > 0
 
 

@@ -181,3 +181,10 @@ def test_a_yes_no_question_prefers_the_sentence_that_states_the_rule() -> None:
             "Naks of any form are always unicast to the producer.")
     a = ask("Are MTP nak packets ever multicast?", FakeRetriever([make_hit("r", text, 0.9, source="rfc.pdf")]))
     assert a.found and "always unicast" in a.text, a.text
+
+
+def test_a_title_pages_date_is_read_under_its_heading_below_an_author_line() -> None:
+    h = make_hit("t", "Version 1.04\nXavier Leroy INRIA Rocquencourt\nMay 1, 2002", 0.9, source="manual.pdf")
+    h = h.model_copy(update={"heading_path": ["Version 1.04"]})
+    a = ask("When is the manual version 1.04 dated?", FakeRetriever([h]))
+    assert a.found and a.text == "May 1, 2002", (a.text, a.fit)
