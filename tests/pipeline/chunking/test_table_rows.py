@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from _pdfs import ruled_table_pdf
 
 import pipeline
 from pipeline.chunking import ROW_KIND, ChunkingOptions, chunk, column_headers, row_facts
@@ -110,22 +111,8 @@ def test_a_row_unit_carries_its_cells_boxes_and_its_mark_too(tmp_path: Path) -> 
 
 def _statement_pdf(path: Path) -> Path:
     """A ruled table on page 1: a header row and four rows of figures, each row 20 pt high from y = 90."""
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_text((72, 60), "Statements of Operations", fontsize=13)
-    rows = [("", "2024", "2023"), ("Products", "60,584", "63,355"), ("Services", "21,213", "19,604"),
-            ("Total net sales", "81,797", "82,959"), ("Gross margin", "36,413", "35,885")]
-    xs = [72, 250, 370, 490]
-    for i in range(len(rows) + 1):
-        page.draw_line((xs[0], 90 + 20 * i), (xs[-1], 90 + 20 * i))
-    for x in xs:
-        page.draw_line((x, 90), (x, 90 + 20 * len(rows)))
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            page.insert_text((xs[j] + 4, 104 + 20 * i), cell, fontsize=10)
-    page.insert_text((72, 220), "Competition is intense and margins may fall.", fontsize=10)
-    doc.save(path)
-    return path
+    return ruled_table_pdf(path, [("", "2024", "2023"), ("Products", "60,584", "63,355"), ("Services", "21,213", "19,604"),
+                                  ("Total net sales", "81,797", "82,959"), ("Gross margin", "36,413", "35,885")])
 
 
 @pytest.mark.parametrize("mode", ["auto", "pymupdf"])

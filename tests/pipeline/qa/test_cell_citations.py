@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from _pdfs import ruled_table_pdf
 
 import pipeline
 from pipeline.chunking import ChunkingOptions
@@ -28,22 +29,7 @@ SALES = [("Product", "Units", "Revenue"), ("Widgets", "1,200", "36,000"), ("Gadg
 
 
 def _table_pdf(path: Path, rows: list[tuple[str, str, str]]) -> Path:
-    """A ruled table of ``rows`` on page 1 under a heading, each row 20 pt high from y = 90, columns at x = 72,
-    250, 370 (to 490), and a sentence below it."""
-    doc = pymupdf.open()
-    page = doc.new_page()
-    page.insert_text((72, 60), "Statements of Operations", fontsize=13)
-    xs = [72, 250, 370, 490]
-    for i in range(len(rows) + 1):
-        page.draw_line((xs[0], 90 + 20 * i), (xs[-1], 90 + 20 * i))
-    for x in xs:
-        page.draw_line((x, 90), (x, 90 + 20 * len(rows)))
-    for i, row in enumerate(rows):
-        for j, cell in enumerate(row):
-            page.insert_text((xs[j] + 4, 104 + 20 * i), cell, fontsize=10)
-    page.insert_text((72, 220), "Competition is intense and margins may fall.", fontsize=10)
-    doc.save(path)
-    return path
+    return ruled_table_pdf(path, rows)
 
 
 @pytest.mark.parametrize("mode", ["auto", "pymupdf"])
