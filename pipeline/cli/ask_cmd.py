@@ -99,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
         print(answer.model_dump_json(indent=2))
         return 0
     print(answer.text)
+    if not answer.found and answer.unprinted:  # why: the documents never name what is asked about
+        print(f"  no retrieved passage mentions: {', '.join(answer.unprinted)}")
+    for c in answer.see_also if not answer.found else []:
+        pages = f"p.{c.page}" if c.page == c.page_end else f"p.{c.page}-{c.page_end}"
+        print(f"  see also: {c.source} {pages}: \"{c.quote}\"")
     if answer.found and not answer.grounded:
         print("(warning: no citation could be verified against the retrieved text)", file=sys.stderr)
     for i, c in enumerate(answer.citations, start=1):

@@ -39,6 +39,7 @@ from pipeline.qa._qa_compute import Composed, compose
 from pipeline.qa._span_rank import RankOptions, make_query, score_all, top_spans
 from pipeline.qa._span_values import format_figure
 from pipeline.qa._spans import Span, spans_of_hits
+from pipeline.qa._unprinted import unprinted_nouns
 
 NONE_ID = "none"
 _SHOWN_CHARS = 240  # of a long sentence shown to the model (the answer and citation keep it whole)
@@ -58,6 +59,7 @@ class PickOutcome(BaseModel):
     errors: list[str] = Field(default_factory=list)
     fit: float | None = Field(default=None, description="how much of the question the chosen span covers (0-1)")
     type_fits: bool = Field(default=True, description="the chosen span holds what the question's form asks for")
+    unprinted: list[str] = Field(default_factory=list, description="the question's nouns no retrieved passage prints")
 
 
 def span_ids(spans: list[Span]) -> list[str]:
@@ -129,14 +131,15 @@ def pick_span(
     offered = top_spans(scored, rank)
     if not offered:
         return PickOutcome()
+    unprinted = unprinted_nouns(question, query, hits)
     composed = compose(question, query, spans, scored, hits, rank)
     if composed is not None:  # a rule settles it: nothing for the model to choose
         fit = min(answer_fit(s, query, hits, question) for s in composed.spans)
-        return PickOutcome(offered=offered, chosen=composed.spans[0], composed=composed, fit=fit)
+        return PickOutcome(offered=offered, chosen=composed.spans[0], composed=composed, fit=fit, unprinted=unprinted)
     if not ask_model or client is None:
         best = offered[0]
         return PickOutcome(offered=offered, chosen=best, fit=answer_fit(best, query, hits, question),
-                           type_fits=type_fits(best, question))
+                           type_fits=type_fits(best, question), unprinted=unprinted)
     ids = span_ids(offered)
     settings = AskSettings(
         reply_schema=pick_schema(ids, allow_none), schema_name="span_choice", max_attempts=max_attempts,
@@ -152,7 +155,7 @@ def pick_span(
     return PickOutcome(offered=offered, chosen=chosen, usage=outcome.usage, model=outcome.model,
                        errors=[e.message for e in outcome.errors],
                        fit=answer_fit(chosen, query, hits, question) if chosen else None,
-                       type_fits=type_fits(chosen, question) if chosen else True)
+                       type_fits=type_fits(chosen, question) if chosen else True, unprinted=unprinted)
 
 
 def compose_text(span: Span, question: str = "") -> str:

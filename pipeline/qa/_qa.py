@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from pipeline.document import BBox
 from pipeline.evidence import SourceText
@@ -40,6 +40,7 @@ from pipeline.llm.prompts import QA_SYSTEM, source_block
 from pipeline.protocols import Retriever, SearchHit, SearchMode
 from pipeline.qa._answer_fit import answer_type, counts_what_is_asked
 from pipeline.qa._extractive_qa import PickOutcome, compose_text, pick_span, verify_span
+from pipeline.qa._options import DEFAULT_K, QAOptions, QAStrategy
 from pipeline.qa._span_rank import RankOptions
 from pipeline.retrieval import cell_box, cited_row
 
@@ -63,59 +64,6 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["found", "answer", "citations"],
     "additionalProperties": False,
 }
-
-
-QAStrategy = Literal["extractive", "free"]
-# Chunks retrieved when QAOptions.k is None: the extractive model sees only the best few spans, so it can
-# draw on more chunks (figure in the retrieved text on docugami: 0.42 at 5, 0.58 at 20, 0.64 at 30, 0.86 at 60;
-# answer accuracy on the development half of the questions 0.32 at 30, 0.44 at 60 and at 100, 2026-12-02).
-DEFAULT_K: dict[str, int] = {"extractive": 60, "free": 5}
-
-
-class QAOptions(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    strategy: QAStrategy = Field(default="extractive", description="extractive: pick a span; free: write")
-    k: int | None = Field(default=None, ge=1, description="chunks retrieved; None: 60 extractive, 5 free")
-    spans: int = Field(default=5, ge=1, description="extractive: candidate spans shown to the model")
-    # Measured on the 50 docugami questions with the embedded 0.5B model (before the rules of 2026-12-02): the
-    # ranking's best span was right for 0.30, the model's pick among the best 5 for 0.06 (docs/llm.md).
-    ask_model: bool = Field(default=False, description="extractive: True lets the model pick among the best "
-                            "spans; False (default) answers with the best-ranked span, no model call")
-    allow_none: bool = Field(default=False, description="extractive: the model may answer 'none' (not found); "
-                             "otherwise only the ranking decides not found (no span shares a word with the question)")
-    # hybrid: dense finds the right filing more often, but hybrid more often brings the chunk that holds
-    # the answer's figure (figure recall@5 0.20 vs 0.12 on the docugami 10-Q questions, docs/retrieval.md).
-    mode: SearchMode = Field(default="hybrid", description="retrieval mode passed to the retriever")
-    max_context_tokens: int = Field(default=2200, ge=100)
-    chars_per_token: float = Field(default=3.2, gt=0)
-    max_output_tokens: int = Field(default=400, ge=32)
-    min_quote_score: float = Field(default=0.8, ge=0, le=1)
-    # Calibrated together on the docugami key-figure questions, the sample documents' questions and 40 written
-    # without an answer (bench/calibrate_abstention.py; docs/retrieval.md): with both below, "not found".
-    min_fit: float = Field(default=0.45, ge=0, le=1, description="extractive: the share of the question the "
-                           "chosen span covers, below which (and below min_similarity) the answer is not found")
-    min_similarity: float = Field(default=0.55, ge=-1, le=1, description="extractive: the best cosine of the question "
-                                  "to a retrieved chunk (the bundled all-MiniLM-L6-v2's scale; recalibrate for "
-                                  "another model) below which a weak fit means not found")
-    # Calibrated on the development halves of the docugami, sample and general-domain questions (2026-12-07):
-    # it answers three typed general questions (fit 0.31-0.43) and lets no unanswerable one of the three through.
-    min_typed_evidence: float = Field(default=0.70, ge=0, le=2, description="extractive: a span that holds what a "
-                                      "who/when/how-many question asks (a name, a date, a number) is an answer when "
-                                      "fit + similarity reaches this, even with both below their own thresholds")
-    # Below every answerable question's cosine in the docugami, sample and general development halves (lowest
-    # 0.25); the off-topic ones sit at 0.15-0.22.
-    min_similarity_floor: float = Field(default=0.20, ge=-1, le=1, description="extractive: the best question-chunk "
-                                        "cosine below which the answer is not found whatever the fit (the bundled "
-                                        "all-MiniLM-L6-v2's scale; -1 turns it off)")
-    min_fit_alone: float = Field(default=0.1, ge=0, le=1, description="extractive: the fit below which the answer is "
-                                 "not found when the retriever measured no similarity (BM25 only, a custom retriever)")
-    max_attempts: int = Field(default=2, ge=1, description="LLM calls, re-asks on unparseable replies included")
-    temperature: float = 0.0
-
-    @property
-    def retrieval_k(self) -> int:
-        return self.k if self.k is not None else DEFAULT_K[self.strategy]
 
 
 class Citation(BaseModel):
@@ -177,6 +125,8 @@ class Answer(BaseModel):
     similarity: float | None = Field(default=None, description="extractive: the best cosine of the question to a "
                                      "retrieved chunk (None: the retriever gave none)")
     see_also: list[Citation] = Field(default_factory=list, description="not found: the closest passages retrieved")
+    unprinted: list[str] = Field(default_factory=list, description="extractive: the question's nouns that no "
+                                 "retrieved passage prints ('cars'); with refuse_unprinted, why it is not found")
     computation: str | None = Field(default=None, description="extractive: how a computed figure was derived "
                                     "from the cited cells ('21,213 / 81,797 = 25.9%'); None when printed as is")
 
@@ -317,7 +267,7 @@ class QuestionAnswerer(LLMUser):
     def _extractive_answer(self, question: str, pick: PickOutcome, given: list[SearchHit]) -> Answer:
         base = Answer(question=question, text=NOT_FOUND, found=False, usage=pick.usage,
                       model=pick.model or (self.client.model if self.client and self.options.ask_model else ""),
-                      errors=pick.errors, context_chunk_ids=[h.chunk_id for h in given])
+                      errors=pick.errors, context_chunk_ids=[h.chunk_id for h in given], unprinted=pick.unprinted)
         if pick.chosen is None:
             return base.model_copy(update={"see_also": _see_also(given)})
         similarity = _similarity(given)
@@ -329,6 +279,8 @@ class QuestionAnswerer(LLMUser):
         elif weak and similarity is not None and pick.fit is not None and pick.fit >= o.min_fit_alone:
             # The asked type itself is evidence: a date for "when", a person's name for "who".
             weak = not (typed_evidence(pick, question) and pick.fit + similarity >= o.min_typed_evidence)
+        if pick.unprinted and o.refuse_unprinted:
+            weak = True  # the documents do not speak of what is asked about ("revenue from selling cars")
         if weak or not pick.type_fits:
             # A span that shares words with the question but does not answer it, in documents whose text is
             # not close to the question either: not found, by construction.

@@ -130,10 +130,26 @@ def compared_parts(question: str) -> tuple[str, str]:
     return question[: m.start()], question[m.end():]
 
 
+# British and American spellings of one word ("organisation" / "organization", "colour", "metre", "defence",
+# "analyse"), as stems: a question written in one and a document in the other share the word.
+_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<=\w{3})is(?=(?:e|ed|a|at|ing)?$)"), "iz"), (re.compile(r"(?<=\w{3})iz(?=(?:e|ed|a|at|ing)?$)"), "is"),
+    (re.compile(r"(?<=\w{2})our$"), "or"), (re.compile(r"(?<=\w{2}[^aeiou])or$"), "our"),
+    (re.compile(r"(?<=\w{2})tre$"), "ter"), (re.compile(r"(?<=\w{2})ter$"), "tre"),
+    (re.compile(r"(?<=\w{2})ence$"), "ense"), (re.compile(r"(?<=\w{2})ense$"), "ence"),
+    (re.compile(r"yse$"), "yze"), (re.compile(r"yze$"), "yse"),
+)
+
+
+def spellings(term: str) -> set[str]:
+    """``term`` (a stem) and its other English spelling, if it has one."""
+    return {term} | {p.sub(r, term) for p, r in _SPELLINGS if p.search(term)}
+
+
 def expansions_of(term: str) -> set[str]:
     syn = {stem(x) for phrase in SYNONYMS.get(term, ()) for x in phrase.split()}
     syn |= {stem(x) for k, v in SYNONYMS.items() if stem(k) == term for phrase in v for x in phrase.split()}
-    return {term} | syn
+    return spellings(term) | syn
 
 
 class Query(BaseModel):

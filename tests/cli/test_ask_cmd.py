@@ -40,3 +40,14 @@ def test_extractive_answer_cites_the_document_and_writes_html(
 def test_ask_model_needs_the_extractive_strategy(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "q", "--index", str(index_dir), "--strategy", "free", "--ask-model"]) == 2
     assert "--ask-model needs --strategy extractive" in capsys.readouterr().err
+
+
+def test_not_found_says_which_noun_no_passage_mentions_and_points_at_the_closest(
+    index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = "What is the payback period of the LED retrofit for the bicycles?"
+    assert main(["ask", question, "--index", str(index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "not found"
+    assert "no retrieved passage mentions: bicycles" in out
+    assert "see also: " in out and "report.pdf" in out

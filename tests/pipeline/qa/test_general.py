@@ -177,7 +177,7 @@ def test_a_key_value_line_of_a_list_is_a_cell() -> None:
 
 
 def test_a_yes_no_question_prefers_the_sentence_that_states_the_rule() -> None:
-    text = ("MTP > Naks\nA nak message lists what a consumer is missing from a producer. "
+    text = ("MTP > Nak packets\nA nak message lists what a consumer is missing from a producer. "
             "Naks of any form are always unicast to the producer.")
     a = ask("Are MTP nak packets ever multicast?", FakeRetriever([make_hit("r", text, 0.9, source="rfc.pdf")]))
     assert a.found and "always unicast" in a.text, a.text
