@@ -27,6 +27,7 @@ It prints per half (dev = even positions of ``questions``, held-out = odd) and o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -139,7 +140,10 @@ def evaluate(data: dict[str, Any], pdfs: Path, index_dir: Path, halves: set[str]
     rows = []
     # --config: a ragline.toml whose [qa] / [llm] sections pick the strategy and model ("free" with the 1.5B model)
     config = RaglineConfig.load(config_file) if config_file else None
-    with Pipeline.open(index_dir, config=config) as rag:
+    with Pipeline.open(index_dir, config=config) as rag, contextlib.ExitStack() as stack:
+        # One model for the whole run when the configuration calls one (else ask() starts it for each question).
+        uses_model = rag.config.qa.strategy == "free" or rag.config.qa.ask_model
+        client = stack.enter_context(rag.llm()) if uses_model else None
         t0 = time.perf_counter()
         report = rag.add(paths)
         print(f"index {index_dir}: {report.files} files, {report.parsed} parsed, {report.skipped} unchanged, "
@@ -158,7 +162,7 @@ def evaluate(data: dict[str, Any], pdfs: Path, index_dir: Path, halves: set[str]
                     row[f"hit5_{label}"] = any(on_gold_page(h.source, h.page_start, h.page_end, q) for h in hits)
             t = time.perf_counter()
             try:
-                ans = rag.ask(q["question"])
+                ans = rag.ask(q["question"], client=client)
             except RaglineError as exc:  # a model that never gave a valid reply: counted as not found, and kept
                 from pipeline.qa import Answer
 
