@@ -27,7 +27,7 @@ from extractors._grid_tables import GridTable, Span, _cell_boxes, _row_boxes, _u
 
 Box = tuple[float, float, float, float]
 
-_NUMBER_RE = re.compile(r"^[\s(<>≤≥~±+\-−–$€£%]*\d[\d\s.,:/×x%±\-−–()]*[^\W\d_]{0,6}[%)°.]?$")
+_NUMBER_RE = re.compile(r"^[\s(<>≤≥~±+\-−–$€£%]*\d[\d\s.,:/×x%±\-−–()]*(?:°?[^\W\d_]{1,4})?[%)°.]?$")
 _LEADER_RE = re.compile(r"\.{4,}|(?:\. ){3,}|…{2,}|·{3,}|_{4,}")
 # List markers: "1.", "(2)", "[3]", "a)", "iv.", bullets. A bare integer is a code or a count, not a marker.
 _ENUM_RE = re.compile(r"^(?:\(?\[?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})[.)\]:]|[•·▪‣◦○●■□\-–—*>])$")
@@ -56,8 +56,10 @@ def find_text_tables(spans: list[Span], page_width: float) -> list[GridTable]:
             table = _table(rows[i:end], cols, rows[:i] + rows[end:], page_width)
             if table is not None:
                 tables.append(table)
-                i = end
-                continue
+            # Refused or not, the run is done with: its last rows alone are no more a table than all of it (a
+            # table of contents' last three entries), and starting again on every row would cost O(rows²).
+            i = end
+            continue
         i += 1
     return tables
 
@@ -138,6 +140,24 @@ def _run(rows: list[list[_Piece]], start: int) -> tuple[int, list[list[float]]]:
     return end, cols
 
 
+def _body_columns(rows: list[list[_Piece]], cols: list[list[float]]) -> list[list[float]]:
+    """The columns of the run's commonest rows, where they split the run's columns further: header pieces wider
+    than their column ("And you are—" over "Single | Qualifying | Married") join neighbouring columns in the
+    run, and the body's own gaps take them apart again. Header pieces then go by their centre."""
+    counts = [len(r) for r in rows if len(r) >= 2]
+    mode = max(set(counts), key=lambda n: (counts.count(n), n))  # the body's rows: the commonest shape
+    full = [r for r in rows if len(r) == mode]
+    spans = sorted([p.bbox[0], p.bbox[2]] for r in full for p in r)
+    h = max(_height(r) for r in full)
+    body: list[list[float]] = []
+    for a, b in spans:
+        if body and a - body[-1][1] < max(4.0, 0.9 * h):
+            body[-1][1] = max(body[-1][1], b)
+        else:
+            body.append([a, b])
+    return body if len(body) > len(cols) else cols
+
+
 def _separated(cols: list[list[float]], h: float) -> bool:
     """Columns stand at least a cell gap apart (see ``_pieces``)."""
     return all(b[0] - a[1] >= max(4.0, 0.9 * h) for a, b in zip(cols, cols[1:]))
@@ -147,6 +167,7 @@ def _table(rows: list[list[_Piece]], cols: list[list[float]], others: list[list[
            page_width: float) -> GridTable | None:
     """The run ``rows`` as a table, or None when it does not look like one. ``others`` are the page's other
     rows (to tell a page's text column from a table column)."""
+    cols = _body_columns(rows, cols)
     # Column edges: the middle of each gutter, so a cell's pieces go to the column they stand in.
     edges = [-1e9, *((a[1] + b[0]) / 2 for a, b in zip(cols, cols[1:])), 1e9]
     grid: list[list[list[_Piece]]] = []
