@@ -30,6 +30,7 @@ class Span:
     text: str
     bbox: Box
     mono: bool = False  # set in a monospaced font: code and console output, which the text-table finder leaves
+    font: str = ""  # the font's name: a text table's header row is set apart from its body by its font
 
 
 @dataclass
@@ -38,6 +39,7 @@ class GridTable:
     rows: list[list[str | None]]
     row_boxes: list[Box] = field(default_factory=list)  # one per row: the table's width, the row's text height
     cell_boxes: list[list[Box | None]] = field(default_factory=list)  # per row, per column: its spans' union
+    header_rows: int | None = None  # None: decided from the cells (leading rows without a row label)
 
 
 _TOL = 2.5

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from extractors._grid_tables import Span, find_grid_tables
+from extractors._grid_tables import GridTable, Span, find_grid_tables
 from extractors._pdf_layout import Box
 from extractors._table_mode import TableMode
 from extractors._text_tables import find_text_tables
@@ -24,15 +24,16 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
     if mode is TableMode.AUTO:
         found = []
         width = page.rect.width
-        grids, texts = [], []
+        grids: list[GridTable] = []
+        texts: list[GridTable] = []
         for g in find_grid_tables(page, spans):
             if not _plausible_table(g.rows):
                 continue
             # A grid whose cells hold several figures each has missed its columns (two tables in one ruled box,
             # a booktabs table whose body rows share one band): the whitespace columns inside it read better.
-            inner = [find_text_tables([s for s in spans if _center_in(s.bbox, g.bbox)], width)] if _merged_figures(g.rows) else []
-            if inner and inner[0]:
-                texts.extend(t for t in inner[0] if _plausible_table(t.rows))
+            inner = find_text_tables([s for s in spans if _center_in(s.bbox, g.bbox)], width) if _merged_figures(g.rows) else []
+            if inner:
+                texts.extend(t for t in inner if _plausible_table(t.rows))
             else:
                 grids.append(g)
         # Tables without rules, among the spans no ruled table holds.
@@ -41,7 +42,7 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
         for t in grids + texts:
             grid_boxes = [_rounded(b) for b in t.row_boxes]
             cell_boxes = [[_rounded(b) if b else None for b in r] for r in t.cell_boxes]
-            found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows), row_boxes=grid_boxes,
+            found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows) if t.header_rows is None else t.header_rows, row_boxes=grid_boxes,
                                             cell_boxes=cell_boxes)))
         return found
     if mode is TableMode.PYMUPDF and not _looks_gridded(page):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from extractors._grid_tables import GridTable, Span, _cell_boxes, _row_boxes, _union
 
@@ -160,7 +161,7 @@ def _body_columns(rows: list[list[_Piece]], cols: list[list[float]]) -> list[lis
 
 def _separated(cols: list[list[float]], h: float) -> bool:
     """Columns stand at least a cell gap apart (see ``_pieces``)."""
-    return all(b[0] - a[1] >= max(4.0, 0.9 * h) for a, b in zip(cols, cols[1:]))
+    return all(b[0] - a[1] >= max(4.0, 0.9 * h) for a, b in pairwise(cols))
 
 
 def _table(rows: list[list[_Piece]], cols: list[list[float]], others: list[list[_Piece]],
@@ -169,7 +170,7 @@ def _table(rows: list[list[_Piece]], cols: list[list[float]], others: list[list[
     rows (to tell a page's text column from a table column)."""
     cols = _body_columns(rows, cols)
     # Column edges: the middle of each gutter, so a cell's pieces go to the column they stand in.
-    edges = [-1e9, *((a[1] + b[0]) / 2 for a, b in zip(cols, cols[1:])), 1e9]
+    edges = [-1e9, *((a[1] + b[0]) / 2 for a, b in pairwise(cols)), 1e9]
     grid: list[list[list[_Piece]]] = []
     for row in rows:
         cells: list[list[_Piece]] = [[] for _ in cols]
@@ -193,7 +194,18 @@ def _table(rows: list[list[_Piece]], cols: list[list[float]], others: list[list[
     row_boxes = _row_boxes(span_rows, bbox)
     spans_of = [[[s.bbox for p in c for s in p.spans] for c in r] for r in grid]
     rows_out: list[list[str | None]] = [list(r) for r in texts]
-    return GridTable(bbox=bbox, rows=rows_out, row_boxes=row_boxes, cell_boxes=_cell_boxes(spans_of, row_boxes))
+    return GridTable(bbox=bbox, rows=rows_out, row_boxes=row_boxes, cell_boxes=_cell_boxes(spans_of, row_boxes),
+                     header_rows=_header_rows(texts, span_rows))
+
+
+def _header_rows(texts: list[list[str]], span_rows: list[list[Span]]) -> int:
+    """1 when the first row is a header: it has no row label (column heads over figures), or it is set in
+    other fonts than the row below ("Variable | Description" in italics over the variables). Else 0: the first
+    row of an abbreviation list is a row like the others, and as a header it would be read as every row's
+    column names."""
+    if not texts[0][0]:
+        return 1
+    return int(len(span_rows) > 1 and not {s.font for s in span_rows[0]} & {s.font for s in span_rows[1]})
 
 
 def _joined(lines: list[str]) -> str:
@@ -302,7 +314,7 @@ def _page_numbers(texts: list[list[str]]) -> bool:
     if len(last) < 3 or not all(c.isdigit() for c in last):
         return False
     nums = [int(c) for c in last]
-    if any(b < a for a, b in zip(nums, nums[1:])):
+    if any(b < a for a, b in pairwise(nums)):
         return False
     others = [c for r in texts for c in r[:-1] if c]
     return sum(1 for c in others if _NUMBER_RE.match(c)) < 0.3 * max(1, len(others))
@@ -313,7 +325,7 @@ def _counting(first: list[str]) -> bool:
     if len(first) < 3 or not all(c.isdigit() for c in first):
         return False
     nums = [int(c) for c in first]
-    return all(b - a == 1 for a, b in zip(nums, nums[1:]))
+    return all(b - a == 1 for a, b in pairwise(nums))
 
 
 def _prose_column(grid: list[list[list[_Piece]]], k: int, cols: list[list[float]], page_width: float) -> bool:

@@ -23,13 +23,13 @@ def _save(doc: pymupdf.Document, path: Path) -> Path:
 
 
 def _spec_pdf(path: Path, rows: Sequence[Sequence[str]] = SPEC, xs: Sequence[float] = (72, 250, 370)) -> Path:
-    """A heading, a borderless table (no drawings at all) and a paragraph below it."""
+    """A heading, a borderless table (no drawings at all; its first row in bold) and a paragraph below it."""
     doc = pymupdf.open()
     page = doc.new_page()
     page.insert_text((72, 60), "Technical specification", fontsize=13)
     for i, row in enumerate(rows):
         for x, cell in zip(xs, row):
-            page.insert_text((x, 100 + 16 * i), cell, fontsize=10)
+            page.insert_text((x, 100 + 16 * i), cell, fontsize=10, fontname="hebo" if i == 0 else "helv")
     page.insert_text((72, 100 + 16 * len(rows) + 30), "All values are typical and measured at room temperature.",
                      fontsize=10)
     return _save(doc, path)
@@ -48,7 +48,7 @@ def test_borderless_spec_table_has_its_rows_cells_and_boxes(tmp_path: Path) -> N
     doc = pipeline.parse(path)
     (table,) = _tables(doc)
     assert table.rows == [list(r) for r in SPEC]
-    assert table.header_rows == 1
+    assert table.header_rows == 1  # set apart by its font
     # Its text is in the table only, not once more in the running text.
     assert "Weight" not in _text(doc) and "Supply voltage" not in _text(doc)
     assert "typical and measured" in _text(doc)
@@ -179,3 +179,20 @@ def test_code_listing_with_aligned_comments_is_not_a_table(tmp_path: Path) -> No
         page.insert_text((300, 90 + 12 * i), comment, fontsize=9, fontname="cour")
     parsed = pipeline.parse(_save(doc, tmp_path / "code.pdf"))
     assert not _tables(parsed)
+
+
+def test_a_first_row_like_the_others_is_no_header(tmp_path: Path) -> None:
+    """An abbreviation list has no header row: its first entry must not become every row's column names."""
+    rows = [("LRM", "Linear Reference Method"), ("LRS", "Linear Reference System"), ("NID", "National Identifier"),
+            ("NRCan", "Natural Resources Canada")]
+    doc = pipeline.parse(_spec_pdf(tmp_path / "abbrev.pdf", [rows[0], *rows[1:]], xs=(72, 160)))
+    (table,) = _tables(doc)
+    assert table.header_rows == 1  # the builder sets the first row in bold: a header after all
+    plain = pymupdf.open()
+    page = plain.new_page()
+    for i, (a, b) in enumerate(rows):
+        page.insert_text((72, 100 + 16 * i), a, fontsize=10)
+        page.insert_text((160, 100 + 16 * i), b, fontsize=10)
+    (table,) = _tables(pipeline.parse(_save(plain, tmp_path / "plain.pdf")))
+    assert table.header_rows == 0
+    assert table.rows[2] == ["NID", "National Identifier"]
