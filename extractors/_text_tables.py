@@ -122,6 +122,8 @@ def _run(rows: list[list[_Piece]], start: int) -> tuple[int, list[list[float]]]:
         h = max(_height(row), _height(prev))
         if min(p.bbox[1] for p in row) - max(p.bbox[3] for p in prev) > 2.2 * h:
             break
+        if len(row) == 1 and not _continues(row[0], prev, cols, h):
+            break
         trial = [c[:] for c in cols]
         ok = True
         for p in row:
@@ -157,6 +159,15 @@ def _body_columns(rows: list[list[_Piece]], cols: list[list[float]]) -> list[lis
         else:
             body.append([a, b])
     return body if len(body) > len(cols) else cols
+
+
+def _continues(piece: _Piece, prev: list[_Piece], cols: list[list[float]], h: float) -> bool:
+    """A row of one piece belongs to the run only as a wrapped cell: just under the row above and inside one
+    column, starting near its left edge. A paragraph below a table starts further left or runs wider."""
+    if piece.bbox[1] - max(p.bbox[3] for p in prev) > 0.8 * h:
+        return False
+    return any(abs(piece.bbox[0] - c[0]) <= 2 * h and piece.bbox[2] <= c[1] + 4 * h
+               and (k + 1 == len(cols) or piece.bbox[2] < cols[k + 1][0]) for k, c in enumerate(cols))
 
 
 def _separated(cols: list[list[float]], h: float) -> bool:
