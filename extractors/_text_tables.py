@@ -30,8 +30,9 @@ Box = tuple[float, float, float, float]
 
 _NUMBER_RE = re.compile(r"^[\s(<>≤≥~±+\-−–$€£%]*\d[\d\s.,:/×x%±\-−–()]*(?:°?[^\W\d_]{1,4})?[%)°.]?$")
 _LEADER_RE = re.compile(r"\.{4,}|(?:\. ){3,}|…{2,}|·{3,}|_{4,}")
-# List markers: "1.", "(2)", "[3]", "a)", "iv.", bullets. A bare integer is a code or a count, not a marker.
-_ENUM_RE = re.compile(r"^(?:\(?\[?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})[.)\]:]|[•·▪‣◦○●■□\-–—*>])$")
+# List markers: "1.", "5.10.", "(2)", "[3]", "a)", "iv.", bullets. A bare integer is a code or a count, not a marker.
+_ENUM_RE = re.compile(r"^(?:\(?\[?(?:(?:\d{1,3}\.)*\d{1,3}|[a-zA-Z]|[ivxlc]{1,5})[.)\]:]|[•·▪‣◦○●■□\-–—*>])$")
+_CURRENCY = {"$", "€", "£", "¥"}
 _EQ_NUMBER_RE = re.compile(r"^\(\s*\d+(?:\.\d+)*[a-z]?\s*\)$")
 _CODE_RE = re.compile(r"[{};]|==|!=|:=|->|=>|<-|\w\(|\)\s*$|^\s*(?:#|//)")
 _SENTENCE_END_RE = re.compile(r"[a-z]{3,}[.!?]$")
@@ -92,7 +93,11 @@ def _pieces(row: list[Span]) -> list[_Piece]:
         if not text:
             continue
         h = s.bbox[3] - s.bbox[1]
-        if out and s.bbox[0] - out[-1].bbox[2] < max(4.0, 0.9 * h):
+        # A currency sign printed apart belongs to the figure after it ("$   2,822"), never to the one before.
+        after_sign = bool(out) and out[-1].text in _CURRENCY and s.bbox[0] - out[-1].bbox[2] < 4 * h
+        if text in _CURRENCY:
+            out.append(_Piece(text=text, bbox=s.bbox, spans=[s]))
+        elif after_sign or (out and s.bbox[0] - out[-1].bbox[2] < max(4.0, 0.9 * h)):
             p = out[-1]
             glue = "" if s.bbox[0] - p.bbox[2] < 0.08 * h and not s.text[:1].isspace() else " "
             p.text = p.text + glue + text
@@ -100,6 +105,11 @@ def _pieces(row: list[Span]) -> list[_Piece]:
             p.spans.append(s)
         else:
             out.append(_Piece(text=text, bbox=s.bbox, spans=[s]))
+    # A sign the PDF put in the same span as the figure before it ("3,405 $"): it is the next figure's.
+    for a, b in pairwise(out):
+        head, _, sign = a.text.rpartition(" ")
+        if sign in _CURRENCY and head and not b.text.startswith(sign):
+            a.text, b.text = head, f"{sign} {b.text}"
     return out
 
 
