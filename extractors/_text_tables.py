@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 
-from extractors._grid_tables import GridTable, Span, _cell_boxes, _row_boxes, _union
+from extractors._grid_tables import GridTable, Span, _cell_boxes, _mostly_rtl, _row_boxes, _union
 
 Box = tuple[float, float, float, float]
 
@@ -247,6 +247,8 @@ def _looks_like_table(texts: list[list[str]], grid: list[list[list[_Piece]]], co
     if len(multi) < 3 or len(multi) < 0.6 * len(texts):
         return False
     cells = [c for r in texts for c in r if c]
+    if _mostly_rtl(" ".join(cells)):
+        return False  # right-to-left forms read label then value from the right: not the order kept here
     if len(multi) == 3 and len(cells) < 0.75 * len(texts) * len(cols):
         return False  # three sparse rows: labels of a chart or a diagram, more often than a table
     spans = [s for r in grid for c in r for p in c for s in p.spans]
