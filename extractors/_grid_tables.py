@@ -29,6 +29,8 @@ Box = tuple[float, float, float, float]
 class Span:
     text: str
     bbox: Box
+    mono: bool = False  # set in a monospaced font: code and console output, which the text-table finder leaves
+    font: str = ""  # the font's name: a text table's header row is set apart from its body by its font
 
 
 @dataclass
@@ -37,6 +39,7 @@ class GridTable:
     rows: list[list[str | None]]
     row_boxes: list[Box] = field(default_factory=list)  # one per row: the table's width, the row's text height
     cell_boxes: list[list[Box | None]] = field(default_factory=list)  # per row, per column: its spans' union
+    header_rows: int | None = None  # None: decided from the cells (leading rows without a row label)
 
 
 _TOL = 2.5
@@ -302,7 +305,7 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
         ]
         bands = [b for b in bands if b]
         if len(bands) >= 2 and len(bands) * 2.5 >= len(rows):
-            rows = [sorted(b, key=lambda s: (round(s.bbox[1]), s.bbox[0])) for b in bands]
+            rows = [sorted(b, key=lambda s: (round(s.bbox[1]), s.bbox[0])) for b in _split_figure_bands(bands)]
         v_x = _cluster([v[0] for v in vs if _center_in(v, region, pad=1)], 3)
         inner = [x for x in v_x if region[0] + 3 < x < region[2] - 3]
         # Vertical rules are column bounds, and so are the x-gaps no row crosses: shading drawn in bands
@@ -343,6 +346,33 @@ def find_grid_tables(page: Any, spans: list[Span]) -> list[GridTable]:
 
 
 _LETTERS = re.compile(r"[^\W\d_]{2}")
+_FIGURE = re.compile(r"^[\s(+\-−–$€£]*\d[\d\s.,%)]*$")
+
+
+def _split_figure_bands(bands: list[list[Span]]) -> list[list[Span]]:
+    """Bands between rules, each split back into its text lines where every line of the band is a row of its
+    own: a label in the first column and at least one figure, set apart by column gaps. A booktabs table rules only
+    its header and its end, so its body rows share one band; a wrapped cell's second line holds no figures
+    beside it."""
+    out: list[list[Span]] = []
+    for band in bands:
+        lines = _text_rows(band)
+        left = min(s.bbox[0] for s in band)
+        # Each line starts at the band's left edge (its own row label): a line that starts further right
+        # continues the row above (merged row-group cells, "OTSL" / "HTML" under one setting).
+        if len(lines) >= 2 and all(_row_with_figures(ln) and min(s.bbox[0] for s in ln) < left + 3 for ln in lines):
+            out.extend(lines)
+        else:
+            out.append(band)
+    return out
+
+
+def _row_with_figures(line: list[Span]) -> bool:
+    """``line`` has >= 2 cells (spans more than a line height apart) and one of them is a figure."""
+    spans = sorted(line, key=lambda s: s.bbox[0])
+    h = max(s.bbox[3] - s.bbox[1] for s in spans)
+    cells = 1 + sum(1 for a, b in pairwise(spans) if b.bbox[0] - a.bbox[2] > h)
+    return cells >= 2 and any(_FIGURE.match(s.text.strip()) for s in spans[1:])
 
 
 def _widened(regions: list[Box], spans: list[Span]) -> list[tuple[Box, bool]]:

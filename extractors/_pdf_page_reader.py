@@ -48,7 +48,9 @@ def read_page(page: Any, number: int, tables: TableMode) -> Page:
                 # for the text to its right instead of emitting noise.
                 markers.append(line.bbox)
                 continue
-            spans_all.extend(Span(text=s["text"].translate(_LIGATURES), bbox=tuple(s["bbox"])) for s in spans)
+            spans_all.extend(Span(text=s["text"].translate(_LIGATURES), bbox=tuple(s["bbox"]), mono=_is_mono(s),
+                                  font=s.get("font", ""))
+                             for s in spans)
             lines.append(line)
         raw_blocks.append(lines)
     found = find_tables(page, spans_all, tables)

@@ -71,13 +71,18 @@ def _find_gutter(blocks: list[Block]) -> tuple[float, float] | None:
     ]
     if len(narrow) < 2:
         return None
-    intervals = sorted((b.bbox[0], b.bbox[2]) for b in narrow)
-    gaps: list[tuple[float, float]] = []
-    cur_end = intervals[0][1]
-    for s, e in intervals[1:]:
-        if s > cur_end + 6:
-            gaps.append((cur_end, s))
-        cur_end = max(cur_end, e)
+    # Gaps between all narrow blocks; failing those, between the multi-line ones alone: a centred one-line
+    # caption or table row across the gutter must not hide it either (it becomes a band's spanner).
+    best = _best_gutter(blocks, narrow, _gaps(narrow), x0, width, height)
+    if best is None:
+        best = _best_gutter(blocks, narrow, _gaps([b for b in narrow if len(b.lines) > 1]), x0, width, height)
+    return best
+
+
+def _best_gutter(blocks: list[Block], narrow: list[Block], gaps: list[tuple[float, float]], x0: float,
+                 width: float, height: float) -> tuple[float, float] | None:
+    """The widest of ``gaps`` with prose columns on both sides (see ``_find_gutter``)."""
+    x1 = x0 + width
     best = None
     for g0, g1 in gaps:
         mid = (g0 + g1) / 2
@@ -104,6 +109,20 @@ def _find_gutter(blocks: list[Block]) -> tuple[float, float] | None:
         if best is None or (g1 - g0) > (best[1] - best[0]):
             best = (g0, g1)
     return best
+
+
+def _gaps(blocks: list[Block]) -> list[tuple[float, float]]:
+    """The x-ranges (wider than 6 pt) that none of ``blocks`` covers, between the leftmost and rightmost."""
+    if not blocks:
+        return []
+    intervals = sorted((b.bbox[0], b.bbox[2]) for b in blocks)
+    gaps: list[tuple[float, float]] = []
+    cur_end = intervals[0][1]
+    for s, e in intervals[1:]:
+        if s > cur_end + 6:
+            gaps.append((cur_end, s))
+        cur_end = max(cur_end, e)
+    return gaps
 
 
 def _median(xs: list[float]) -> float:

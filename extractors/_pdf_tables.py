@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from extractors._grid_tables import Span, find_grid_tables
+from extractors._grid_tables import GridTable, Span, find_grid_tables
 from extractors._pdf_layout import Box
 from extractors._table_mode import TableMode
+from extractors._text_tables import find_text_tables
 from pipeline.document import TableData
 
 _CTRL_RE = re.compile(r"[\x00-\x08\x0b-\x1f]")
@@ -22,12 +23,27 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
         return []
     if mode is TableMode.AUTO:
         found = []
-        for t in find_grid_tables(page, spans):
-            if _plausible_table(t.rows):
-                grid_boxes = [_rounded(b) for b in t.row_boxes]
-                cell_boxes = [[_rounded(b) if b else None for b in r] for r in t.cell_boxes]
-                found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows), row_boxes=grid_boxes,
-                                                cell_boxes=cell_boxes)))
+        width = page.rect.width
+        grids: list[GridTable] = []
+        texts: list[GridTable] = []
+        for g in find_grid_tables(page, spans):
+            if not _plausible_table(g.rows):
+                continue
+            # A grid whose cells hold several figures each has missed its columns (two tables in one ruled box,
+            # a booktabs table whose body rows share one band): the whitespace columns inside it read better.
+            inner = find_text_tables([s for s in spans if _center_in(s.bbox, g.bbox)], width) if _merged_figures(g.rows) else []
+            if inner:
+                texts.extend(t for t in inner if _plausible_table(t.rows))
+            else:
+                grids.append(g)
+        # Tables without rules, among the spans no ruled table holds.
+        rest = [s for s in spans if not any(_center_in(s.bbox, t.bbox) for t in grids + texts)]
+        texts += [t for t in find_text_tables(rest, width) if _plausible_table(t.rows)]
+        for t in grids + texts:
+            grid_boxes = [_rounded(b) for b in t.row_boxes]
+            cell_boxes = [[_rounded(b) if b else None for b in r] for r in t.cell_boxes]
+            found.append((t.bbox, TableData(rows=t.rows, header_rows=_header_rows(t.rows) if t.header_rows is None else t.header_rows, row_boxes=grid_boxes,
+                                            cell_boxes=cell_boxes)))
         return found
     if mode is TableMode.PYMUPDF and not _looks_gridded(page):
         return []
@@ -51,6 +67,20 @@ def find_tables(page: Any, spans: list[Span], mode: TableMode) -> list[tuple[Box
     except Exception:  # noqa: BLE001  # table finder failures degrade to plain text, never lose the page
         return []
     return found
+
+
+_FIGURE_RE = re.compile(r"^[(+\-−–$]*\d[\d.,%)]*$")
+
+
+def _merged_figures(rows: list[list[str | None]]) -> bool:
+    """Some cell holds >= 2 figures side by side ("24.21 3.41 18.00"): columns the grid did not separate."""
+    return any(len(t) >= 2 and all(_FIGURE_RE.match(w) for w in t)
+               for r in rows for c in r if c for t in [c.split()])
+
+
+def _center_in(b: Box, r: Box) -> bool:
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    return r[0] - 1 <= cx <= r[2] + 1 and r[1] - 1 <= cy <= r[3] + 1
 
 
 def _rounded(box: Any) -> tuple[float, float, float, float]:

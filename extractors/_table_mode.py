@@ -9,7 +9,7 @@ from enum import Enum
 class TableMode(str, Enum):
     """How PDF tables are found."""
 
-    AUTO = "auto"  # ragline's grid finder on pages with rules or shading (~1 ms a page)
+    AUTO = "auto"  # ragline's grid finder on pages with rules or shading, whitespace-aligned tables elsewhere (~1-3 ms a page)
     PYMUPDF = "pymupdf"  # PyMuPDF's find_tables on those pages (0.3-1.5 s a page)
     ALWAYS = "always"  # find_tables on every page
     NEVER = "never"
