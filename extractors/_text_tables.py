@@ -251,6 +251,11 @@ def _looks_like_table(texts: list[list[str]], grid: list[list[list[_Piece]]], co
         return False  # right-to-left forms read label then value from the right: not the order kept here
     if len(multi) == 3 and len(cells) < 0.75 * len(texts) * len(cols):
         return False  # three sparse rows: labels of a chart or a diagram, more often than a table
+    if len(multi) == 3 and len(cols) == 2:
+        # Three "label  value" lines (an invoice's totals under its item table, a signature block) read well as
+        # lines ("Total amount due 1.234,56 EUR"); as a table they sit beside the item table's "Amount" column,
+        # and the 0.5B model took a line amount for the invoice total (tests/pipeline/test_real_model.py).
+        return False
     spans = [s for r in grid for c in r for p in c for s in p.spans]
     if sum(1 for s in spans if s.mono) > 0.5 * len(spans):
         return False  # code or console output: its lines are read as code, in order
