@@ -350,16 +350,13 @@ _FIGURE = re.compile(r"^[\s(+\-−–$€£]*\d[\d\s.,%)]*$")
 
 
 def _split_figure_bands(bands: list[list[Span]]) -> list[list[Span]]:
-    """Bands between rules, each split back into its text lines where every line of the band is a row of its
-    own: a label in the first column and at least one figure, set apart by column gaps. A booktabs table rules only
-    its header and its end, so its body rows share one band; a wrapped cell's second line holds no figures
-    beside it."""
+    """Bands between rules split into their lines where each line is a row (a label, then a figure): a booktabs
+    table rules only its header and end, so its body rows share one band."""
     out: list[list[Span]] = []
     for band in bands:
         lines = _text_rows(band)
         left = min(s.bbox[0] for s in band)
-        # Each line starts at the band's left edge (its own row label): a line that starts further right
-        # continues the row above (merged row-group cells, "OTSL" / "HTML" under one setting).
+        # A line starting right of the band's edge continues the row above ("OTSL" / "HTML" under one setting).
         if len(lines) >= 2 and all(_row_with_figures(ln) and min(s.bbox[0] for s in ln) < left + 3 for ln in lines):
             out.extend(lines)
         else:
