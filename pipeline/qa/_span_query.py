@@ -67,6 +67,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "quantities": ("qty",),
     "divestment": ("divest", "divested"),
     "divestments": ("divest", "divested"),
+    # A superlative asks a statistics table's extreme column ("the tallest footballer" -> its "Maximum" cell).
+    **{w: ("maximum", "max") for w in ("tallest", "highest", "largest", "greatest", "longest", "heaviest", "oldest",
+                                        "biggest", "fastest")},
+    **{w: ("minimum", "min") for w in ("shortest", "lowest", "smallest", "least", "youngest", "lightest",
+                                        "slowest")},
 }
 _SHARE_RE = re.compile(
     r"\b(?:percentage|percent|proportion|portion|fraction|share)\s+of\s+(?:the\s+|its\s+|\w+'s\s+)?(?:total|overall)\b"

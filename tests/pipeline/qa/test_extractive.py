@@ -262,3 +262,13 @@ def test_two_column_table_of_words_is_read_row_by_row() -> None:
     assert any("NID National Identifier" in q for q in quotes)
     wide = "| 1. | Palmer RMJ. Nitric oxide | 14. | Moncada S. Nomenclature |\n|---|---|---|---|\n| 2. | Tuzun M | 15. | Xia Y |"
     assert not any("Palmer" in s.quote for s in spans_of_hit(hit("r", wide, 1.0), 0))  # wider grids left alone
+
+
+def test_a_superlative_asks_the_extreme_column_of_a_statistics_table() -> None:
+    text = ("Table 1. Demographics of the footballers\n| | Minimum | Maximum | Arithmetic Mean |\n|---|---|---|---|\n"
+            "| Age (years) | 18.00 | 32.00 | 24.21 |\n| Height (cm) | 160.00 | 185.00 | 173.20 |\n"
+            "| Weight (kg) | 55.00 | 92.00 | 72.40 |")
+    tallest = ask("What was the tallest footballer's height in the demographic table?", FakeRetriever([hit("t", text, 1.0)]))
+    assert tallest.found and "185" in tallest.text and "Maximum" in tallest.text, tallest.text
+    youngest = ask("What was the age in years of the youngest footballer in the table?", FakeRetriever([hit("t", text, 1.0)]))
+    assert youngest.found and "18" in youngest.text and "Minimum" in youngest.text, youngest.text
