@@ -47,6 +47,12 @@ _HOW_MANY_RE = re.compile(r"\bhow many ((?:[\w-]+ ){0,2}?[\w-]+?)(?= (?:do|does|
 _NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:[ -](?:[A-Z]\.|[A-Z][a-z]+|van|von|de|da|di|le|la)){1,3}\b")
 # A date as printed, whole: "13rd October 1999", "October 28, 1998", "2026-02-28", "Oct 2002", "1998".
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# "Which version of Objective Caml does it require?": a release number answers it, not a date or a sentence.
+_VERSION_Q_RE = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+)?(?:version|release)s?\b", re.I)
+_VERSION_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)+[a-z]?\b|\bv\d+\b|\b(?:version|release)\s+\d+(?![.\d])", re.I)
+_WORD_SPAN_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
+_ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
+_CITATION_RE = re.compile(r"\b(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)([A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)(?:\s+et\s+al\.?)?,?\s+\(?(?:1[89]|20)\d\d[a-z]?\)")
 _WHOLE_DATE_RE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+\d{4}\b|\b" + _MONTH
                             + r"\s+(?:\d{1,2}(?:st|nd|rd|th)?,?\s+)?\d{4}\b|\b\d{4}-\d\d-\d\d\b|\b(?:1[89]|20)\d\d\b",
                             re.I)
@@ -68,10 +74,12 @@ _COUNTED_RE = re.compile(r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"))\b((?:\W+[\
 
 
 def answer_type(question: str) -> str:
-    """``person``, ``date``, ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the
+    """``person``, ``date``, ``version``, ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the
     question's form asks for)."""
     if _WHO_RE.search(question):
         return "person"
+    if _VERSION_Q_RE.search(question):
+        return "version"
     if _WHEN_RE.search(question):
         return "date"
     if _MEASURE_Q_RE.search(question):
@@ -91,6 +99,28 @@ def counts_what_is_asked(text: str, question: str) -> bool:
     return bool(counted) and any(counted & set(terms(g.group(1))) for g in _COUNTED_RE.finditer(text))
 
 
+_DATE_NOUNS = frozenset({"date", "day", "year", "month", "time"})
+_NEAR_WORDS = 2
+
+
+def dates_what_is_asked(text: str, question: str) -> bool:
+    """For a when-question: ``text`` prints a date (a month and year, a full date, a year) within two words of a
+    word of the question, its event or subject ("Accepted: April 30, 2009" for "when was the article accepted",
+    "September 2002 Draft 01 First draft" for "when was the first draft discussed"), not in a reference list."""
+    asked = set(terms(question)) - _DATE_NOUNS
+    dates = list(_WHOLE_DATE_RE.finditer(text))
+    if not asked or not dates:
+        return False
+    words = [(m.start(), m.end(), t) for m in _WORD_SPAN_RE.finditer(text) if (t := terms(m.group(0)))]
+    near = [i for i, (_, _, t) in enumerate(words) if t[0] in asked]
+    for d in dates:
+        at = [i for i, (a, b, _) in enumerate(words) if a < d.end() and b > d.start()] or \
+             [sum(1 for a, _, _ in words if a < d.start())]
+        if any(abs(i - j) <= _NEAR_WORDS for i in near for j in (at[0], at[-1])):
+            return True
+    return False
+
+
 def _span_text(s: Span) -> str:
     return s.value if s.kind == "cell" else s.quote
 
@@ -104,11 +134,17 @@ def type_fits(s: Span, question: str) -> bool:
         if tagged is not None:  # spaCy's names of people and organisations; else capitalised words
             # an organisation of one capitalised token ("DVIPDFM", "LaTeX") is as often a product as a body
             # and a name is capitalised: the small model also tags lower-case words ("piña colada sorbet")
-            names = [t for label, t in tagged if (label == "PERSON" or (label in NAME_LABELS and " " in t))
+            # (its leading article aside: "the University of Tuebingen" is a name).
+            named = [(label, _ARTICLE_RE.sub("", t)) for label, t in tagged]
+            names = [t for label, t in named if (label == "PERSON" or (label in NAME_LABELS and " " in t))
                      and t[:1].isupper()]
         else:
             names = [m.group(0) for m in _NAME_RE.finditer(text)]
+        # An author-year citation names a person however the tagger labels it: "(Charniak, 2000)", "Smith et al. 2019".
+        names += [m.group(1) for m in _CITATION_RE.finditer(text)]
         return any(not set(terms(n)) <= asked for n in names)
+    if kind == "version":  # a release number other than the ones the question names ("1.04" asks of "3.07")
+        return any(m.group(0) not in question for m in _VERSION_RE.finditer(text))
     if kind == "date":
         return bool(_DATE_RE.search(text) or (s.kind == "cell" and _DATE_RE.search(s.column)))
     if kind == "number":
@@ -134,6 +170,7 @@ _TYPE_NOUNS: dict[str, frozenset[str]] = {
     "person": frozenset({"name"}),  # not "author": "the author of the photographs" is what is asked about
     "number": frozenset({"time", "count", "size", "length", "value"}),
     "measure": frozenset({"long", "time", "size", "length", "duration", "rate", "frequen", "often", "far"}),
+    "version": frozenset({"version", "release"}),
 }
 _DEFINITION_WORDS = frozenset({"define", "defined", "definit", "mean", "meaning", "stand", "refer", "abbrevi",
                                "acronym", "term"})
@@ -185,4 +222,4 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
     return round(got / total, 4)
 
 
-__all__ = ["MEASURE_RE", "answer_fit", "answer_type", "counts_what_is_asked", "type_fits"]
+__all__ = ["MEASURE_RE", "answer_fit", "answer_type", "counts_what_is_asked", "dates_what_is_asked", "type_fits"]

@@ -41,11 +41,20 @@ def defined_term(question: str) -> str | None:
     return None
 
 
+_ARTICLES = frozenset({"a", "an", "the"})
+_ANY_ARTICLE = r"(?:a|an|the)"
+_PREPOSITIONS = frozenset({"of", "in", "on", "for", "to", "with", "by", "from", "at"})
+
+
 @lru_cache(maxsize=1024)
 def _patterns(term: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     words = term.split()
-    # "SGX enclave" is defined as "An enclave is ...": the full term, or its last word (the head noun).
-    names = [re.escape(term)] + ([re.escape(words[-1])] if len(words) > 1 and len(words[-1]) > 3 else [])
+    # An article inside the term is any article: "forcing a promise" is defined as "... is called forcing the promise".
+    spelled = r"\s+".join(_ANY_ARTICLE if w.lower() in _ARTICLES else re.escape(w) for w in words)
+    # "SGX enclave" is defined as "An enclave is ...": the full term, or its last word (the head noun) when the term
+    # is a compound of nouns; "forcing a promise" is not defined by "A promise is ..." (its last word is an object).
+    compound = not any(w.lower() in _ARTICLES or w.lower() in _PREPOSITIONS for w in words)
+    names = [spelled] + ([re.escape(words[-1])] if compound and len(words) > 1 and len(words[-1]) > 3 else [])
     t = "(?:" + "|".join(names) + ")"
     defining = re.compile(
         # the term may stand in quotes ("“Application Day” means"); a "(" opens an expansion, not "(2)"

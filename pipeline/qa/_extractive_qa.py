@@ -137,9 +137,17 @@ def pick_span(
         fit = min(answer_fit(s, query, hits, question) for s in composed.spans)
         return PickOutcome(offered=offered, chosen=composed.spans[0], composed=composed, fit=fit, unprinted=unprinted)
     if not ask_model or client is None:
-        best = offered[0]
-        return PickOutcome(offered=offered, chosen=best, fit=answer_fit(best, query, hits, question),
-                           type_fits=type_fits(best, question), unprinted=unprinted)
+        best, fit = offered[0], answer_fit(offered[0], query, hits, question)
+        if not type_fits(best, question):
+            # A who/when/how-many question is answered by a span that holds a name, a date or a number: the
+            # best-ranked one that does and covers no less of the question ("Version: 1.0" ranks above "May 1,
+            # 2002" for "when is the manual dated?" on the word "version" alone).
+            typed = [(s, f) for s in offered[1:] if type_fits(s, question)
+                     and (f := answer_fit(s, query, hits, question)) >= fit]
+            if typed:
+                best, fit = typed[0]
+        return PickOutcome(offered=offered, chosen=best, fit=fit, type_fits=type_fits(best, question),
+                           unprinted=unprinted)
     ids = span_ids(offered)
     settings = AskSettings(
         reply_schema=pick_schema(ids, allow_none), schema_name="span_choice", max_attempts=max_attempts,

@@ -34,7 +34,7 @@ import re
 from pydantic import BaseModel, Field
 
 from pipeline.protocols import SearchHit
-from pipeline.qa._answer_fit import answer_type, counts_what_is_asked, type_fits
+from pipeline.qa._answer_fit import answer_type, counts_what_is_asked, dates_what_is_asked, type_fits
 from pipeline.qa._definitions import defined_term, definition_strength
 from pipeline.qa._span_query import Query, build_query, stem, terms
 from pipeline.qa._spans import Span
@@ -287,6 +287,23 @@ def document_shares(hits: list[SearchHit], ranks: list[int]) -> dict[str, float]
     return {src: v / best for src, v in total.items()}
 
 
+# A number the question names a thing by ("version 1.00", "RFC 1301", "section 1201", "code 6"): not a year, which a
+# table prints in its header as often as in its rows.
+_IDENTIFIER_RE = re.compile(r"(?<![\w.])(?<![A-Za-z]-)\d+(?:\.\d+)*(?![\w.]*\d)(?!-[A-Za-z])")
+_PLAIN_YEAR_RE = re.compile(r"(?:1[89]|20)\d\d")
+
+
+def question_numbers(question: str) -> list[str]:
+    """The numbers ``question`` names things by, years aside."""
+    return [m.group(0) for m in _IDENTIFIER_RE.finditer(question) if not _PLAIN_YEAR_RE.fullmatch(m.group(0))]
+
+
+def prints_numbers(hit: SearchHit, numbers: list[str]) -> bool:
+    """``hit`` (its text, headings or document context) prints every number of ``numbers`` as a whole number."""
+    where = f"{hit.text} {' '.join(hit.heading_path)} {hit.metadata.get('context') or ''}"
+    return all(re.search(r"(?<![\d.])" + re.escape(n) + r"(?!\.?\d)", where) for n in numbers)
+
+
 def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = None,
               options: RankOptions | None = None, query: Query | None = None) -> list[Span]:
     """Every span that shares a word with the question, scored, best first (ties keep retrieval order)."""
@@ -304,9 +321,16 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     documents = document_shares(hits or [], ranks)
     term = defined_term(question)
     counting = "how many" in question.lower()
+    dated = answer_type(question) == "date"
     yes_no = bool(_YES_NO_RE.match(question))
+    # A passage that does not print the question's "version 1.00" or "section 1201" is about another version or
+    # section, whatever words it shares: its spans are not candidates.
+    numbers = question_numbers(question)
+    numbered = {i for i, h in enumerate(hits or []) if prints_numbers(h, numbers)} if numbers else None
     scored = []
     for s in spans:
+        if numbered is not None and hits and s.hit not in numbered:
+            continue
         rank = ranks[s.hit] if s.hit < len(ranks) else None
         repeats = s.kind == "cell" and len(groups.get((s.hit, s.label.rpartition(" > ")[2]), ())) > 1
         sc = score_span(s, q, o, periods.latest.get(s.hit), (s.hit, s.label) in quarterly, rank, repeats)
@@ -314,6 +338,8 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
             sc += o.type_bonus
         if counting and s.kind == "sentence" and counts_what_is_asked(s.quote, question):
             sc += o.count_bonus
+        if dated and s.kind == "sentence" and dates_what_is_asked(s.quote, question):
+            sc += o.count_bonus  # the same evidence for a when-question: a date bound to what is asked
         if yes_no and s.kind == "sentence" and _POLARITY_RE.search(s.quote):
             sc += o.polarity_bonus
         if term and s.kind == "sentence":

@@ -212,13 +212,10 @@ def _table_spans(table: _Table, hit: int, section: str) -> tuple[list[Span], lis
     dollars = dollars or any(c.startswith("$") for _, cells in rows for c in cells)
     spans: list[Span] = []
     prose: list[str] = []
-    seps = [ln for ln in table.lines if _SEPARATOR_RE.match(ln.strip())]
-    two = seps[0].count("---") == 2 if seps else all(len(cells) == 2 for _, cells in rows)  # "\|" inside a cell splits too
-    if two and not any(is_value(c) for _, cells in rows for c in cells):
-        # Two columns of words only (a variable/description list, abbreviations): no cell is a figure, so every
-        # row would read as a header. Each row is a line of text ("NID National Identifier"), as it was before
-        # the parser found the table. (Wider grids of words are left alone: a ruled box of references in two
-        # columns would read across both.)
+    if not any(is_value(c) for _, cells in rows for c in cells):
+        # A table of words only (a variable/description list, abbreviations, a revision history, a code list): no
+        # cell is a figure, so every row would read as a header. Each row is a line of text ("NID National
+        # Identifier", "September 2002 Draft 01 First draft for discussion"), as a reader reads the table.
         return spans, [" ".join(t) for _, cells in rows if (t := [c for c in cells if c and c not in _FILLER])]
     for headers, body in _segments(rows):
         unit, dollars = _segment_unit([*headers, *(cells for _, cells in body)], unit, dollars)

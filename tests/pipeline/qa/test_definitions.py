@@ -56,3 +56,13 @@ def test_a_definition_parted_by_the_pages_line_breaks_is_read_whole() -> None:
     a = ask("How does the Act define Application Day?", FakeRetriever([make_hit("b", text, 0.9, source="bill.pdf")]))
     assert a.found and "eighty days following the commencement" in a.text, (a.text, a.fit)
     assert a.citations and a.citations[0].valid
+
+
+def test_an_article_inside_the_term_is_any_article_and_an_object_is_no_head_noun() -> None:
+    term = defined_term("In the R language definition, what does forcing a promise mean?")
+    assert term == "forcing a promise"
+    assert definition_strength(term, "The process of filling the value slot of a promise is called forcing the "
+                                     "promise.") == 1.0
+    # "promise" is the object of "forcing", not its head noun: a sentence about promises defines no forcing
+    assert definition_strength(term, "A promise is forced when its value is needed.") < 1.0
+    assert definition_strength("SGX enclave", "An enclave is an isolated region.") == 1.0  # a compound keeps its head

@@ -1,0 +1,71 @@
+"""What a who / when / which-version question needs of its answer, and the passages a question's own numbers
+rule out (pipeline/qa/_answer_fit.py, _span_rank.py, _extractive_qa.py): rules from the general-domain set's
+development halves (bench/general_qa)."""
+
+from __future__ import annotations
+
+from _llm_fakes import FakeRetriever
+from _llm_fakes import hit as make_hit
+
+from pipeline.qa import ask
+from pipeline.qa._answer_fit import dates_what_is_asked, type_fits
+from pipeline.qa._span_rank import question_numbers
+from pipeline.qa._spans import Span, spans_of_hit
+
+
+def _sentence(text: str) -> Span:
+    return Span(kind="sentence", hit=0, quote=text)
+
+
+def test_an_organisation_after_an_article_and_an_author_year_citation_answer_who() -> None:
+    whose = "Whose ethics committee approved the study?"
+    assert type_fits(_sentence("The study was approved by the ethics committee of the University of Tuebingen."),
+                     whose)
+    assert type_fits(_sentence("We pass them to an existing statistical parser (Charniak, 2000)."),
+                     "Whose statistical parser was used?")
+    assert not type_fits(_sentence("The parser was released in May 2003."), "Whose statistical parser was used?")
+
+
+def test_a_when_question_prefers_the_date_bound_to_what_it_asks() -> None:
+    q = "On what date was the nitric oxide article accepted?"
+    assert dates_what_is_asked("Received: February 25, 2009 Accepted: April 30, 2009", q)
+    assert not dates_what_is_asked("Nobel Kitap Oxide Synthase and Nitric Oxide in evleri Limited Sirketi, 1995.", q)
+    refs = make_hit("r", "Paper > References\nMoncada S. Nitric Oxide release of the article in evleri Limited "
+                         "Sirketi, 1995; 1-20.", 0.9, source="paper.pdf")
+    title = make_hit("t", "Paper > Nitric oxide levels of footballers\nReceived: February 25, 2009 Accepted: April 30, "
+                          "2009", 0.8, source="paper.pdf")
+    a = ask(q, FakeRetriever([refs, title]))
+    assert a.found and "April 30, 2009" in a.text, a.text
+
+
+def test_a_table_of_words_is_read_row_by_row() -> None:
+    text = ("Data model > REVISION HISTORY\n| Date | Version | Description |\n|---|---|---|\n"
+            "| September 2002 | Draft 01 | First draft for discussion with Nova Scotia |\n"
+            "| January 2003 | Draft | Second draft after review of the hydro network model |")
+    quotes = [s.quote for s in spans_of_hit(make_hit("t", text, 0.9), 0)]
+    assert "September 2002 Draft 01 First draft for discussion with Nova Scotia" in quotes, quotes
+    a = ask("When was the first draft discussed with Nova Scotia?", FakeRetriever([make_hit("t", text, 0.9)]))
+    assert a.found and "September 2002" in a.text, a.text
+
+
+def test_a_when_question_takes_the_best_span_that_holds_a_date() -> None:
+    text = ("Camlidl > Version 1.04\nVersion: 1.0 Author: NRN Team\nThe Camlidl manual\nMay 1, 2002")
+    a = ask("When is the Camlidl manual version 1.04 dated?", FakeRetriever([make_hit("m", text, 0.9)]))
+    assert a.found and "May 1, 2002" in a.text, a.text
+
+
+def test_a_passage_that_does_not_print_the_questions_number_is_no_candidate() -> None:
+    assert question_numbers("When was BibTeX version 1.00 released?") == ["1.00"]
+    assert question_numbers("How many transistors does the 22-core Xeon have? In 2019?") == []  # a part, a year
+    other = make_hit("o", "Hydro Network > Metadata\nVersion: 1.0 Created: 2003-03-07", 0.9, source="model.pdf")
+    bibtex = make_hit("b", "BibTeX > Introduction\nThis document will be expanded when BibTeX version 1.00 comes "
+                           "out.", 0.8, source="bibtex.pdf")
+    a = ask("When was BibTeX version 1.00 released?", FakeRetriever([other, bibtex]))
+    assert not a.found, a.text
+
+
+def test_which_version_is_answered_by_a_release_number_not_a_date() -> None:
+    q = "Which version of Objective Caml does Camlidl 1.04 require?"
+    assert not type_fits(_sentence("May 1, 2002"), q)
+    assert not type_fits(_sentence("Camlidl version 1.04"), q)  # the question's own number
+    assert type_fits(_sentence("Camlidl requires Objective Caml 3.07 or later."), q)
