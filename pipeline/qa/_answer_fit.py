@@ -50,6 +50,10 @@ _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 # "Which version of Objective Caml does it require?": a release number answers it, not a date or a sentence.
 _VERSION_Q_RE = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+)?(?:version|release)s?\b", re.I)
 _VERSION_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)+[a-z]?\b|\bv\d+\b|\b(?:version|release)\s+\d+(?![.\d])", re.I)
+# "Which country's law governs it?", "In which city ...": a place's name answers it.
+_PLACE_Q_RE = re.compile(r"\b(?:which|what)\s+(?:countr(?:y|ies)|cit(?:y|ies)|nations?|provinces?)"
+                         r"(?:'s|’s)?\b|\bin what (?:country|city)\b", re.I)
+_PLACE_LABELS = frozenset({"GPE", "LOC", "NORP"})
 _WORD_SPAN_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
 _ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _CITATION_RE = re.compile(r"\b(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)([A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)(?:\s+et\s+al\.?)?,?\s+\(?(?:1[89]|20)\d\d[a-z]?\)")
@@ -74,12 +78,14 @@ _COUNTED_RE = re.compile(r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"))\b((?:\W+[\
 
 
 def answer_type(question: str) -> str:
-    """``person``, ``date``, ``version``, ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the
+    """``person``, ``date``, ``version``, ``place`` (a country, a city), ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the
     question's form asks for)."""
     if _WHO_RE.search(question):
         return "person"
     if _VERSION_Q_RE.search(question):
         return "version"
+    if _PLACE_Q_RE.search(question):
+        return "place"
     if _WHEN_RE.search(question):
         return "date"
     if _MEASURE_Q_RE.search(question):
@@ -103,19 +109,22 @@ _DATE_NOUNS = frozenset({"date", "day", "year", "month", "time"})
 _NEAR_WORDS = 2
 
 
-def dates_what_is_asked(text: str, question: str) -> bool:
-    """For a when-question: ``text`` prints a date (a month and year, a full date, a year) within two words of a
-    word of the question, its event or subject ("Accepted: April 30, 2009" for "when was the article accepted",
-    "September 2002 Draft 01 First draft" for "when was the first draft discussed"), not in a reference list."""
+def value_of_what_is_asked(text: str, question: str) -> bool:
+    """For a when / how-long question: ``text`` prints the asked kind of value (a date; a quantity with its unit)
+    within two words of a word of the question, its event or subject ("Accepted: April 30, 2009" for "when was
+    the article accepted", "its own 136-page draft specification" for "how long is the draft specification"),
+    not in a reference list or beside another thing ("devotes almost 20 pages to documenting")."""
+    kind = answer_type(question)
+    pattern = _WHOLE_DATE_RE if kind == "date" else MEASURE_RE if kind == "measure" else None
     asked = set(terms(question)) - _DATE_NOUNS
-    dates = list(_WHOLE_DATE_RE.finditer(text))
-    if not asked or not dates:
+    values = list(pattern.finditer(text)) if pattern is not None else []
+    if not asked or not values:
         return False
     words = [(m.start(), m.end(), t) for m in _WORD_SPAN_RE.finditer(text) if (t := terms(m.group(0)))]
     near = [i for i, (_, _, t) in enumerate(words) if t[0] in asked]
-    for d in dates:
-        at = [i for i, (a, b, _) in enumerate(words) if a < d.end() and b > d.start()] or \
-             [sum(1 for a, _, _ in words if a < d.start())]
+    for v in values:
+        at = [i for i, (a, b, _) in enumerate(words) if a < v.end() and b > v.start()] or \
+             [sum(1 for a, _, _ in words if a < v.start())]
         if any(abs(i - j) <= _NEAR_WORDS for i in near for j in (at[0], at[-1])):
             return True
     return False
@@ -143,13 +152,23 @@ def type_fits(s: Span, question: str) -> bool:
         # An author-year citation names a person however the tagger labels it: "(Charniak, 2000)", "Smith et al. 2019".
         names += [m.group(1) for m in _CITATION_RE.finditer(text)]
         return any(not set(terms(n)) <= asked for n in names)
+    if kind == "place":  # a country's or a city's name the question does not print ("England", not "law")
+        tagged = entity_labels(text)
+        if tagged is None:
+            return True
+        asked = set(terms(question))
+        return any(label in _PLACE_LABELS and not set(terms(t)) <= asked for label, t in tagged)
     if kind == "version":  # a release number other than the ones the question names ("1.04" asks of "3.07")
         return any(m.group(0) not in question for m in _VERSION_RE.finditer(text))
     if kind == "date":
         return bool(_DATE_RE.search(text) or (s.kind == "cell" and _DATE_RE.search(s.column)))
     if kind == "number":
         # a date is no count: "13rd October 1999" does not answer "how many people attended"
-        return bool(_NUMBER_RE.search(_WHOLE_DATE_RE.sub(" ", text)))
+        if not _NUMBER_RE.search(_WHOLE_DATE_RE.sub(" ", text)):
+            return False
+        # "How many transistors": a sentence answers with a number of transistors, not with "15 years ago" or
+        # "Moore's Law ... [36]"; a table cell's figure is a number of its row's thing ("AVX-512: 129").
+        return s.kind == "cell" or _HOW_MANY_RE.search(question) is None or counts_what_is_asked(text, question)
     if kind == "measure":
         return bool(MEASURE_RE.search(text))
     return True
@@ -222,4 +241,4 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
     return round(got / total, 4)
 
 
-__all__ = ["MEASURE_RE", "answer_fit", "answer_type", "counts_what_is_asked", "dates_what_is_asked", "type_fits"]
+__all__ = ["MEASURE_RE", "answer_fit", "answer_type", "counts_what_is_asked", "value_of_what_is_asked", "type_fits"]

@@ -34,7 +34,7 @@ import re
 from pydantic import BaseModel, Field
 
 from pipeline.protocols import SearchHit
-from pipeline.qa._answer_fit import answer_type, counts_what_is_asked, dates_what_is_asked, type_fits
+from pipeline.qa._answer_fit import answer_type, counts_what_is_asked, type_fits, value_of_what_is_asked
 from pipeline.qa._definitions import defined_term, definition_strength
 from pipeline.qa._span_query import Query, build_query, stem, terms
 from pipeline.qa._spans import Span
@@ -321,7 +321,7 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     documents = document_shares(hits or [], ranks)
     term = defined_term(question)
     counting = "how many" in question.lower()
-    dated = answer_type(question) == "date"
+    valued = answer_type(question) in ("date", "measure")
     yes_no = bool(_YES_NO_RE.match(question))
     # A passage that does not print the question's "version 1.00" or "section 1201" is about another version or
     # section, whatever words it shares: its spans are not candidates.
@@ -338,8 +338,8 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
             sc += o.type_bonus
         if counting and s.kind == "sentence" and counts_what_is_asked(s.quote, question):
             sc += o.count_bonus
-        if dated and s.kind == "sentence" and dates_what_is_asked(s.quote, question):
-            sc += o.count_bonus  # the same evidence for a when-question: a date bound to what is asked
+        if valued and s.kind == "sentence" and value_of_what_is_asked(s.quote, question):
+            sc += o.count_bonus  # the same evidence for when / how long: a date or quantity bound to what is asked
         if yes_no and s.kind == "sentence" and _POLARITY_RE.search(s.quote):
             sc += o.polarity_bonus
         if term and s.kind == "sentence":

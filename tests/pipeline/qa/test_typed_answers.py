@@ -8,7 +8,7 @@ from _llm_fakes import FakeRetriever
 from _llm_fakes import hit as make_hit
 
 from pipeline.qa import ask
-from pipeline.qa._answer_fit import dates_what_is_asked, type_fits
+from pipeline.qa._answer_fit import type_fits, value_of_what_is_asked
 from pipeline.qa._span_rank import question_numbers
 from pipeline.qa._spans import Span, spans_of_hit
 
@@ -28,8 +28,8 @@ def test_an_organisation_after_an_article_and_an_author_year_citation_answer_who
 
 def test_a_when_question_prefers_the_date_bound_to_what_it_asks() -> None:
     q = "On what date was the nitric oxide article accepted?"
-    assert dates_what_is_asked("Received: February 25, 2009 Accepted: April 30, 2009", q)
-    assert not dates_what_is_asked("Nobel Kitap Oxide Synthase and Nitric Oxide in evleri Limited Sirketi, 1995.", q)
+    assert value_of_what_is_asked("Received: February 25, 2009 Accepted: April 30, 2009", q)
+    assert not value_of_what_is_asked("Nobel Kitap Oxide Synthase and Nitric Oxide in evleri Limited Sirketi, 1995.", q)
     refs = make_hit("r", "Paper > References\nMoncada S. Nitric Oxide release of the article in evleri Limited "
                          "Sirketi, 1995; 1-20.", 0.9, source="paper.pdf")
     title = make_hit("t", "Paper > Nitric oxide levels of footballers\nReceived: February 25, 2009 Accepted: April 30, "
@@ -69,3 +69,20 @@ def test_which_version_is_answered_by_a_release_number_not_a_date() -> None:
     assert not type_fits(_sentence("May 1, 2002"), q)
     assert not type_fits(_sentence("Camlidl version 1.04"), q)  # the question's own number
     assert type_fits(_sentence("Camlidl requires Objective Caml 3.07 or later."), q)
+
+
+def test_how_many_is_answered_by_a_number_of_what_it_counts_or_a_cell() -> None:
+    q = "How many transistors does the 22-core Xeon have?"
+    assert not type_fits(_sentence("First, we see Moore's Law [36]; the slow-down does not yet appear."), q)
+    assert type_fits(_sentence("The 22-core Xeon has 7.2 billion transistors."), q)
+    assert type_fits(Span(kind="cell", hit=0, quote="AVX-512 129", value="129", label="AVX-512"),
+                     "How many new instructions does AVX-512 add?")
+    text = "Board > Instructions\nIf you were discharged more than 15 years ago, you may not apply to the Board."
+    a = ask("How many applications does the Board receive each year?", FakeRetriever([make_hit("f", text, 0.9)]))
+    assert not a.found, a.text
+
+
+def test_which_country_is_answered_by_a_place() -> None:
+    q = "Which country's law governs the licence?"
+    assert not type_fits(_sentence("In no event unless required by applicable law will the holder be liable."), q)
+    assert type_fits(_sentence("This licence is governed by the laws of England."), q)
