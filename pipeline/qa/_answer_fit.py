@@ -34,7 +34,9 @@ from pipeline.qa._spans import Span
 _WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwho (?:is|was|are|were)\b", re.I)
 _WHEN_RE = re.compile(r"^\s*when\b|\b(?:what|which) (?:date|day|year|month)\b|\bon what date\b", re.I)
 # How long / far / often, at what rate: a quantity with its unit ("ten years", "5000 Hz", "a 136-page draft").
-_MEASURE_Q_RE = re.compile(r"\bhow (?:long|far|large|big|high|tall|heavy|old|often|fast|wide|deep)\b|\bat what "
+_MEASURE_Q_RE = re.compile(r"\bhow (?:long|far|large|big|high|tall|heavy|old|often|fast|wide|deep)\b|\bin (?:seconds|"
+                           r"minutes|hours|days|weeks|months|years|metres|meters|kilometres|kilometers|kilograms|grams|"
+                           r"bytes|bits|percent)\b|\bat what "
                            r"(?:\w+ )?(?:rate|speed|frequency)\b|\bwhat (?:size|length|duration|weight|frequency)\b", re.I)
 _COUNT_RE = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:percentage|share|"
                        r"proportion|portion|fraction|amount|number|value|rate|price|total)\b"
@@ -54,6 +56,19 @@ _VERSION_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)+[a-z]?\b|\bv\d+\b|\b(?:version
 _PLACE_Q_RE = re.compile(r"\b(?:which|what)\s+(?:countr(?:y|ies)|cit(?:y|ies)|nations?|provinces?)"
                          r"(?:'s|’s)?\b|\bin what (?:country|city)\b", re.I)
 _PLACE_LABELS = frozenset({"GPE", "LOC", "NORP"})
+# "... time in seconds", "... in kilograms": the question names the unit its figure is printed in.
+_UNIT_SPELLINGS = {"second": r"s|sec|secs|seconds?", "minute": r"min|mins|minutes?", "hour": r"h|hrs?|hours?",
+                   "day": r"days?", "week": r"weeks?", "month": r"months?", "year": r"years?|yrs?",
+                   "metre": r"m|metres?|meters?", "meter": r"m|metres?|meters?", "kilometre": r"km|kilometres?",
+                   "kilometer": r"km|kilometers?", "kilogram": r"kg|kilograms?", "gram": r"g|grams?",
+                   "byte": r"[kKMGT]?B|bytes?", "bit": r"bits?", "percent": r"%|percent|per cent"}
+_ASKED_UNIT_RE = re.compile(r"\bin\s+(" + "|".join(f"{u}s" if u != "percent" else u for u in _UNIT_SPELLINGS)
+                            + r")\b", re.I)
+# A yes/no question is decided by a sentence that states its rule either way: "Naks are always unicast", "They will
+# NOT be returned", "is not restricted".
+YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|will|would|should|shall|has|have|had|may|must)\b",
+                        re.IGNORECASE)
+POLARITY_RE = re.compile(r"\b(?:not|no|never|always|only|cannot|neither|nor|must|none)\b|n't\b", re.IGNORECASE)
 _WORD_SPAN_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
 _ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _CITATION_RE = re.compile(r"\b(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)([A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)(?:\s+et\s+al\.?)?,?\s+\(?(?:1[89]|20)\d\d[a-z]?\)")
@@ -115,7 +130,7 @@ def value_of_what_is_asked(text: str, question: str) -> bool:
     the article accepted", "its own 136-page draft specification" for "how long is the draft specification"),
     not in a reference list or beside another thing ("devotes almost 20 pages to documenting")."""
     kind = answer_type(question)
-    pattern = _WHOLE_DATE_RE if kind == "date" else MEASURE_RE if kind == "measure" else None
+    pattern = {"date": _WHOLE_DATE_RE, "measure": MEASURE_RE}.get(kind)
     asked = set(terms(question)) - _DATE_NOUNS
     values = list(pattern.finditer(text)) if pattern is not None else []
     if not asked or not values:
@@ -170,6 +185,12 @@ def type_fits(s: Span, question: str) -> bool:
         # "Moore's Law ... [36]"; a table cell's figure is a number of its row's thing ("AVX-512: 129").
         return s.kind == "cell" or _HOW_MANY_RE.search(question) is None or counts_what_is_asked(text, question)
     if kind == "measure":
+        unit = _ASKED_UNIT_RE.search(question)
+        if unit:  # "the mean sprint time in seconds": a figure in seconds, not "repeated 10 times"
+            spelled = _UNIT_SPELLINGS[unit.group(1).lower().rstrip("s")]
+            if s.kind == "cell":  # a cell's unit is printed in its row or column label: "Age (years) | 18.00"
+                return bool(re.search(r"(?<![A-Za-z])(?:" + spelled + r")(?![A-Za-z])", f"{s.label} {s.column}", re.I))
+            return bool(re.search(r"\d\s?(?:" + spelled + r")(?![A-Za-z])", text, re.I))
         return bool(MEASURE_RE.search(text))
     return True
 
@@ -241,4 +262,4 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
     return round(got / total, 4)
 
 
-__all__ = ["MEASURE_RE", "answer_fit", "answer_type", "counts_what_is_asked", "value_of_what_is_asked", "type_fits"]
+__all__ = ["MEASURE_RE", "POLARITY_RE", "YES_NO_RE", "answer_fit", "answer_type", "counts_what_is_asked", "value_of_what_is_asked", "type_fits"]

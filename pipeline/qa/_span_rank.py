@@ -34,7 +34,14 @@ import re
 from pydantic import BaseModel, Field
 
 from pipeline.protocols import SearchHit
-from pipeline.qa._answer_fit import answer_type, counts_what_is_asked, type_fits, value_of_what_is_asked
+from pipeline.qa._answer_fit import (
+    POLARITY_RE,
+    YES_NO_RE,
+    answer_type,
+    counts_what_is_asked,
+    type_fits,
+    value_of_what_is_asked,
+)
 from pipeline.qa._definitions import defined_term, definition_strength
 from pipeline.qa._span_query import Query, build_query, stem, terms
 from pipeline.qa._spans import Span
@@ -50,11 +57,6 @@ _MEASURE_RE = re.compile(
     r"\d(?:[\d,]*\d)?(?:\.\d+)?\s?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|[kMGT]?Wh?p?|[kMG]?t|kg|km|m²|m2|"
     r"[kMG]?Hz|[kMG]?bits|[kKMGT]B|bytes|pages?|ms|mm|cm|mA|mV|V|°C|"
     r"EUR|USD|GBP|CHF|€|£)(?![A-Za-z])|(?:EUR|USD|GBP|CHF|€|£)\s?\d")
-# A yes/no question is decided by a sentence that states its rule either way: "Naks are always unicast", "They will
-# NOT be returned", "is not restricted".
-_YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|will|would|should|shall|has|have|had|may|must)\b",
-                        re.IGNORECASE)
-_POLARITY_RE = re.compile(r"\b(?:not|no|never|always|only|cannot|neither|nor|must|none)\b|n't\b", re.IGNORECASE)
 _PAIR_WORD_RE = re.compile(r"[A-Za-z]{3,}")
 _PERIOD_COL_RE = re.compile(r"\b(?:months?|quarter|year|ended|fiscal|q[1-4]|fy|january|february|march|april|may|"
                             r"june|july|august|september|october|november|december)\b", re.IGNORECASE)
@@ -250,17 +252,21 @@ def _identity(s: Span, hits: list[SearchHit] | None) -> set[str]:
     return set(terms(f"{s.section.split(' > ')[0]} {ctx}"))
 
 
-def _fits(s: Span, q: Query, hits: list[SearchHit] | None) -> bool:
+def _fits(s: Span, q: Query, hits: list[SearchHit] | None, filings: set[str] | None = None) -> bool:
     """The span shares a question word of its own: in a cell's row, group or column, in a sentence's text;
-    the filing's name alone (every span of it has that) is no fit."""
+    a filing's name alone (every span of it has that) is no fit. Outside filings (``filings``: the sources
+    read as financial reports) the document's name is its subject and counts: "hyperref (Sebastian Rahtz)" in
+    the hyperref talk answers "who is the author of hyperref"."""
+    named = filings is None or (bool(hits) and s.hit < len(hits or []) and (hits or [])[s.hit].source in filings)
+    identity = _identity(s, hits) if named else set()
     if s.kind == "cell":
         group = s.label.rpartition(" > ")[0]
         words = set(terms(f"{s.label} {group} {s.column}"))
-        words -= _identity(s, hits)
+        words -= identity
     else:
         # A short line's label (the line it stands under, a title page's title) counts even when it is the
         # document's own name: "February 8, 1988" under "BIBTEXing" is the date of that document.
-        words = (set(terms(s.quote)) - _identity(s, hits)) | set(terms(s.label))
+        words = (set(terms(s.quote)) - identity) | set(terms(s.label))
         if s.label:  # a short line is read under its heading too ("May 1, 2002" under "Version 1.04")
             words |= set(terms(s.section.rpartition(" > ")[2]))
     return q.coverage(words) > 0
@@ -322,9 +328,10 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
     term = defined_term(question)
     counting = "how many" in question.lower()
     valued = answer_type(question) in ("date", "measure")
-    yes_no = bool(_YES_NO_RE.match(question))
+    yes_no = bool(YES_NO_RE.match(question))
     # A passage that does not print the question's "version 1.00" or "section 1201" is about another version or
     # section, whatever words it shares: its spans are not candidates.
+    filings = filing_sources(hits or [])
     numbers = question_numbers(question)
     numbered = {i for i, h in enumerate(hits or []) if prints_numbers(h, numbers)} if numbers else None
     scored = []
@@ -340,14 +347,14 @@ def score_all(question: str, spans: list[Span], hits: list[SearchHit] | None = N
             sc += o.count_bonus
         if valued and s.kind == "sentence" and value_of_what_is_asked(s.quote, question):
             sc += o.count_bonus  # the same evidence for when / how long: a date or quantity bound to what is asked
-        if yes_no and s.kind == "sentence" and _POLARITY_RE.search(s.quote):
+        if yes_no and s.kind == "sentence" and POLARITY_RE.search(s.quote):
             sc += o.polarity_bonus
         if term and s.kind == "sentence":
             sc += o.definition_bonus * definition_strength(term, s.quote)
         if s.hit < len(hits or []):
             sc += o.document_weight * documents.get((hits or [])[s.hit].source, 0.0)
         sc = round(sc, 4)
-        if sc >= o.min_score and _fits(s, q, hits):
+        if sc >= o.min_score and _fits(s, q, hits, filings):
             scored.append(s.model_copy(update={"score": sc}))
     return sorted(scored, key=lambda s: -s.score)
 

@@ -86,3 +86,20 @@ def test_which_country_is_answered_by_a_place() -> None:
     q = "Which country's law governs the licence?"
     assert not type_fits(_sentence("In no event unless required by applicable law will the holder be liable."), q)
     assert type_fits(_sentence("This licence is governed by the laws of England."), q)
+
+
+def test_a_question_that_names_its_unit_is_answered_in_that_unit() -> None:
+    q = "What was the footballers' mean 20-metre sprint time in seconds?"
+    assert not type_fits(_sentence("The 20-meter sprint was repeated for 10 times."), q)
+    assert type_fits(_sentence("The mean sprint time was 3.12 s."), q)
+    assert type_fits(Span(kind="cell", hit=0, quote="Age (years) 18.00", value="18.00", label="Age (years)"),
+                     "What was the age in years of the youngest footballer?")
+
+
+def test_outside_filings_the_documents_own_name_is_a_word_a_span_shares() -> None:
+    slide = make_hit("l", "Thumbnails > Links\n- hyperref (Sebastian Rahtz): ftp://ftp.ctan.org/macros/hyperref/",
+                     0.9, source="slides-hyperref.pdf").model_copy(update={"metadata": {"context": "slides-hyperref"}})
+    info = make_hit("i", "Document info\n| Key | Value |\n|---|---|\n| Author | pdfauthor |", 0.8,
+                    source="slides-hyperref.pdf").model_copy(update={"metadata": {"context": "slides-hyperref"}})
+    a = ask("Who is the author of hyperref?", FakeRetriever([info, slide]))
+    assert a.found and "Sebastian Rahtz" in a.text, a.text
