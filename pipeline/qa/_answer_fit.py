@@ -69,6 +69,8 @@ _ASKED_UNIT_RE = re.compile(r"\bin\s+(" + "|".join(f"{u}s" if u != "percent" els
 YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|will|would|should|shall|has|have|had|may|must)\b",
                         re.IGNORECASE)
 POLARITY_RE = re.compile(r"\b(?:not|no|never|always|only|cannot|neither|nor|must|none)\b|n't\b", re.IGNORECASE)
+_NUMBERED_PART_RE = re.compile(r"\b(?:fig(?:ure)?|table|section|chapter|page|appendix|step|item|no|eq(?:uation)?|"
+                               r"rule|clause|part|article|slide)\.?\s*\d[\d.]*", re.I)
 _WORD_SPAN_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
 _ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _CITATION_RE = re.compile(r"\b(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)([A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)(?:\s+et\s+al\.?)?,?\s+\(?(?:1[89]|20)\d\d[a-z]?\)")
@@ -117,6 +119,7 @@ def counts_what_is_asked(text: str, question: str) -> bool:
     if m is None:
         return False
     counted = set(terms(m.group(1)))
+    text = _NUMBERED_PART_RE.sub(" ", text)  # "Figure 1 plots the transistor count": a figure's number counts nothing
     return bool(counted) and any(counted & set(terms(g.group(1))) for g in _COUNTED_RE.finditer(text))
 
 

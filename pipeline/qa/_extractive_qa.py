@@ -121,6 +121,7 @@ def _interpreter(allowed: list[str]) -> Any:
 def pick_span(
     question: str, hits: list[SearchHit], client: LLMClient | None, rank: RankOptions, *,
     ask_model: bool = True, allow_none: bool = False, max_attempts: int = 2, temperature: float = 0.0,
+    min_fit: float = 0.45,
 ) -> PickOutcome:
     """Rank the spans of ``hits`` and let the model (or, without one, the ranking) choose one.
 
@@ -140,10 +141,10 @@ def pick_span(
         best, fit = offered[0], answer_fit(offered[0], query, hits, question)
         if not type_fits(best, question):
             # A who/when/how-many question is answered by a span that holds a name, a date or a number: the
-            # best-ranked one that does and covers no less of the question ("Version: 1.0" ranks above "May 1,
-            # 2002" for "when is the manual dated?" on the word "version" alone).
+            # best-ranked one that does and covers no less of the question, or enough of it (``min_fit``): "Version:
+            # 1.0" ranks above "May 1, 2002" for "when is the manual dated?" on the word "version" alone.
             typed = [(s, f) for s in offered[1:] if type_fits(s, question)
-                     and (f := answer_fit(s, query, hits, question)) >= fit]
+                     and (f := answer_fit(s, query, hits, question)) >= min(fit, min_fit)]
             if typed:
                 best, fit = typed[0]
         return PickOutcome(offered=offered, chosen=best, fit=fit, type_fits=type_fits(best, question),

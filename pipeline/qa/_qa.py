@@ -261,7 +261,7 @@ class QuestionAnswerer(LLMUser):
             self.warm_up()
         rank = RankOptions(top=o.spans)
         pick = pick_span(question, given, self.client, rank, ask_model=o.ask_model, allow_none=o.allow_none,
-                         max_attempts=o.max_attempts, temperature=o.temperature)
+                         max_attempts=o.max_attempts, temperature=o.temperature, min_fit=o.min_fit)
         return self._extractive_answer(question, pick, given)
 
     def _extractive_answer(self, question: str, pick: PickOutcome, given: list[SearchHit]) -> Answer:

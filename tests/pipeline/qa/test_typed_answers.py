@@ -103,3 +103,8 @@ def test_outside_filings_the_documents_own_name_is_a_word_a_span_shares() -> Non
                     source="slides-hyperref.pdf").model_copy(update={"metadata": {"context": "slides-hyperref"}})
     a = ask("Who is the author of hyperref?", FakeRetriever([info, slide]))
     assert a.found and "Sebastian Rahtz" in a.text, a.text
+
+
+def test_a_figures_number_counts_nothing() -> None:
+    q = "How many transistors does the 22-core Xeon have?"
+    assert not type_fits(_sentence("Figure 1 plots the transistor count of Intel x86 CPU implementations."), q)
