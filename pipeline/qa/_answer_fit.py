@@ -56,6 +56,7 @@ _VERSION_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)+[a-z]?\b|\bv\d+\b|\b(?:version
 _PLACE_Q_RE = re.compile(r"\b(?:which|what)\s+(?:countr(?:y|ies)|cit(?:y|ies)|nations?|provinces?)"
                          r"(?:'s|’s)?\b|\bin what (?:country|city)\b", re.I)
 _PLACE_LABELS = frozenset({"GPE", "LOC", "NORP"})
+_ADDRESS_RE = re.compile(r"/|\bwww\b|\w\.\w|@")
 # "... time in seconds", "... in kilograms": the question names the unit its figure is printed in.
 _UNIT_SPELLINGS = {"second": r"s|sec|secs|seconds?", "minute": r"min|mins|minutes?", "hour": r"h|hrs?|hours?",
                    "day": r"days?", "week": r"weeks?", "month": r"months?", "year": r"years?|yrs?",
@@ -175,7 +176,9 @@ def type_fits(s: Span, question: str) -> bool:
         if tagged is None:
             return True
         asked = set(terms(question))
-        return any(label in _PLACE_LABELS and not set(terms(t)) <= asked for label, t in tagged)
+        # the small tagger also calls a web address a place ("https://www.latex-project.org/lppl.txt")
+        return any(label in _PLACE_LABELS and not _ADDRESS_RE.search(t) and not set(terms(t)) <= asked
+                   for label, t in tagged)
     if kind == "version":  # a release number other than the ones the question names ("1.04" asks of "3.07")
         return any(m.group(0) not in question for m in _VERSION_RE.finditer(text))
     if kind == "date":

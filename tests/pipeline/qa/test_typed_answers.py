@@ -86,6 +86,7 @@ def test_which_country_is_answered_by_a_place() -> None:
     q = "Which country's law governs the licence?"
     assert not type_fits(_sentence("In no event unless required by applicable law will the holder be liable."), q)
     assert type_fits(_sentence("This licence is governed by the laws of England."), q)
+    assert not type_fits(_sentence("The latest version of this license is in https://www.latex-project.org/lppl.txt"), q)
 
 
 def test_a_question_that_names_its_unit_is_answered_in_that_unit() -> None:
