@@ -27,16 +27,14 @@ import re
 from pipeline.protocols import SearchHit
 from pipeline.qa._definitions import defined_term
 from pipeline.qa._entities import NAME_LABELS, entity_labels
-from pipeline.qa._span_query import Query, terms
+from pipeline.qa._span_query import WORD_RE, Query, terms
 from pipeline.qa._spans import Span
 
 # "What is the name of the driver file?" asks a name, not a person's: not a who-question.
 _WHO_RE = re.compile(r"^\s*(?:who|whom|whose)\b|\bwho (?:is|was|are|were)\b", re.I)
 _WHEN_RE = re.compile(r"^\s*when\b|\b(?:what|which) (?:date|day|year|month)\b|\bon what date\b", re.I)
 # How long / far / often, at what rate: a quantity with its unit ("ten years", "5000 Hz", "a 136-page draft").
-_MEASURE_Q_RE = re.compile(r"\bhow (?:long|far|large|big|high|tall|heavy|old|often|fast|wide|deep)\b|\bin (?:seconds|"
-                           r"minutes|hours|days|weeks|months|years|metres|meters|kilometres|kilometers|kilograms|grams|"
-                           r"bytes|bits|percent)\b|\bat what "
+_MEASURE_Q_RE = re.compile(r"\bhow (?:long|far|large|big|high|tall|heavy|old|often|fast|wide|deep)\b|\bat what "
                            r"(?:\w+ )?(?:rate|speed|frequency)\b|\bwhat (?:size|length|duration|weight|frequency)\b", re.I)
 _COUNT_RE = re.compile(r"\bhow (?:much|many)\b|\bwhat (?:percentage|share|"
                        r"proportion|portion|fraction|amount|number|value|rate|price|total)\b"
@@ -72,7 +70,6 @@ YES_NO_RE = re.compile(r"^\s*(?:is|are|was|were|does|do|did|can|could|will|would
 POLARITY_RE = re.compile(r"\b(?:not|no|never|always|only|cannot|neither|nor|must|none)\b|n't\b", re.IGNORECASE)
 _NUMBERED_PART_RE = re.compile(r"\b(?:fig(?:ure)?|table|section|chapter|page|appendix|step|item|no|eq(?:uation)?|"
                                r"rule|clause|part|article|slide)\.?\s*\d[\d.]*", re.I)
-_WORD_SPAN_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
 _ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _CITATION_RE = re.compile(r"\b(?!(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b)([A-Z][a-z]+(?:\s+(?:and|&)\s+[A-Z][a-z]+)?)(?:\s+et\s+al\.?)?,?\s+\(?(?:1[89]|20)\d\d[a-z]?\)")
 _WHOLE_DATE_RE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)?\s+" + _MONTH + r",?\s+\d{4}\b|\b" + _MONTH
@@ -96,8 +93,8 @@ _COUNTED_RE = re.compile(r"(?:\d[\d,.]*|\b(?:" + _NUMBER_WORDS + r"))\b((?:\W+[\
 
 
 def answer_type(question: str) -> str:
-    """``person``, ``date``, ``version``, ``place`` (a country, a city), ``measure`` (a quantity with its unit), ``number`` or ``any`` (what the
-    question's form asks for)."""
+    """``person``, ``date``, ``version``, ``place`` (a country, a city), ``measure`` (a quantity with its unit),
+    ``number`` or ``any`` (what the question's form asks for)."""
     if _WHO_RE.search(question):
         return "person"
     if _VERSION_Q_RE.search(question):
@@ -106,7 +103,7 @@ def answer_type(question: str) -> str:
         return "place"
     if _WHEN_RE.search(question):
         return "date"
-    if _MEASURE_Q_RE.search(question):
+    if _MEASURE_Q_RE.search(question) or _ASKED_UNIT_RE.search(question):  # "how long", "the time in seconds"
         return "measure"
     if _COUNT_RE.search(question):
         return "number"
@@ -124,7 +121,6 @@ def counts_what_is_asked(text: str, question: str) -> bool:
     return bool(counted) and any(counted & set(terms(g.group(1))) for g in _COUNTED_RE.finditer(text))
 
 
-_DATE_NOUNS = frozenset({"date", "day", "year", "month", "time"})
 _NEAR_WORDS = 2
 
 
@@ -135,11 +131,11 @@ def value_of_what_is_asked(text: str, question: str) -> bool:
     not in a reference list or beside another thing ("devotes almost 20 pages to documenting")."""
     kind = answer_type(question)
     pattern = {"date": _WHOLE_DATE_RE, "measure": MEASURE_RE}.get(kind)
-    asked = set(terms(question)) - _DATE_NOUNS
+    asked = set(terms(question)) - _TYPE_NOUNS["date"]  # "what date", "which year": the kind, not the event
     values = list(pattern.finditer(text)) if pattern is not None else []
     if not asked or not values:
         return False
-    words = [(m.start(), m.end(), t) for m in _WORD_SPAN_RE.finditer(text) if (t := terms(m.group(0)))]
+    words = [(m.start(), m.end(), t) for m in WORD_RE.finditer(text) if (t := terms(m.group(0)))]
     near = [i for i, (_, _, t) in enumerate(words) if t[0] in asked]
     for v in values:
         at = [i for i, (a, b, _) in enumerate(words) if a < v.end() and b > v.start()] or \
@@ -268,4 +264,5 @@ def answer_fit(s: Span, q: Query, hits: list[SearchHit] | None, question: str = 
     return round(got / total, 4)
 
 
-__all__ = ["MEASURE_RE", "POLARITY_RE", "YES_NO_RE", "answer_fit", "answer_type", "counts_what_is_asked", "value_of_what_is_asked", "type_fits"]
+__all__ = ["MEASURE_RE", "POLARITY_RE", "YES_NO_RE", "answer_fit", "answer_type", "counts_what_is_asked", "type_fits",
+           "value_of_what_is_asked"]

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 QuestionKind = Literal["share", "compare", "change", "narrative", "amount"]
 
-_WORD_RE = re.compile(r"[A-Za-z][A-Za-z&]*")
+WORD_RE = re.compile(r"[A-Za-z][A-Za-z&]*")  # a word as the question and span terms read it
 _STOP = frozenset(
     ["a", "an", "and", "any", "are", "as", "at", "be", "been", "by", "can", "company", "company's", "could", "did", "do", "does", "during", "each", "for", "from", "had", "has", "have", "how", "in", "include", "including", "into", "is", "it", "its", "latest", "main", "major", "many", "most", "much", "of", "on", "or", "our", "over", "per", "recent", "reported", "report", "reports", "reporting", "disclose", "disclosed", "disclosure", "details", "provided", "significant", "specifically", "such", "than", "that", "the", "their", "them", "these", "they", "this", "those", "to", "total", "up", "was", "were", "what", "which", "while", "who", "whose", "why", "with", "would", "q", "quarter", "quarterly", "filing", "form", "k", "latest", "current", "key", "chief", "primary", "figure", "figures", "amount", "amounts", "number", "stated", "statement", "state", "about", "what's", "how's",
      # how questions are phrased, not what they ask about
@@ -112,7 +112,7 @@ def stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Stemmed content words of ``text`` (stop words dropped)."""
-    return [stem(w) for w in _WORD_RE.findall(text) if w.lower() not in _STOP and len(w) > 1]
+    return [stem(w) for w in WORD_RE.findall(text) if w.lower() not in _STOP and len(w) > 1]
 
 
 def question_kind(question: str) -> QuestionKind:
@@ -236,6 +236,6 @@ def build_query(question: str, documents: Iterable[set[str]]) -> Query:
                  period_phrase=" ".join(m.group(0).lower().split()) if (m := _PERIOD_PHRASE_RE.search(question)) else "")
 
 
-__all__ = ["SYNONYMS", "Query", "QuestionKind", "build_query", "compared_parts", "expansions_of", "filer_words",
+__all__ = ["SYNONYMS", "WORD_RE", "Query", "QuestionKind", "build_query", "compared_parts", "expansions_of", "filer_words",
            "question_kind",
            "stem", "terms"]

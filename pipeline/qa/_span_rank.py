@@ -257,8 +257,8 @@ def _fits(s: Span, q: Query, hits: list[SearchHit] | None, filings: set[str] | N
     a filing's name alone (every span of it has that) is no fit. Outside filings (``filings``: the sources
     read as financial reports) the document's name is its subject and counts: "hyperref (Sebastian Rahtz)" in
     the hyperref talk answers "who is the author of hyperref"."""
-    named = filings is None or (bool(hits) and s.hit < len(hits or []) and (hits or [])[s.hit].source in filings)
-    identity = _identity(s, hits) if named else set()
+    in_filing = filings is None or (hits is not None and s.hit < len(hits) and hits[s.hit].source in filings)
+    identity = _identity(s, hits) if in_filing else set()
     if s.kind == "cell":
         group = s.label.rpartition(" > ")[0]
         words = set(terms(f"{s.label} {group} {s.column}"))
